@@ -1,0 +1,25 @@
+# Two commands for a new user: `make demo` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/crawler: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(BIN)/crawler
+
+demo: $(BIN)/crawler
+	$(BIN)/crawler demo
+
+test: $(BIN)/crawler
+	$(BIN)/ruff check crawler tests bench
+	$(BIN)/pytest -q
+
+bench: $(BIN)/crawler
+	$(BIN)/python bench/crawl.py --articles 3000
+
+clean:
+	rm -rf $(VENV) data build *.egg-info

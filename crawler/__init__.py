@@ -1,0 +1,3 @@
+"""crawler: a news monitoring daemon."""
+
+__version__ = "0.1.0"

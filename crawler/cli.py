@@ -1,0 +1,180 @@
+"""Command line: run | crawl | extract | check-config | events | demo.
+
+The only place that configures logging. Heavy imports (httpx, apscheduler, sqlite_utils) happen inside
+the commands that need them, so ``crawler --help`` and ``check-config`` stay quick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crawler import __version__
+from crawler.config import Config, load_config, resolve_config_path
+from crawler.errors import ConfigError, CrawlerError
+from crawler.logformat import configure_logging
+
+__all__ = ["main"]
+
+_config_option = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file (default: $CRAWLER_CONFIG, else config/crawler.toml).",
+)  # fmt: skip
+
+
+def _load(config_path: Path | None) -> tuple[Path, Config]:
+    path = resolve_config_path(config_path)
+    try:
+        return path, load_config(path)
+    except ConfigError as exc:
+        click.echo(f"invalid configuration ({len(exc.problems)} problem(s)):", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="crawler")
+def main() -> None:
+    """A news monitoring daemon: polls news sources, stores every article once, logs what changed."""
+
+
+@main.command("check-config")
+@_config_option
+def check_config(config_path: Path | None) -> None:
+    """Validate the config file and list every problem (exit 2 when invalid)."""
+    path, config = _load(config_path)
+    enabled = sum(1 for s in config.sources if s.enabled)
+    click.echo(f"{path}: OK, {len(config.sources)} source(s), {enabled} enabled, database {config.crawler.database}")
+
+
+@main.command()
+@_config_option
+@click.option("-v", "--verbose", is_flag=True, help="Log every fetch (debug level).")
+def run(config_path: Path | None, verbose: bool) -> None:
+    """Run the daemon: poll every enabled source on its schedule until SIGTERM/SIGINT; SIGHUP reloads."""
+    from crawler.schedule import Daemon
+
+    path, config = _load(config_path)
+    configure_logging(config.crawler.log_format, verbose)
+    try:
+        asyncio.run(Daemon(path, config=config).run())
+    except CrawlerError as exc:
+        click.echo(f"crawler: {exc}", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@_config_option
+@click.argument("source_ids", nargs=-1)
+@click.option("--recheck-all", is_flag=True, help="Re-check every known article found, whatever its age.")
+@click.option("-v", "--verbose", is_flag=True, help="Log every fetch (debug level).")
+def crawl(config_path: Path | None, source_ids: tuple[str, ...], recheck_all: bool, verbose: bool) -> None:
+    """Run each source (all enabled ones by default) once, with progress and a summary; exit 1 if one failed."""
+    from crawler.crawl_once import crawl_once
+
+    _, config = _load(config_path)
+    configure_logging(config.crawler.log_format, verbose)
+    unknown = [sid for sid in source_ids if sid not in {s.id for s in config.sources}]
+    if unknown:
+        raise click.BadParameter(f"no such source: {', '.join(unknown)}", param_hint="SOURCE_IDS")
+    sources = [config.source(sid) for sid in source_ids] if source_ids else [s for s in config.sources if s.enabled]
+    try:
+        summaries = asyncio.run(crawl_once(config, sources, recheck_all=recheck_all))
+    except CrawlerError as exc:
+        click.echo(f"crawler: {exc}", err=True)
+        sys.exit(1)
+    sys.exit(0 if all(s.ok for s in summaries) else 1)
+
+
+@main.command()
+@click.argument("target")
+@click.option("--url", help="The page's URL (for resolving relative links when TARGET is a file).")
+@click.option("--timezone", default="UTC", show_default=True, help="Time zone for dates printed without an offset.")
+def extract(target: str, url: str | None, timezone: str) -> None:
+    """Extract one article from a FILE (or a URL) and print it as JSON."""
+    from crawler.extract import extract as extract_page
+
+    if target.startswith(("http://", "https://")):
+        body = _download(target)
+        url = url or target
+    else:
+        try:
+            body = Path(target).read_bytes()
+        except OSError as exc:
+            raise click.BadParameter(str(exc), param_hint="TARGET") from None
+    article = extract_page(body, url, timezone)
+    click.echo(json.dumps(dataclasses.asdict(article), ensure_ascii=False, indent=2))
+
+
+def _download(url: str) -> bytes:
+    """One polite GET for ``crawler extract URL`` (any public host; private ones refused)."""
+    from urllib.parse import urlsplit
+
+    from crawler.config import CrawlerSettings
+    from crawler.fetch import Fetcher
+    from crawler.urls import UrlPolicy
+
+    async def get() -> bytes:
+        fetcher = Fetcher(CrawlerSettings(retries=1))
+        try:
+            page = await fetcher.fetch(url, UrlPolicy((urlsplit(url).hostname or "",)))
+            return page.body
+        finally:
+            await fetcher.aclose()
+
+    try:
+        return asyncio.run(get())
+    except CrawlerError as exc:
+        click.echo(f"crawler: {exc}", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@_config_option
+@click.option("--source", "source_id", help="Only events of this source.")
+@click.option("--after", default=0, show_default=True, help="Only events with an id above this.")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def events(config_path: Path | None, source_id: str | None, after: int, limit: int, as_json: bool) -> None:
+    """List stored events, oldest first."""
+    from crawler.store import SyncStore
+
+    _, config = _load(config_path)
+    if not config.crawler.database.exists():
+        click.echo(f"crawler: no database at {config.crawler.database} yet", err=True)
+        sys.exit(1)
+    store = SyncStore(config.crawler.database)
+    try:
+        rows = store.events_since(after, limit, source_id)
+    finally:
+        store.close()
+    for row in rows:
+        click.echo(json.dumps(row, ensure_ascii=False) if as_json else _event_line(row))
+
+
+def _event_line(row: dict[str, Any]) -> str:
+    data = row["data"]
+    detail = data.get("url") or ""
+    if row["type"] == "article_updated":
+        detail += f" changed: {', '.join(data.get('changed', []))}"
+    if data.get("reason"):
+        detail += f" ({data['reason']})"
+    return f"{row['id']:>6} {row['ts'][:19]} {row['type']:<17} {row['source_id'] or '-':<12} {detail}"
+
+
+@main.command()
+@click.option("--port", default=8765, show_default=True, help="Port of the demo news site on 127.0.0.1.")
+@click.option("--database", default=Path("data/demo.db"), type=click.Path(path_type=Path), show_default=True)
+@click.option("--new-every", default=8.0, show_default=True, help="Seconds between new demo articles.")
+def demo(port: int, database: Path, new_every: float) -> None:
+    """Serve the bundled demo news site on 127.0.0.1 and run the daemon against it until Ctrl-C."""
+    from crawler.demo.run import run_demo
+
+    run_demo(port=port, database=database, new_every=new_every)

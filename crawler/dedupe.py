@@ -1,0 +1,41 @@
+"""Dedupe: content keys and change detection. Pure functions, no I/O.
+
+Two fetches of an article are the same version when their content hash is equal. The hash covers the
+fields a reader cares about, compared in match-key form (textnorm.match_key), so whitespace, letter
+variants and diacritics never count as edits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from crawler.models import ExtractedArticle
+from crawler.textnorm import match_key
+
+__all__ = ["VERSIONED_FIELDS", "changed_fields", "content_hash"]
+
+# Fields whose change makes a new version (description and site name are page chrome, not content).
+VERSIONED_FIELDS = ("title", "body", "published", "modified", "authors", "section", "tags", "image")
+
+
+def _comparable(field: str, value: Any) -> Any:
+    if field in ("title", "body", "section") and isinstance(value, str):
+        return match_key(value)
+    if field in ("authors", "tags") and isinstance(value, list):
+        return [match_key(item) for item in value]
+    return value
+
+
+def content_hash(article: ExtractedArticle | Mapping[str, Any]) -> str:
+    """SHA-256 over the versioned fields in comparable form."""
+    get = article.get if isinstance(article, Mapping) else lambda name: getattr(article, name)
+    payload = {field: _comparable(field, get(field)) for field in VERSIONED_FIELDS}
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def changed_fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """Names of the versioned fields that differ between two versions, in VERSIONED_FIELDS order."""
+    return [f for f in VERSIONED_FIELDS if _comparable(f, old.get(f)) != _comparable(f, new.get(f))]

@@ -1,0 +1,140 @@
+"""Discover stage: a fetched feed, sitemap or listing page → candidate article Links.
+
+Owns parsing of RSS/Atom (feedparser), XML sitemaps incl. news sitemaps and sitemap indexes
+(defusedxml), and listing pages (selectolax). Links are resolved, canonicalised and filtered by the
+source's URL policy here. Does not fetch, extract articles or touch the database.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from xml.etree.ElementTree import Element, ParseError
+
+import feedparser
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+from selectolax.lexbor import LexborHTMLParser
+
+from crawler.decode import decode_html
+from crawler.errors import DiscoveryError
+from crawler.models import DiscoveryKind, Link, Page
+from crawler.urls import UrlPolicy, canonicalize, resolve_link
+
+__all__ = ["Discovered", "discover_links"]
+logger = logging.getLogger(__name__)
+
+_MAX_SITEMAP_BYTES = 50_000_000  # the sitemap protocol's own limit for an uncompressed file
+
+
+@dataclass(frozen=True, slots=True)
+class Discovered:
+    """Article links found on one page, plus child sitemaps an index points to."""
+
+    links: list[Link]
+    child_sitemaps: list[str]
+
+
+def discover_links(page: Page, kind: DiscoveryKind, policy: UrlPolicy) -> Discovered:
+    """Parse one discovery page; raise DiscoveryError when it is not what its kind promises."""
+    if kind == "feed":
+        raw = _feed_links(page)
+        children: list[str] = []
+    elif kind == "sitemap":
+        raw, children = _sitemap_links(page)
+    else:
+        raw = _listing_links(page)
+        children = []
+    return Discovered(_filter(raw, page.final_url, kind, policy), [c for c in children if not policy.refusal(c)])
+
+
+def _filter(raw: list[tuple[str, str | None]], found_on: str, kind: DiscoveryKind, policy: UrlPolicy) -> list[Link]:
+    """Canonical, allowed, article-looking, unique links in page order."""
+    seen: set[str] = set()
+    links = []
+    for url, updated in raw:
+        canonical = canonicalize(url)
+        if canonical in seen or policy.refusal(canonical) or not policy.is_article(canonical):
+            continue
+        if canonical == canonicalize(found_on):
+            continue
+        seen.add(canonical)
+        links.append(Link(canonical, found_on, kind, updated))
+    return links
+
+
+def _feed_links(page: Page) -> list[tuple[str, str | None]]:
+    parsed = feedparser.parse(io.BytesIO(page.body), response_headers={"content-type": page.content_type or ""})
+    if not parsed.entries and (parsed.bozo or not parsed.get("version")):
+        reason = parsed.get("bozo_exception") or "no entries and no recognisable RSS/Atom"
+        raise DiscoveryError(page.final_url, f"not a usable feed: {reason}")
+    links = []
+    for entry in parsed.entries:
+        href = entry.get("link") or next((li.get("href") for li in entry.get("links", []) if li.get("href")), None)
+        url = resolve_link(href, page.final_url) if href else None
+        if url:
+            links.append((url, _struct_time_iso(entry.get("updated_parsed") or entry.get("published_parsed"))))
+    return links
+
+
+def _sitemap_links(page: Page) -> tuple[list[tuple[str, str | None]], list[str]]:
+    body = page.body
+    if body[:2] == b"\x1f\x8b":
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(body)) as compressed:
+                body = compressed.read(_MAX_SITEMAP_BYTES + 1)
+        except (OSError, EOFError) as exc:
+            raise DiscoveryError(page.final_url, f"broken gzip sitemap: {exc}") from exc
+        if len(body) > _MAX_SITEMAP_BYTES:
+            raise DiscoveryError(page.final_url, "sitemap is over 50 MB uncompressed")
+    try:
+        root = fromstring(body)
+    except (ParseError, DefusedXmlException) as exc:
+        raise DiscoveryError(page.final_url, f"not a usable sitemap: {exc}") from exc
+    name = _local(root)
+    if name == "sitemapindex":
+        return [], [loc for loc in (_child_text(s, "loc") for s in root) if loc]
+    if name != "urlset":
+        raise DiscoveryError(page.final_url, f"not a sitemap: root element is <{name}>")
+    links = []
+    for entry in root:
+        loc = _child_text(entry, "loc")
+        if loc:
+            updated = _child_text(entry, "publication_date") or _child_text(entry, "lastmod")
+            links.append((loc, updated))
+    return links, []
+
+
+def _listing_links(page: Page) -> list[tuple[str, str | None]]:
+    text, _ = decode_html(page.body, page.content_type)
+    tree = LexborHTMLParser(text)
+    base_node = tree.css_first("base[href]")
+    base = resolve_link(base_node.attributes.get("href") or "", page.final_url) if base_node else None
+    links = []
+    for anchor in tree.css("a[href]"):
+        url = resolve_link(anchor.attributes.get("href") or "", base or page.final_url)
+        if url:
+            links.append((url, None))
+    return links
+
+
+def _local(element: Element) -> str:
+    return element.tag.rsplit("}", 1)[-1].lower()
+
+
+def _child_text(element: Element, name: str) -> str | None:
+    """Text of the first descendant called name in any namespace (news:publication_date, loc...)."""
+    for child in element.iter():
+        if _local(child) == name and child.text and child.text.strip():
+            return child.text.strip()
+    return None
+
+
+def _struct_time_iso(value: time.struct_time | None) -> str | None:
+    if value is None:
+        return None
+    return datetime(*value[:6], tzinfo=UTC).isoformat()

@@ -1,0 +1,73 @@
+"""Events: what changed, as frozen values, written to the events table and logged as one JSON line each.
+
+Event types (the ``type`` column):
+    article_new        a new article was stored
+    article_updated    a stored article's content changed (data.changed lists the fields)
+    fetch_failed       an article, feed, sitemap or listing page could not be fetched or read
+    source_failing     a source failed failure_threshold runs in a row (once per transition)
+    source_recovered   a failing source worked again (once per transition)
+
+Article events are written by the store in the same transaction as the article; ``publish`` then only
+logs them. Other events go through ``EventLog.emit``, which stores and logs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+__all__ = ["EVENT_TYPES", "Event", "EventType", "publish", "utc_now"]
+logger = logging.getLogger("crawler.events")
+
+EventType = Literal["article_new", "article_updated", "fetch_failed", "source_failing", "source_recovered"]
+EVENT_TYPES: tuple[EventType, ...] = (
+    "article_new",
+    "article_updated",
+    "fetch_failed",
+    "source_failing",
+    "source_recovered",
+)
+
+
+def utc_now() -> str:
+    """The current time as the ISO 8601 UTC string used in every timestamp column."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    type: EventType
+    source_id: str | None
+    article_id: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    ts: str = field(default_factory=utc_now)
+    id: int | None = None
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "ts": self.ts,
+            "type": self.type,
+            "source_id": self.source_id,
+            "article_id": self.article_id,
+            "data": json.dumps(self.data, ensure_ascii=False),
+        }
+
+
+def publish(event: Event) -> None:
+    """Log an already stored event as one structured line (the JSON formatter prints it as JSON)."""
+    fields = {"event": event.type, "event_id": event.id, "source": event.source_id, "article_id": event.article_id}
+    fields.update(event.data)
+    level = logging.WARNING if event.type in ("fetch_failed", "source_failing") else logging.INFO
+    logger.log(level, "%s %s %s", event.type, event.source_id or "-", _summary(event), extra={"fields": fields})
+
+
+def _summary(event: Event) -> str:
+    data = event.data
+    if event.type == "article_updated":
+        return f"{data.get('url')} changed: {', '.join(data.get('changed', []))}"
+    if event.type in ("fetch_failed", "source_failing"):
+        return f"{data.get('url', '')} {data.get('reason', '')}".strip()
+    return str(data.get("url") or data.get("title") or "")

@@ -1,0 +1,91 @@
+"""Boilerplate rules: what on a news page is never part of an article's body.
+
+Rules are data (tag names, class/id tokens, block headings), each with a one-line reason, so the
+extraction issue can grow them without touching the scoring code.
+"""
+
+from __future__ import annotations
+
+import re
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from crawler.textnorm import match_key
+
+__all__ = ["is_boilerplate_block", "is_label_paragraph", "strip_page_chrome"]
+
+# Never content: scripts and styles, forms and widgets, site chrome around the article.
+_CHROME_TAGS = (
+    "script, style, noscript, template, iframe, svg, canvas, form, button, input, select, textarea, "
+    "nav, footer, aside, dialog, figure, figcaption, picture, video, audio, object, embed"
+)
+
+# Class/id tokens of blocks that are not the article: sharing, related stories, tag lists, comments,
+# author boxes, newsletters, cookie banners, ads, "most read" widgets, breadcrumbs and post meta lines.
+_BOILERPLATE_TOKEN = re.compile(
+    r"(^|[-_])(share|sharing|social|sociallinks|related|read-?also|readmore|more-?stories|also-?read|"
+    r"tags?|tagcloud|tag-?list|post-?tags|keywords|breadcrumbs?|comments?|comment-?respond|respond|"
+    r"newsletter|subscribe|subscription|cookie|consent|banner|advert|advertisement|ads|ad-?slot|sponsored|promo|"
+    r"widget|sidebar|popular|most-?read|trending|author-?box|author-?bio|about-?author|post-?meta|entry-?meta|"
+    r"meta-?views|byline|pagination|pager|prev-?next|post-?navigation|print|toolbar|outbrain|taboola|"
+    r"recommend|recommended|you-?may-?like|next-?post|disqus)([-_]|$)",
+    re.IGNORECASE,
+)
+
+# Headings that announce a block of other stories or metadata, in Arabic and English (as match keys).
+_BLOCK_HEADINGS = tuple(
+    match_key(label)
+    for label in (
+        "إقرأ أيضاً", "اقرأ أيضا", "اقرأ ايضا", "إقرأ أيضا", "مقالات مشابهة", "مقالات ذات صلة", "ذات صلة", "أخبار ذات صلة",
+        "الأكثر قراءة", "الأكثر مشاهدة", "كلمات دلالية", "الكلمات الدلالية", "الوسوم", "وسوم", "اترك تعليقاً",
+        "اترك تعليقا", "التعليقات", "شارك", "شارك الخبر", "تابعونا", "المزيد", "عاجل", "أخبار متعلقة",
+        "read more", "read also", "also read", "related", "related articles", "related stories", "related posts",
+        "more stories", "most read", "most popular", "you may also like", "recommended", "tags", "share this",
+        "share", "comments", "leave a reply", "leave a comment", "follow us", "more from",
+    )
+)  # fmt: skip
+_HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6", "strong", "b", "span", "div", "p", "header"}
+
+
+def strip_page_chrome(tree: LexborHTMLParser) -> None:
+    """Remove elements that are never article text, whatever the site."""
+    for node in tree.css(_CHROME_TAGS):
+        node.decompose()
+    for node in tree.css("[hidden], [aria-hidden=true]"):
+        node.decompose()
+
+
+def _tokens(node: LexborNode) -> list[str]:
+    return f"{node.attributes.get('class') or ''} {node.attributes.get('id') or ''}".split()
+
+
+def has_boilerplate_class(node: LexborNode) -> bool:
+    """True when a class or id token names a boilerplate block (share bar, related posts, tags...)."""
+    return any(_BOILERPLATE_TOKEN.search(token) for token in _tokens(node))
+
+
+def is_label(text: str) -> bool:
+    """True when text is one of the block headings, give or take punctuation."""
+    key = match_key(text).strip(" :：-–—.!|»«")
+    return key in _BLOCK_HEADINGS
+
+
+def is_boilerplate_block(node: LexborNode) -> bool:
+    """A block of the body that is boilerplate by its class/id or by the heading it opens with."""
+    if has_boilerplate_class(node):
+        return True
+    first = node.child
+    while first is not None and (first.is_text_node and not (first.text_content or "").strip()):
+        first = first.next
+    if first is None or first.is_text_node or first.tag not in _HEADING_TAGS:
+        return False
+    heading = first.text(deep=True, separator=" ")
+    return len(heading) < 60 and is_label(heading) and node.tag not in ("p", "h1", "h2", "h3", "h4", "h5", "h6")
+
+
+def is_label_paragraph(text: str, link_text_length: int) -> bool:
+    """A short paragraph that is a label ("شارك") or a 'read also: <link>' teaser."""
+    if len(text) < 40 and is_label(text):
+        return True
+    head = text.split(":", 1)[0] if ":" in text[:30] else ""
+    return bool(head) and is_label(head) and link_text_length > 0.5 * len(text)

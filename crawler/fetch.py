@@ -1,0 +1,227 @@
+"""Fetch stage: URL → Page over one shared httpx.AsyncClient.
+
+Owns politeness (global and per-host concurrency, a minimum delay between requests to one host),
+retries (tenacity: timeouts, connection errors, 5xx, 408 and 429, honouring Retry-After), conditional
+GET, the redirect, size and address rules, and the translation of httpx errors into FetchError.
+Redirects are followed here, hop by hop, so every hop passes the same URL policy and address check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import ipaddress
+import logging
+import random
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, before_sleep_log, retry_if_exception, stop_after_attempt
+
+from crawler.config import CrawlerSettings
+from crawler.errors import BlockedError, ConnectError, FetchError, FetchTimeout, HTTPStatusError, TooLargeError
+from crawler.models import Page, Validators
+from crawler.urls import UrlPolicy
+
+__all__ = ["Fetcher"]
+logger = logging.getLogger(__name__)
+
+_REDIRECTS = {301, 302, 303, 307, 308}
+_ADDRESS_CACHE_SECONDS = 60.0
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class _HostGate:
+    """Per-host politeness: a concurrency limit and the earliest time the next request may start."""
+
+    semaphore: asyncio.Semaphore
+    next_start: float = 0.0
+
+
+class Fetcher:
+    """Fetches pages for every source through one client; create one per process and ``aclose()`` it."""
+
+    def __init__(
+        self,
+        settings: CrawlerSettings,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._settings = settings
+        self._sleep = sleep
+        self._clock = clock
+        self._client = httpx.AsyncClient(
+            headers={"User-Agent": settings.user_agent, "Accept-Language": "ar,en;q=0.8,*;q=0.5"},
+            timeout=httpx.Timeout(settings.timeout.total_seconds()),
+            limits=httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency),
+            follow_redirects=False,
+            trust_env=False,
+            transport=transport,
+        )
+        self._global = asyncio.Semaphore(settings.concurrency)
+        self._hosts: dict[str, _HostGate] = {}
+        self._address_checked: dict[tuple[str, int], float] = {}
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def fetch(self, url: str, policy: UrlPolicy, validators: Validators | None = None) -> Page:
+        """Fetch url with retries; raise FetchError (with the URL and a reason) when it cannot be had."""
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._settings.retries + 1),
+            wait=self._wait,
+            retry=retry_if_exception(lambda exc: isinstance(exc, FetchError) and exc.retryable),
+            sleep=self._sleep,
+            before_sleep=before_sleep_log(logger, logging.INFO),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._fetch_following_redirects(url, policy, validators)
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    def _wait(self, state: RetryCallState) -> float:
+        """Retry-After when the server sent one, else exponential backoff with full jitter."""
+        cap = self._settings.retry_max_wait.total_seconds()
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, HTTPStatusError) and error.retry_after is not None:
+            return min(error.retry_after, cap)
+        base = self._settings.retry_backoff.total_seconds()
+        return min(cap, base * 2 ** (state.attempt_number - 1) + random.uniform(0, base))
+
+    async def _fetch_following_redirects(self, url: str, policy: UrlPolicy, validators: Validators | None) -> Page:
+        started = self._clock()
+        current = url
+        for _hop in range(self._settings.max_redirects + 1):
+            await self._check_allowed(current, policy)
+            page_or_location = await self._request(current, validators, started, original_url=url)
+            if isinstance(page_or_location, Page):
+                return page_or_location
+            current = page_or_location
+        raise TooLargeError(url, f"more than {self._settings.max_redirects} redirects")
+
+    async def _request(self, url: str, validators: Validators | None, started: float, original_url: str) -> Page | str:
+        """One HTTP exchange: a Page, or the absolute URL a redirect points to."""
+        headers = {}
+        if validators and validators.etag:
+            headers["If-None-Match"] = validators.etag
+        if validators and validators.last_modified:
+            headers["If-Modified-Since"] = validators.last_modified
+        host = urlsplit(url).netloc
+        async with self._polite(host), self._global:
+            try:
+                request = self._client.build_request("GET", url, headers=headers)
+                response = await self._client.send(request, stream=True)
+                try:
+                    return await self._handle(response, url, original_url, started)
+                finally:
+                    await response.aclose()
+            except httpx.TimeoutException as exc:
+                raise FetchTimeout(url, f"timed out ({type(exc).__name__})") from exc
+            except httpx.DecodingError as exc:
+                raise FetchError(url, f"undecodable response body: {exc}") from exc
+            except (httpx.TransportError, httpx.InvalidURL) as exc:
+                raise ConnectError(url, f"{type(exc).__name__}: {exc or 'connection failed'}") from exc
+
+    async def _handle(self, response: httpx.Response, url: str, original_url: str, started: float) -> Page | str:
+        status = response.status_code
+        if status in _REDIRECTS and "location" in response.headers:
+            return urljoin(url, response.headers["location"])
+        validators = Validators(response.headers.get("etag"), response.headers.get("last-modified"))
+        elapsed_ms = (self._clock() - started) * 1000
+        if status == 304:
+            return Page(original_url, url, 304, b"", None, validators, elapsed_ms, not_modified=True)
+        if not 200 <= status < 300:
+            raise HTTPStatusError(url, status, _retry_after(response.headers.get("retry-after")))
+        body = await self._read_capped(response, url)
+        content_type = response.headers.get("content-type")
+        return Page(original_url, url, status, body, content_type, validators, (self._clock() - started) * 1000)
+
+    async def _read_capped(self, response: httpx.Response, url: str) -> bytes:
+        """Read the (decompressed) body, refusing more than max_page_bytes: also stops gzip bombs."""
+        cap = self._settings.max_page_bytes
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > cap:
+            raise TooLargeError(url, f"Content-Length {declared} is over max_page_bytes {cap}")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise TooLargeError(url, f"body is over max_page_bytes {cap}")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _polite(self, host: str) -> _PoliteSlot:
+        gate = self._hosts.get(host)
+        if gate is None:
+            gate = self._hosts[host] = _HostGate(asyncio.Semaphore(self._settings.per_host_concurrency))
+        return _PoliteSlot(gate, self._settings.per_host_delay.total_seconds(), self._clock, self._sleep)
+
+    async def _check_allowed(self, url: str, policy: UrlPolicy) -> None:
+        """The source's URL policy, then (unless allowed) no loopback, private or link-local targets."""
+        refusal = policy.refusal(url)
+        if refusal:
+            raise BlockedError(url, refusal)
+        if self._settings.allow_private_addresses:
+            return
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+        checked_at = self._address_checked.get((host, port))
+        if checked_at is not None and self._clock() - checked_at < _ADDRESS_CACHE_SECONDS:
+            return
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            raise ConnectError(url, f"cannot resolve {host!r}: {exc}") from exc
+        for info in infos:
+            address = ipaddress.ip_address(info[4][0])
+            if not address.is_global:
+                raise BlockedError(
+                    url, f"{host!r} resolves to non-public address {address} (set allow_private_addresses to allow)"
+                )
+        self._address_checked[(host, port)] = self._clock()
+
+
+class _PoliteSlot:
+    """``async with``: hold a per-host slot and start no sooner than per_host_delay after the last start."""
+
+    def __init__(self, gate: _HostGate, delay: float, clock: Callable[[], float], sleep: Sleep) -> None:
+        self._gate, self._delay, self._clock, self._sleep = gate, delay, clock, sleep
+
+    async def __aenter__(self) -> None:
+        await self._gate.semaphore.acquire()
+        try:
+            while (wait := self._gate.next_start - self._clock()) > 0:
+                await self._sleep(wait)
+            self._gate.next_start = self._clock() + self._delay
+        except BaseException:
+            self._gate.semaphore.release()
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._gate.semaphore.release()
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

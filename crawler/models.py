@@ -1,0 +1,122 @@
+"""Value types passed between the pipeline's stages.
+
+Stages import these, never each other: discover yields Links, fetch yields Pages, extract yields an
+ExtractedArticle, normalize turns it into an ArticleRecord that store saves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "ArticleRecord",
+    "DiscoveryKind",
+    "ExtractedArticle",
+    "Link",
+    "Page",
+    "RunSummary",
+    "Validators",
+]
+
+DiscoveryKind = Literal["feed", "sitemap", "listing"]
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A candidate article URL found on a discovery page."""
+
+    url: str
+    found_on: str
+    kind: DiscoveryKind
+    updated: str | None = None  # ISO 8601 when the feed or sitemap gives one
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """HTTP cache validators remembered for a URL, sent back as a conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A fetched URL. ``not_modified`` pages (304) carry no body."""
+
+    url: str
+    final_url: str
+    status: int
+    body: bytes
+    content_type: str | None
+    validators: Validators
+    elapsed_ms: float
+    not_modified: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedArticle:
+    """What extraction finds on one article page (the public result of ``crawler.extract.extract``).
+
+    Datetimes are ISO 8601 strings with an offset, or None.
+    """
+
+    url: str | None
+    canonical_url: str | None
+    title: str | None
+    published: str | None
+    modified: str | None
+    authors: list[str]
+    section: str | None
+    tags: list[str]
+    language: str | None
+    image: str | None
+    site_name: str | None
+    description: str | None
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRecord:
+    """A normalised article, ready to be stored: extracted fields plus identity and a content hash."""
+
+    source_id: str
+    url: str
+    canonical_url: str
+    title: str | None
+    published: str | None
+    modified: str | None
+    authors: list[str]
+    section: str | None
+    tags: list[str]
+    language: str | None
+    image: str | None
+    site_name: str | None
+    description: str | None
+    body: str
+    content_hash: str
+    etag: str | None
+    last_modified: str | None
+
+
+@dataclass(slots=True)
+class RunSummary:
+    """Counters of one source run (urlwatch's outcome verbs plus failures)."""
+
+    source_id: str
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    discovery_failed: int = 0
+    discovery_ok: int = 0
+    error: str | None = None
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+    @property
+    def ok(self) -> bool:
+        """A run fails when it raised, or when every discovery page failed."""
+        return self.error is None and (self.discovery_ok > 0 or self.discovery_failed == 0)

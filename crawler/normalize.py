@@ -1,0 +1,43 @@
+"""Normalise stage: ExtractedArticle + where it was fetched → ArticleRecord, ready to store.
+
+Owns the choice of the article's identity (its canonical URL: the page's own rel=canonical when it
+stays on the source's allowed domains, else the fetched URL), the language fallback to the source's,
+and the content hash. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from crawler.config import SourceConfig
+from crawler.dedupe import content_hash
+from crawler.models import ArticleRecord, ExtractedArticle, Page
+from crawler.urls import UrlPolicy, canonicalize
+
+__all__ = ["normalize_article"]
+
+
+def normalize_article(article: ExtractedArticle, page: Page, source: SourceConfig, policy: UrlPolicy) -> ArticleRecord:
+    fetched = canonicalize(page.final_url)
+    canonical = fetched
+    if article.canonical_url:
+        declared = canonicalize(article.canonical_url)
+        if policy.refusal(declared) is None:
+            canonical = declared  # a rel=canonical pointing off-site (syndication) is not trusted
+    return ArticleRecord(
+        source_id=source.id,
+        url=canonicalize(page.url),
+        canonical_url=canonical,
+        title=article.title,
+        published=article.published,
+        modified=article.modified,
+        authors=list(article.authors),
+        section=article.section,
+        tags=list(article.tags),
+        language=article.language or source.language,
+        image=article.image,
+        site_name=article.site_name,
+        description=article.description,
+        body=article.body,
+        content_hash=content_hash(article),
+        etag=page.validators.etag,
+        last_modified=page.validators.last_modified,
+    )

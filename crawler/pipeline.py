@@ -1,0 +1,232 @@
+"""The pipeline: one run of one source, stage by stage. The ONLY place the stage order is written.
+
+    discover  feeds, sitemaps, listing pages → links (conditional GET; a 304 reuses the stored links)
+    select    drop links already stored, except those due for a re-check
+    fetch     new links, and due re-checks with their ETag/Last-Modified
+    extract   page → ExtractedArticle (in a worker thread, so the event loop stays responsive)
+    normalise → ArticleRecord with identity and content hash
+    store     new article / new version / unchanged, with its event, in one transaction
+    events    logged as they are stored; source_failing / source_recovered after the run
+
+A failing page never fails the run; a run fails when every discovery page failed or a CrawlerError
+escaped. Unexpected exceptions propagate to the caller (the scheduler's per-source boundary).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from crawler.config import CrawlerSettings, SourceConfig
+from crawler.discover import discover_links
+from crawler.errors import CrawlerError, DiscoveryError, FetchError
+from crawler.events import Event, publish, utc_now
+from crawler.extract import extract_article
+from crawler.fetch import Fetcher
+from crawler.decode import decode_html
+from crawler.models import DiscoveryKind, ExtractedArticle, Link, Page, RunSummary, Validators
+from crawler.normalize import normalize_article
+from crawler.store import Store, SyncStore
+from crawler.urls import UrlPolicy
+
+__all__ = ["Deps", "record_failed_run", "run_source"]
+logger = logging.getLogger(__name__)
+
+_MIN_BODY_CHARS = 80  # below this a page is a section/tag/about page, not an article
+_MAX_CHILD_SITEMAPS = 50
+
+
+@dataclass(slots=True)
+class Deps:
+    """What a source run needs from outside: the store, the shared fetcher and settings."""
+
+    store: Store
+    fetcher: Fetcher
+    settings: CrawlerSettings
+    on_article_done: Callable[[str, str], None] | None = field(default=None)  # (source id, outcome) for progress
+
+
+async def run_source(source: SourceConfig, deps: Deps, *, recheck_all: bool = False) -> RunSummary:
+    """Run every stage for one source once and record the run's outcome."""
+    summary = RunSummary(source.id)
+    policy = article_policy(source)
+    try:
+        links = await _discover(source, policy, deps, summary)
+        new, due = await _select(links, source, deps, recheck_all)
+        jobs = [_collect(link, None, source, policy, deps, summary) for link in new[: source.max_articles_per_run]]
+        jobs += [_collect(link, known, source, policy, deps, summary) for link, known in due]
+        if len(new) > source.max_articles_per_run:
+            summary.skipped["over_max_articles_per_run"] = len(new) - source.max_articles_per_run
+        await asyncio.gather(*jobs)
+    except CrawlerError as exc:
+        summary.error = str(exc)
+        logger.error("source %s: run failed: %s", source.id, exc, extra={"fields": {"source": source.id}})
+    await _finish(source, deps, summary)
+    return summary
+
+
+async def record_failed_run(source: SourceConfig, deps: Deps, reason: str) -> RunSummary:
+    """Record a run that was cut short (timeout, unexpected error) as a failed run."""
+    summary = RunSummary(source.id, error=reason)
+    await _finish(source, deps, summary)
+    return summary
+
+
+def article_policy(source: SourceConfig) -> UrlPolicy:
+    pattern = re.compile(source.article_url_pattern) if source.article_url_pattern else None
+    return UrlPolicy(source.domains, pattern)
+
+
+def _discovery_policy(source: SourceConfig) -> UrlPolicy:
+    """Configured discovery URLs are trusted: their hosts are allowed even outside allowed_domains."""
+    hosts = {urlsplit(url).hostname or "" for _, url in source.discovery_urls}
+    return UrlPolicy(tuple(sorted(set(source.domains) | hosts - {""})))
+
+
+# --- stage 1: discover ----------------------------------------------------------------------------------
+
+
+async def _discover(source: SourceConfig, policy: UrlPolicy, deps: Deps, summary: RunSummary) -> list[Link]:
+    queue: list[tuple[DiscoveryKind, str]] = list(source.discovery_urls)  # type: ignore[arg-type]
+    fetch_policy = _discovery_policy(source)
+    links: dict[str, Link] = {}
+    children_left = _MAX_CHILD_SITEMAPS
+    while queue:
+        kind, url = queue.pop(0)
+        state = await deps.store.do(SyncStore.discovery_state, url)
+        try:
+            page = await deps.fetcher.fetch(url, fetch_policy, state[0] if state else None)
+            await _record_fetch(deps, source, url, kind, page=page)
+            if page.not_modified and state is not None:
+                found = state[1]
+            else:
+                discovered = await asyncio.to_thread(discover_links, page, kind, policy)
+                found = discovered.links
+                await deps.store.do(
+                    SyncStore.save_discovery_state, url, source.id, kind, page.validators, found, page.status, utc_now()
+                )
+                for child in discovered.child_sitemaps[:children_left]:
+                    queue.append(("sitemap", child))
+                children_left -= min(children_left, len(discovered.child_sitemaps))
+        except (FetchError, DiscoveryError) as exc:
+            summary.discovery_failed += 1
+            if isinstance(exc, DiscoveryError):
+                await _record_fetch(deps, source, url, kind, error=exc.reason, outcome="unusable")
+            else:
+                await _record_fetch(deps, source, url, kind, error=exc.reason, status=getattr(exc, "status", None))
+            await _emit(deps, Event("fetch_failed", source.id, data={"url": url, "kind": kind, "reason": exc.reason}))
+            continue
+        summary.discovery_ok += 1
+        for link in found:
+            links.setdefault(link.url, link)
+    return list(links.values())
+
+
+# --- stage 2: select ------------------------------------------------------------------------------------
+
+
+async def _select(
+    links: list[Link], source: SourceConfig, deps: Deps, recheck_all: bool
+) -> tuple[list[Link], list[tuple[Link, dict]]]:
+    """New links, and known links whose last check is older than the source's recheck_interval."""
+    known = await deps.store.do(SyncStore.known_articles, [link.url for link in links])
+    cutoff = (datetime.fromisoformat(utc_now()) - source.recheck_interval).isoformat()
+    new: list[Link] = []
+    due: list[tuple[Link, dict]] = []
+    rechecked: set[int] = set()
+    for link in links:
+        row = known.get(link.url)
+        if row is None:
+            new.append(link)
+        elif row["id"] not in rechecked and (recheck_all or (row["last_checked"] or "") <= cutoff):
+            rechecked.add(row["id"])
+            due.append((link, row))
+    return new, due
+
+
+# --- stages 3-6: fetch, extract, normalise, store -----------------------------------------------------
+
+
+async def _collect(
+    link: Link, known: dict | None, source: SourceConfig, policy: UrlPolicy, deps: Deps, summary: RunSummary
+) -> None:
+    kind = "recheck" if known else "article"
+    validators = Validators(known["etag"], known["last_modified"]) if known else None
+    outcome = "failed"
+    try:
+        try:
+            page = await deps.fetcher.fetch(known["url"] if known else link.url, policy, validators)
+        except FetchError as exc:
+            summary.failed += 1
+            await _record_fetch(deps, source, exc.url, kind, error=exc.reason, status=getattr(exc, "status", None))
+            await _emit(deps, Event("fetch_failed", source.id, known["id"] if known else None,
+                                    {"url": exc.url, "kind": kind, "reason": exc.reason}))  # fmt: skip
+            return
+        await _record_fetch(deps, source, link.url, kind, page=page)
+        if page.not_modified and known:
+            await deps.store.do(SyncStore.mark_checked, known["id"], page.validators, utc_now())
+            summary.unchanged += 1
+            outcome = "unchanged"
+            return
+        article = await asyncio.to_thread(_extract_page, page, source)
+        if len(article.body) < _MIN_BODY_CHARS and not known:
+            summary.skip("not_an_article")
+            outcome = "skipped"
+            return
+        record = normalize_article(article, page, source, policy)
+        saved = await deps.store.do(SyncStore.save_article, record, utc_now())
+        outcome = saved.kind
+        setattr(summary, saved.kind, getattr(summary, saved.kind) + 1)
+        if saved.event is not None:
+            publish(saved.event)
+    finally:
+        if deps.on_article_done:
+            deps.on_article_done(source.id, outcome)
+
+
+def _extract_page(page: Page, source: SourceConfig) -> ExtractedArticle:
+    text, _ = decode_html(page.body, page.content_type)
+    return extract_article(text, page.final_url, source.timezone, source.language)
+
+
+# --- records and events ---------------------------------------------------------------------------------
+
+
+async def _record_fetch(
+    deps: Deps, source: SourceConfig, url: str, kind: str, *, page: Page | None = None,
+    error: str | None = None, status: int | None = None, outcome: str | None = None,
+) -> None:  # fmt: skip
+    if page is not None:
+        outcome = "not_modified" if page.not_modified else "ok"
+        status = page.status
+    row = {"ts": utc_now(), "source_id": source.id, "url": url, "kind": kind, "status": status,
+           "outcome": outcome or "failed", "bytes": len(page.body) if page else None,
+           "ms": round(page.elapsed_ms, 1) if page else None, "error": error}  # fmt: skip
+    logger.debug("fetch %s %s %s %s", source.id, status, row["bytes"], url, extra={"fields": row})
+    await deps.store.do(SyncStore.record_fetch, row)
+
+
+async def _emit(deps: Deps, event: Event) -> None:
+    publish(await deps.store.do(SyncStore.add_event, event))
+
+
+async def _finish(source: SourceConfig, deps: Deps, summary: RunSummary) -> None:
+    error = summary.error or (None if summary.ok else "every discovery page failed")
+    transitions = await deps.store.do(
+        SyncStore.finish_run, source.id, summary.ok, error, utc_now(), deps.settings.failure_threshold
+    )
+    for event in transitions:
+        publish(event)
+    logger.info(
+        "source %s: new %d, updated %d, unchanged %d, failed %d%s",
+        source.id, summary.new, summary.updated, summary.unchanged, summary.failed,
+        f" (run failed: {error})" if error else "",
+        extra={"fields": {"source": source.id, "new": summary.new, "updated": summary.updated,
+                          "unchanged": summary.unchanged, "failed": summary.failed, "error": error}},
+    )  # fmt: skip
+

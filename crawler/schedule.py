@@ -1,0 +1,221 @@
+"""Schedule stage: the daemon. One APScheduler 3.x job per enabled source, signals, reload, drain.
+
+Owns the job triggers (interval with jitter and a spread first run, or cron), the per-run timeout, the
+per-source error boundary, SIGHUP reload as a diff of the config, and a shutdown that lets in-flight
+runs finish (APScheduler's own shutdown() would cancel them). Does not know what a run does: that is
+pipeline.run_source.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import signal
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from crawler.config import Config, SourceConfig, crontab_weekdays, load_config
+from crawler.errors import ConfigError, CrawlerError
+from crawler.events import utc_now
+from crawler.fetch import Fetcher
+from crawler.pipeline import Deps, record_failed_run, run_source
+from crawler.store import Store, SyncStore
+
+__all__ = ["Daemon", "make_trigger"]
+logger = logging.getLogger(__name__)
+
+_FIRST_RUN_SPREAD = timedelta(seconds=30)  # first runs spread over this much (or the interval, if shorter)
+
+
+def make_trigger(source: SourceConfig, now: datetime, last_run_at: datetime | None = None) -> BaseTrigger:
+    """Interval: jitter of a tenth of the interval, first run spread out (or one interval after the last
+    run before a restart). Cron: the five crontab fields, weekday names as in crontab (0 = Sunday)."""
+    if source.cron:
+        minute, hour, day, month, day_of_week = source.cron.split()
+        return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=crontab_weekdays(day_of_week),
+                           timezone=source.timezone, jitter=30)  # fmt: skip
+    assert source.interval is not None
+    every = source.interval
+    spread = min(every, _FIRST_RUN_SPREAD).total_seconds()
+    first = now + timedelta(seconds=random.uniform(0, spread))
+    if last_run_at is not None:
+        first = max(first, last_run_at + every)
+    jitter = max(1, int(every.total_seconds() / 10)) if every.total_seconds() >= 10 else None
+    return IntervalTrigger(seconds=every.total_seconds(), start_date=first, jitter=jitter, timezone=UTC)
+
+
+class Daemon:
+    """``await Daemon(path).run()`` runs until SIGTERM/SIGINT (or ``stop()``), then drains and returns."""
+
+    def __init__(self, config_path: Path, *, drain_grace: float = 30.0, config: Config | None = None) -> None:
+        self._config_path = config_path
+        self._config = config or load_config(config_path)
+        self._drain_grace = drain_grace
+        self._stopping = asyncio.Event()
+        self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self._deps: Deps | None = None
+        self._scheduler: AsyncIOScheduler | None = None
+        self.runs = 0  # finished source runs, for status and tests
+
+    @property
+    def config(self) -> Config:
+        return self._config
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        settings = self._config.crawler
+        store = await Store.open(settings.database)
+        fetcher = Fetcher(settings)
+        self._deps = Deps(store, fetcher, settings)
+        scheduler = self._scheduler = AsyncIOScheduler(
+            timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
+        )
+        scheduler.add_listener(self._on_scheduler_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+        try:
+            await store.do(SyncStore.sync_sources, self._config.sources, utc_now())
+            for source in self._enabled(self._config):
+                await self._add_job(source)
+            scheduler.start()
+            self._install_signals()
+            logger.info("daemon started: %d sources scheduled, database %s",
+                        len(scheduler.get_jobs()), settings.database)  # fmt: skip
+            await self._stopping.wait()
+            logger.info("stopping: waiting for %d running source(s)", len(self._inflight))
+            await self._drain(scheduler)
+        finally:
+            self._remove_signals()
+            await fetcher.aclose()
+            await store.close()
+        logger.info("daemon stopped after %d source runs", self.runs)
+
+    # --- jobs ----------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _enabled(config: Config) -> list[SourceConfig]:
+        return [source for source in config.sources if source.enabled]
+
+    async def _add_job(self, source: SourceConfig) -> None:
+        assert self._scheduler is not None and self._deps is not None
+        row = await self._deps.store.do(SyncStore.source_row, source.id)
+        last = datetime.fromisoformat(row["last_run_at"]) if row and row.get("last_run_at") else None
+        trigger = make_trigger(source, datetime.now(UTC), last)
+        grace = int(source.interval.total_seconds()) if source.interval else 300
+        self._scheduler.add_job(
+            self._run_job, trigger, args=[source.id], id=source.id, name=source.name, replace_existing=True,
+            misfire_grace_time=max(grace, 1),
+        )  # fmt: skip
+
+    async def _run_job(self, source_id: str) -> None:
+        """The per-source boundary: a run gets a time budget, and nothing it raises escapes."""
+        try:
+            source = self._config.source(source_id)
+        except KeyError:
+            return  # removed by a reload while the job was due
+        task = asyncio.current_task()
+        assert task is not None and self._deps is not None
+        self._inflight[source_id] = task  # type: ignore[assignment]
+        deps = self._deps
+        try:
+            async with asyncio.timeout(self._config.crawler.run_timeout.total_seconds()):
+                await run_source(source, deps)
+        except TimeoutError:
+            logger.error("source %s: run exceeded run_timeout %s", source_id, self._config.crawler.run_timeout)
+            await self._record_failure(source, deps, "run_timeout exceeded")
+        except asyncio.CancelledError:
+            await self._record_failure(source, deps, "cancelled at shutdown")
+            raise
+        except Exception as exc:  # the per-source boundary: log with traceback, count as a failed run
+            logger.exception("source %s: unexpected error", source_id)
+            await self._record_failure(source, deps, f"unexpected error: {type(exc).__name__}: {exc}")
+        finally:
+            self._inflight.pop(source_id, None)
+            self.runs += 1
+
+    @staticmethod
+    async def _record_failure(source: SourceConfig, deps: Deps, reason: str) -> None:
+        try:
+            await asyncio.shield(record_failed_run(source, deps, reason))
+        except CrawlerError as exc:
+            logger.error("source %s: could not record failed run: %s", source.id, exc)
+
+    def _on_scheduler_event(self, event: JobExecutionEvent) -> None:
+        if event.code == EVENT_JOB_MISSED:
+            logger.warning("source %s: scheduled run missed (event loop was busy)", event.job_id)
+        elif event.code == EVENT_JOB_MAX_INSTANCES:
+            logger.warning("source %s: previous run still going; this run skipped", event.job_id)
+        elif event.exception is not None:
+            logger.error("source %s: job error: %s", event.job_id, event.exception)
+
+    # --- signals, reload, drain ---------------------------------------------------------------------------
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop)
+        loop.add_signal_handler(signal.SIGHUP, self._spawn(self.reload))
+
+    def _remove_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
+
+    def _spawn(self, factory: Callable[[], object]) -> Callable[[], None]:
+        def start() -> None:
+            task = asyncio.ensure_future(factory())  # type: ignore[arg-type]
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+        return start
+
+    async def reload(self) -> dict[str, list[str]]:
+        """Re-read the config; apply it as a diff. A broken config is reported and the old one kept."""
+        assert self._scheduler is not None and self._deps is not None
+        try:
+            new = load_config(self._config_path)
+        except ConfigError as exc:
+            logger.error("reload refused, keeping the running config:\n%s", exc)
+            return {"added": [], "removed": [], "rescheduled": []}
+        if new.crawler != self._config.crawler:
+            logger.warning("reload: [crawler] settings changed; they take effect at the next restart")
+        old_sources = {s.id: s for s in self._enabled(self._config)}
+        new_sources = {s.id: s for s in self._enabled(new)}
+        await self._deps.store.do(SyncStore.sync_sources, new.sources, utc_now())
+        self._config = new.model_copy(update={"crawler": self._config.crawler})
+        diff: dict[str, list[str]] = {"added": [], "removed": [], "rescheduled": []}
+        for source_id in old_sources.keys() - new_sources.keys():
+            self._scheduler.remove_job(source_id)
+            diff["removed"].append(source_id)
+        for source_id, source in new_sources.items():
+            old = old_sources.get(source_id)
+            if old is None:
+                await self._add_job(source)
+                diff["added"].append(source_id)
+            elif (old.interval, old.cron, old.timezone) != (source.interval, source.cron, source.timezone):
+                await self._add_job(source)
+                diff["rescheduled"].append(source_id)
+        logger.info("config reloaded: %s", {k: sorted(v) for k, v in diff.items()})
+        return diff
+
+    async def _drain(self, scheduler: AsyncIOScheduler) -> None:
+        """Pause new runs, let running ones finish within the grace, cancel the rest, then shut down."""
+        scheduler.pause()
+        running = list(self._inflight.values())
+        if running:
+            done, pending = await asyncio.wait(running, timeout=self._drain_grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=5)
+        scheduler.shutdown(wait=False)
+        await asyncio.sleep(0)

@@ -1,0 +1,320 @@
+"""Store: the SQLite database (sqlite-utils), the only module that imports sqlite3 or sqlite_utils.
+
+All database work runs on one dedicated thread (sqlite connections are thread-bound), reached from the
+event loop through ``Store.do``. Each article is written in one transaction together with its version
+row and its event; nothing here does network I/O. WAL mode lets readers (sqlite3, Datasette) read while
+the daemon writes. Schema changes are sqlite-utils migrations, applied at open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from crawler.config import SourceConfig
+from crawler.dedupe import changed_fields
+from crawler.errors import StoreError
+from crawler.events import Event
+from crawler.models import ArticleRecord, Link, Validators
+
+__all__ = ["SaveOutcome", "Store", "SyncStore", "migrations"]
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+migrations = Migrations("crawler")
+_JSON_FIELDS = ("authors", "tags")
+_ARTICLE_FIELDS = (
+    "title", "published", "modified", "authors", "section", "tags", "language", "image", "site_name",
+    "description", "body",
+)  # fmt: skip
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["sources"].create(
+        {"id": str, "name": str, "enabled": int, "state": str, "consecutive_failures": int, "last_run_at": str,
+         "last_success_at": str, "last_error": str, "created_at": str},
+        pk="id", not_null={"name", "state"}, defaults={"state": "ok", "consecutive_failures": 0, "enabled": 1},
+    )  # fmt: skip
+    db["articles"].create(
+        {"id": int, "source_id": str, "url": str, "canonical_url": str, "title": str, "published": str,
+         "modified": str, "authors": str, "section": str, "tags": str, "language": str, "image": str,
+         "site_name": str, "description": str, "body": str, "content_hash": str, "versions": int,
+         "first_seen": str, "last_seen": str, "last_checked": str, "last_changed": str, "etag": str,
+         "last_modified": str},
+        pk="id", not_null={"source_id", "url", "canonical_url", "content_hash"}, foreign_keys=[("source_id", "sources")],
+    )  # fmt: skip
+    db["articles"].create_index(["canonical_url"], unique=True)
+    db["articles"].create_index(["url"])
+    db["articles"].create_index(["source_id", "first_seen"])
+    db["article_versions"].create(
+        {"id": int, "article_id": int, "version": int, "fetched_at": str, "content_hash": str, "changed": str,
+         "title": str, "published": str, "modified": str, "authors": str, "section": str, "tags": str,
+         "image": str, "description": str, "body": str},
+        pk="id", not_null={"article_id", "version", "content_hash"}, foreign_keys=[("article_id", "articles")],
+    )  # fmt: skip
+    db["article_versions"].create_index(["article_id", "version"], unique=True)
+    db["events"].create(
+        {"id": int, "ts": str, "type": str, "source_id": str, "article_id": int, "data": str},
+        pk="id", not_null={"ts", "type"},
+    )  # fmt: skip
+    db["events"].create_index(["ts"])
+    db["events"].create_index(["type", "ts"])
+    db["fetches"].create(
+        {"id": int, "ts": str, "source_id": str, "url": str, "kind": str, "status": int, "outcome": str,
+         "bytes": int, "ms": float, "error": str},
+        pk="id", not_null={"ts", "url", "kind", "outcome"},
+    )  # fmt: skip
+    db["fetches"].create_index(["source_id", "ts"])
+    db["discovery_pages"].create(
+        {"url": str, "source_id": str, "kind": str, "etag": str, "last_modified": str, "links": str,
+         "last_fetched": str, "last_status": int},
+        pk="url",
+    )  # fmt: skip
+
+
+class SaveOutcome:
+    """What save_article did: "new", "updated" or "unchanged", with the event it wrote (if any)."""
+
+    __slots__ = ("article_id", "event", "kind")
+
+    def __init__(self, kind: Literal["new", "updated", "unchanged"], article_id: int, event: Event | None) -> None:
+        self.kind, self.article_id, self.event = kind, article_id, event
+
+
+class SyncStore:
+    """The database operations, synchronous; only ever called on the store thread."""
+
+    def __init__(self, path: Path) -> None:
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=30)
+        self.db = Database(conn, execute_plugins=False)
+        self.db.execute("PRAGMA busy_timeout = 30000")
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        migrations.apply(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- sources -------------------------------------------------------------------------------------
+
+    def sync_sources(self, sources: Iterable[SourceConfig], now: str) -> None:
+        """Insert new sources and refresh names/enabled flags; runtime state is kept."""
+        with self.db.atomic():
+            for source in sources:
+                existing = self.db.execute("SELECT 1 FROM sources WHERE id = ?", [source.id]).fetchone()
+                if existing:
+                    self.db.execute(
+                        "UPDATE sources SET name = ?, enabled = ? WHERE id = ?", [source.name, int(source.enabled), source.id]
+                    )
+                else:
+                    self.db["sources"].insert(
+                        {"id": source.id, "name": source.name, "enabled": int(source.enabled), "state": "ok",
+                         "consecutive_failures": 0, "created_at": now}
+                    )  # fmt: skip
+
+    def source_row(self, source_id: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT * FROM sources WHERE id = ?", [source_id]).fetchone()
+        return dict(zip([c[0] for c in self.db.execute("SELECT * FROM sources LIMIT 0").description], row)) if row else None
+
+    def finish_run(self, source_id: str, ok: bool, error: str | None, now: str, threshold: int) -> list[Event]:
+        """Record a run's outcome; return (and store) source_failing / source_recovered on a transition."""
+        row = self.source_row(source_id) or {"state": "ok", "consecutive_failures": 0}
+        failures = 0 if ok else int(row["consecutive_failures"] or 0) + 1
+        state = row["state"]
+        events: list[Event] = []
+        if ok and state == "failing":
+            state = "ok"
+            events.append(Event("source_recovered", source_id, data={"after_failures": row["consecutive_failures"]}))
+        elif not ok and state != "failing" and failures >= threshold:
+            state = "failing"
+            events.append(Event("source_failing", source_id, data={"failures": failures, "reason": error}))
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE sources SET state = ?, consecutive_failures = ?, last_run_at = ?, last_error = ?"
+                + (", last_success_at = ?" if ok else "")
+                + " WHERE id = ?",
+                [state, failures, now, error, *([now] if ok else []), source_id],
+            )
+            stored = [self._insert_event(event) for event in events]
+        return stored
+
+    # --- discovery -----------------------------------------------------------------------------------
+
+    def discovery_state(self, url: str) -> tuple[Validators, list[Link]] | None:
+        row = self.db.execute("SELECT etag, last_modified, links FROM discovery_pages WHERE url = ?", [url]).fetchone()
+        if row is None:
+            return None
+        links = [Link(**item) for item in json.loads(row[2] or "[]")]
+        return Validators(row[0], row[1]), links
+
+    def save_discovery_state(
+        self, url: str, source_id: str, kind: str, validators: Validators, links: list[Link], status: int, now: str
+    ) -> None:
+        with self.db.atomic():
+            self.db["discovery_pages"].upsert(
+                {"url": url, "source_id": source_id, "kind": kind, "etag": validators.etag,
+                 "last_modified": validators.last_modified, "links": json.dumps([asdict(link) for link in links]),
+                 "last_fetched": now, "last_status": status},
+                pk="url",
+            )  # fmt: skip
+
+    # --- articles ------------------------------------------------------------------------------------
+
+    def known_articles(self, urls: list[str]) -> dict[str, dict[str, Any]]:
+        """Stored articles matching any of urls (by fetched or canonical URL), keyed by the given url."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(urls), 400):
+            chunk = urls[start : start + 400]
+            marks = ",".join("?" * len(chunk))
+            cursor = self.db.execute(
+                f"SELECT id, url, canonical_url, last_checked, etag, last_modified FROM articles "
+                f"WHERE url IN ({marks}) OR canonical_url IN ({marks})",
+                chunk + chunk,
+            )
+            for row in cursor.fetchall():
+                record = {"id": row[0], "url": row[1], "canonical_url": row[2], "last_checked": row[3],
+                          "etag": row[4], "last_modified": row[5]}  # fmt: skip
+                for key in (row[1], row[2]):
+                    if key in chunk:
+                        found[key] = record
+        return found
+
+    def save_article(self, record: ArticleRecord, now: str) -> SaveOutcome:
+        """Insert a new article or a new version of a known one, with its event, in one transaction."""
+        with self.db.atomic():
+            row = self.db.execute(
+                "SELECT * FROM articles WHERE canonical_url = ? OR url = ? ORDER BY canonical_url = ? DESC LIMIT 1",
+                [record.canonical_url, record.url, record.canonical_url],
+            ).fetchone()
+            if row is None:
+                return self._insert_article(record, now)
+            names = [c[0] for c in self.db.execute("SELECT * FROM articles LIMIT 0").description]
+            current = _decode(dict(zip(names, row)))
+            if current["content_hash"] == record.content_hash:
+                self.db.execute(
+                    "UPDATE articles SET last_seen = ?, last_checked = ?, etag = ?, last_modified = ? WHERE id = ?",
+                    [now, now, record.etag, record.last_modified, current["id"]],
+                )
+                return SaveOutcome("unchanged", current["id"], None)
+            return self._update_article(current, record, now)
+
+    def mark_checked(self, article_id: int, validators: Validators, now: str) -> None:
+        """A re-check answered 304: the article is unchanged."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE articles SET last_seen = ?, last_checked = ?, etag = COALESCE(?, etag), "
+                "last_modified = COALESCE(?, last_modified) WHERE id = ?",
+                [now, now, validators.etag, validators.last_modified, article_id],
+            )
+
+    def _insert_article(self, record: ArticleRecord, now: str) -> SaveOutcome:
+        values = _encode(asdict(record))
+        values.update(first_seen=now, last_seen=now, last_checked=now, last_changed=now, versions=1)
+        article_id = int(self.db["articles"].insert(values).last_pk)  # type: ignore[arg-type]
+        self._insert_version(article_id, 1, record, now, changed=[])
+        event = self._insert_event(
+            Event("article_new", record.source_id, article_id,
+                  {"url": record.canonical_url, "title": record.title, "published": record.published}, ts=now)
+        )  # fmt: skip
+        return SaveOutcome("new", article_id, event)
+
+    def _update_article(self, current: dict[str, Any], record: ArticleRecord, now: str) -> SaveOutcome:
+        new_values = asdict(record)
+        changed = changed_fields(current, new_values)
+        version = int(current["versions"] or 1) + 1
+        update = _encode({name: new_values[name] for name in _ARTICLE_FIELDS})
+        update.update(content_hash=record.content_hash, versions=version, last_seen=now, last_checked=now,
+                      last_changed=now, etag=record.etag, last_modified=record.last_modified)  # fmt: skip
+        self.db["articles"].update(current["id"], update)
+        self._insert_version(current["id"], version, record, now, changed)
+        event = self._insert_event(
+            Event("article_updated", record.source_id, current["id"],
+                  {"url": record.canonical_url, "title": record.title, "version": version, "changed": changed}, ts=now)
+        )  # fmt: skip
+        return SaveOutcome("updated", current["id"], event)
+
+    def _insert_version(self, article_id: int, version: int, record: ArticleRecord, now: str, changed: list[str]) -> None:
+        values = _encode({name: getattr(record, name) for name in
+                          ("title", "published", "modified", "authors", "section", "tags", "image", "description", "body")})  # fmt: skip
+        values.update(article_id=article_id, version=version, fetched_at=now, content_hash=record.content_hash,
+                      changed=json.dumps(changed))  # fmt: skip
+        self.db["article_versions"].insert(values)
+
+    # --- events and fetches --------------------------------------------------------------------------
+
+    def add_event(self, event: Event) -> Event:
+        with self.db.atomic():
+            return self._insert_event(event)
+
+    def _insert_event(self, event: Event) -> Event:
+        event_id = self.db["events"].insert(event.as_row()).last_pk
+        return Event(event.type, event.source_id, event.article_id, event.data, event.ts, int(event_id))  # type: ignore[arg-type]
+
+    def record_fetch(self, row: dict[str, Any]) -> None:
+        with self.db.atomic():
+            self.db["fetches"].insert(row)
+
+    def events_since(self, after_id: int = 0, limit: int = 100, source_id: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT id, ts, type, source_id, article_id, data FROM events WHERE id > ?"
+        params: list[Any] = [after_id]
+        if source_id:
+            sql += " AND source_id = ?"
+            params.append(source_id)
+        rows = self.db.execute(sql + " ORDER BY id LIMIT ?", [*params, limit]).fetchall()
+        keys = ("id", "ts", "type", "source_id", "article_id", "data")
+        return [{**dict(zip(keys, row)), "data": json.loads(row[5] or "{}")} for row in rows]
+
+
+class Store:
+    """Async front of SyncStore: every call runs on the one store thread."""
+
+    def __init__(self, executor: ThreadPoolExecutor, sync: SyncStore) -> None:
+        self._executor = executor
+        self._sync = sync
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crawler-store")
+        loop = asyncio.get_running_loop()
+        try:
+            sync = await loop.run_in_executor(executor, SyncStore, path)
+        except (sqlite3.Error, OSError) as exc:
+            executor.shutdown(wait=False)
+            raise StoreError(f"cannot open database {path}: {exc}") from exc
+        return cls(executor, sync)
+
+    async def do(self, method: Callable[Concatenate[SyncStore, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run ``SyncStore.method(*args)`` on the store thread; sqlite errors become StoreError."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, lambda: method(self._sync, *args, **kwargs))
+        except sqlite3.Error as exc:
+            raise StoreError(f"database error in {method.__name__}: {exc}") from exc
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._sync.close)
+        self._executor.shutdown(wait=True)
+
+
+def _encode(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: json.dumps(v, ensure_ascii=False) if k in _JSON_FIELDS else v for k, v in values.items()}
+
+
+def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: json.loads(v) if k in _JSON_FIELDS and isinstance(v, str) else v for k, v in row.items()}

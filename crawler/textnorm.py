@@ -1,0 +1,50 @@
+"""Text normalisation in two levels, shared by extraction (display form) and dedupe (matching key).
+
+display_text: what we store and show. NFKC (presentation forms → letters), Persian ی/ک → Arabic ي/ك on
+  Arabic-language text only, tatweel and bidi/zero-width controls removed, whitespace tidied.
+match_key: what we compare. The display form plus harakat stripped, alef forms folded, ى→ي, ة→ه,
+  digits to ASCII and case folded, so spelling-only edits never count as changes.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["clean_whitespace", "display_text", "match_key"]
+
+_CONTROLS = dict.fromkeys(
+    [0x0640, 0x061C, 0x00AD, 0xFEFF, 0x200B, 0x200D, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+)
+_PERSIAN_TO_ARABIC = str.maketrans({"ی": "ي", "ک": "ك", "ە": "ه", "ہ": "ه", "ھ": "ه"})
+_HARAKAT = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]")
+_KEY_FOLD = str.maketrans(
+    {
+        "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "\u200c": " ",
+        **{chr(0x0660 + d): str(d) for d in range(10)},
+        **{chr(0x06F0 + d): str(d) for d in range(10)},
+    }
+)  # fmt: skip
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+def clean_whitespace(text: str) -> str:
+    """Collapse runs of spaces on each line and strip the ends."""
+    return _SPACES.sub(" ", text).strip()
+
+
+def display_text(text: str, language: str | None = None) -> str:
+    """The stored, displayed form of a piece of text (see module docstring)."""
+    text = unicodedata.normalize("NFKC", text).translate(_CONTROLS)
+    if language is not None and language.lower().startswith("ar"):
+        text = text.translate(_PERSIAN_TO_ARABIC)
+    lines = [clean_whitespace(line) for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def match_key(text: str) -> str:
+    """The comparison form: equal keys mean the same words, whatever the spelling variant."""
+    text = display_text(text, "ar").translate(_KEY_FOLD)
+    text = _HARAKAT.sub("", text).casefold()
+    return " ".join(text.split())

@@ -24,7 +24,14 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, before_sleep_log, retry_if_exception, stop_after_attempt
 
 from crawler.config import CrawlerSettings
-from crawler.errors import BlockedError, ConnectError, FetchError, FetchTimeout, HTTPStatusError, TooLargeError
+from crawler.errors import (
+    BlockedError,
+    ConnectError,
+    FetchError,
+    FetchTimeout,
+    HTTPStatusError,
+    TooLargeError,
+)
 from crawler.models import Page, Validators
 from crawler.urls import UrlPolicy
 

@@ -23,12 +23,12 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from crawler.config import CrawlerSettings, SourceConfig
+from crawler.decode import decode_html
 from crawler.discover import discover_links
 from crawler.errors import CrawlerError, DiscoveryError, FetchError
 from crawler.events import Event, publish, utc_now
 from crawler.extract import extract_article
 from crawler.fetch import Fetcher
-from crawler.decode import decode_html
 from crawler.models import DiscoveryKind, ExtractedArticle, Link, Page, RunSummary, Validators
 from crawler.normalize import normalize_article
 from crawler.store import Store, SyncStore

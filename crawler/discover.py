@@ -77,7 +77,9 @@ def _feed_links(page: Page) -> list[tuple[str, str | None]]:
         href = entry.get("link") or next((li.get("href") for li in entry.get("links", []) if li.get("href")), None)
         url = resolve_link(href, page.final_url) if href else None
         if url:
-            links.append((url, _struct_time_iso(entry.get("updated_parsed") or entry.get("published_parsed"))))
+            # dict.get: feedparser's own get() maps updated→published with a DeprecationWarning
+            stamp = dict.get(entry, "updated_parsed") or dict.get(entry, "published_parsed")
+            links.append((url, _struct_time_iso(stamp)))
     return links
 
 

@@ -1,0 +1,80 @@
+"""Shared fixtures: a real demo news site on 127.0.0.1, real config files and SQLite databases in tmp_path."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crawler.demo.site import NewsSite, serve
+
+TESTS = Path(__file__).parent
+
+
+@pytest.fixture
+def news_site() -> Iterator[tuple[NewsSite, str]]:
+    """A fresh demo site with 6 articles, served on a free port: (site, base URL)."""
+    site = NewsSite(articles=6)
+    server, thread = serve(site, 0)
+    try:
+        yield site, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def write_config(tmp_path: Path, sources: str, **crawler: object) -> Path:
+    """A real TOML config in tmp_path with a test-friendly [crawler] table plus the given sources."""
+    settings = {
+        "database": str(tmp_path / "crawler.db"),
+        "per_host_delay": "0s",
+        "retries": 1,
+        "retry_backoff": "10ms",
+        "timeout": "5s",
+        "allow_private_addresses": True,
+        "per_host_concurrency": 4,
+        **crawler,
+    }
+    lines = ["[crawler]"]
+    for key, value in settings.items():
+        lines.append(f"{key} = {_toml(value)}")
+    path = tmp_path / "crawler.toml"
+    path.write_text("\n".join(lines) + "\n\n" + sources, encoding="utf-8")
+    return path
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def site_source(base: str, source_id: str = "demo", **extra: str) -> str:
+    """A [[sources]] table for the demo site's Arabic feed and home page."""
+    fields = {
+        "id": f'"{source_id}"',
+        "name": '"Demo"',
+        "feeds": f'["{base}/feed.xml"]',
+        "listing_pages": f'["{base}/"]',
+        "article_url_pattern": r"'/\d{4}/\d{2}/\d{2}/'",
+        "interval": '"1s"',
+        "recheck_interval": '"0s"',
+        "language": '"ar"',
+        "timezone": '"Asia/Baghdad"',
+        **extra,
+    }
+    return "[[sources]]\n" + "\n".join(f"{k} = {v}" for k, v in fields.items()) + "\n\n"
+
+
+def query(db_path: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Read the database the way a user would: a separate sqlite3 connection."""
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()

@@ -1,0 +1,130 @@
+"""End to end: a real demo site on 127.0.0.1, the real pipeline, a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from pathlib import Path
+
+from pytest_httpserver import HTTPServer
+from rich.console import Console
+
+from conftest import query, site_source, write_config
+from crawler.config import load_config
+from crawler.crawl_once import crawl_once
+from crawler.demo.site import NewsSite
+
+
+def crawl(config_path: Path, source_ids: list[str] | None = None, recheck_all: bool = False) -> list:
+    config = load_config(config_path)
+    sources = [s for s in config.sources if source_ids is None or s.id in source_ids]
+    console = Console(file=io.StringIO(), force_terminal=False)
+    return asyncio.run(crawl_once(config, sources, recheck_all=recheck_all, console=console))
+
+
+def test_first_crawl_stores_every_article_once_with_its_fields(news_site: tuple[NewsSite, str], tmp_path: Path) -> None:
+    site, base = news_site
+    config = write_config(tmp_path, site_source(base))
+    [summary] = crawl(config)
+
+    arabic = [a for a in site.articles() if a.language == "ar"]
+    assert summary.new == len(arabic) and summary.failed == 0
+    db = tmp_path / "crawler.db"
+    rows = query(db, "SELECT canonical_url, title, published, section, language, tags, body FROM articles ORDER BY id")
+    assert len(rows) == len(arabic)
+    by_url = {row[0]: row for row in rows}
+    for article in arabic:
+        url, title, published, section, language, tags, body = by_url[f"{base}{article.path}"]
+        assert title == article.title
+        assert published == article.published
+        assert section == article.section
+        assert language == "ar"
+        # Persian letters in the site's tags come out as Arabic letters
+        assert json.loads(tags) == [t.replace("ی", "ي").replace("ک", "ك") for t in article.tags]
+        assert body == "\n\n".join(article.paragraphs)  # no read-also box, tags, related list or comments
+    assert query(db, "SELECT count(*) FROM events WHERE type = 'article_new'") == [(len(arabic),)]
+    assert query(db, "SELECT count(*) FROM article_versions") == [(len(arabic),)]
+
+
+def test_second_crawl_adds_nothing_and_gets_304s(news_site: tuple[NewsSite, str], tmp_path: Path) -> None:
+    _, base = news_site
+    config = write_config(tmp_path, site_source(base))
+    crawl(config)
+    db = tmp_path / "crawler.db"
+    articles_before = query(db, "SELECT count(*) FROM articles")
+    events_before = query(db, "SELECT count(*) FROM events")
+    fetches_before = query(db, "SELECT max(id) FROM fetches")[0][0]
+
+    [summary] = crawl(config)
+
+    assert summary.new == 0 and summary.updated == 0 and summary.failed == 0
+    assert query(db, "SELECT count(*) FROM articles") == articles_before
+    assert query(db, "SELECT count(*) FROM events") == events_before
+    second = query(db, "SELECT kind, status FROM fetches WHERE id > ?", (fetches_before,))
+    assert second, "the second crawl fetched nothing at all"
+    assert {status for _, status in second} == {304}  # feed, listing page and every re-check: not modified
+    assert summary.unchanged == articles_before[0][0]
+
+
+def test_edited_article_gives_one_update_event_and_a_second_version(
+    news_site: tuple[NewsSite, str], tmp_path: Path
+) -> None:
+    site, base = news_site
+    config = write_config(tmp_path, site_source(base))
+    crawl(config)
+    edited = next(a for a in site.articles() if a.language == "ar")
+    site.edit_article(edited.id)
+
+    [summary] = crawl(config)
+
+    db = tmp_path / "crawler.db"
+    assert summary.updated == 1
+    updates = query(db, "SELECT article_id, data FROM events WHERE type = 'article_updated'")
+    assert len(updates) == 1
+    data = json.loads(updates[0][1])
+    assert data["changed"] == ["body", "modified"] and data["version"] == 2
+    versions = query(db, "SELECT version, body FROM article_versions WHERE article_id = ? ORDER BY version", (updates[0][0],))
+    assert [v for v, _ in versions] == [1, 2]
+    assert versions[1][1].endswith(edited.paragraphs[-1]) and not versions[0][1].endswith(edited.paragraphs[-1])
+
+
+def test_failing_source_records_failures_and_others_are_still_collected(
+    news_site: tuple[NewsSite, str], tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    _, base = news_site
+    httpserver.expect_request("/feed.xml").respond_with_data("down", status=500)
+    broken = httpserver.url_for("/feed.xml")
+    sources = site_source(base) + site_source(base, "broken", feeds=f'["{broken}"]', listing_pages="[]")
+    config = write_config(tmp_path, sources, failure_threshold=2)
+
+    for _ in range(2):
+        summaries = {s.source_id: s for s in crawl(config)}
+
+    assert summaries["demo"].ok and not summaries["broken"].ok
+    db = tmp_path / "crawler.db"
+    assert query(db, "SELECT count(*) FROM articles WHERE source_id = 'demo'")[0][0] > 0
+    failed = query(db, "SELECT data FROM events WHERE type = 'fetch_failed' AND source_id = 'broken'")
+    assert len(failed) == 2 and json.loads(failed[0][0])["reason"] == "HTTP 500"
+    assert len(httpserver.log) == 4  # 2 runs x (1 try + 1 retry): 5xx is retried
+    assert query(db, "SELECT type FROM events WHERE source_id = 'broken' AND type LIKE 'source_%'") == [("source_failing",)]
+    assert query(db, "SELECT state FROM sources WHERE id = 'broken'") == [("failing",)]
+
+    httpserver.clear()
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>',
+        content_type="application/rss+xml",
+    )
+    crawl(config, ["broken"])
+    assert query(db, "SELECT type FROM events WHERE source_id = 'broken' AND type LIKE 'source_%' ORDER BY id") == [
+        ("source_failing",),
+        ("source_recovered",),
+    ]
+
+
+def test_sitemap_index_and_news_sitemap_are_followed(news_site: tuple[NewsSite, str], tmp_path: Path) -> None:
+    site, base = news_site
+    source = site_source(base, feeds="[]", listing_pages="[]", sitemaps=f'["{base}/sitemap.xml"]')
+    config = write_config(tmp_path, source)
+    [summary] = crawl(config)
+    assert summary.new == len(site.articles())  # both language sitemaps, through the index

@@ -7,10 +7,10 @@ import io
 import json
 from pathlib import Path
 
+from conftest import query, site_source, write_config
 from pytest_httpserver import HTTPServer
 from rich.console import Console
 
-from conftest import query, site_source, write_config
 from crawler.config import load_config
 from crawler.crawl_once import crawl_once
 from crawler.demo.site import NewsSite

@@ -1,0 +1,85 @@
+"""The daemon as a user runs it: `crawler run` in a subprocess, signals, reload, a failing source."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import query, site_source, write_config
+from pytest_httpserver import HTTPServer
+
+from crawler.demo.site import NewsSite
+
+
+def start_daemon(config: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "crawler", "run", "--config", str(config)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )  # fmt: skip
+
+
+def wait_for(predicate, timeout: float = 20.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def count(db: Path, sql: str) -> int:
+    if not db.exists():
+        return 0
+    try:
+        return int(query(db, sql)[0][0])
+    except Exception:  # the daemon may not have created the tables yet
+        return 0
+
+
+def test_daemon_collects_survives_a_failing_source_reloads_and_stops_cleanly(
+    news_site: tuple[NewsSite, str], tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    site, base = news_site
+    httpserver.expect_request("/feed.xml").respond_with_data("boom", status=503)
+    broken = site_source(base, "broken", feeds=f'["{httpserver.url_for("/feed.xml")}"]', listing_pages="[]")
+    config = write_config(tmp_path, site_source(base) + broken, log_format="json", failure_threshold=2)
+    db = tmp_path / "crawler.db"
+    daemon = start_daemon(config)
+    try:
+        arabic = sum(1 for a in site.articles() if a.language == "ar")
+        assert wait_for(lambda: count(db, "SELECT count(*) FROM articles") == arabic), "articles not collected"
+        assert wait_for(lambda: count(db, "SELECT count(*) FROM events WHERE type = 'source_failing'") == 1)
+
+        site.add_article()
+        site.add_article()
+        site.add_article()
+        arabic = sum(1 for a in site.articles() if a.language == "ar")
+        assert wait_for(lambda: count(db, "SELECT count(*) FROM articles") == arabic), "new article not picked up"
+
+        # SIGHUP with a broken config keeps the running one; a good config adds a source.
+        good = config.read_text()
+        config.write_text(good + "[[sources]]\nid = 'x'\nbogus = 1\n")
+        daemon.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        extra = site_source(base, "english", feeds="[]", listing_pages=f'["{base}/section/english/"]')
+        config.write_text(good + extra)
+        daemon.send_signal(signal.SIGHUP)
+        english = sum(1 for a in site.articles() if a.language == "en")
+        assert wait_for(lambda: count(db, "SELECT count(*) FROM articles WHERE source_id = 'english'") == english)
+        assert daemon.poll() is None, "the daemon died"
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        output, _ = daemon.communicate(timeout=30)
+    assert daemon.returncode == 0, output
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    messages = [line["msg"] for line in lines]
+    assert any(m.startswith("reload refused") for m in messages), output[-3000:]
+    assert any("'added': ['english']" in m for m in messages), output[-3000:]
+    assert any(line.get("event") == "fetch_failed" and line.get("source") == "broken" for line in lines)
+    assert messages[-1].startswith("daemon stopped")

@@ -1,0 +1,59 @@
+"""Discovery: a fixture page in, an exact list of links out."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from crawler.discover import discover_links
+from crawler.errors import DiscoveryError
+from crawler.models import Link, Page, Validators
+from crawler.urls import UrlPolicy
+
+POLICY = UrlPolicy(("news.example",), re.compile(r"/\d{4}/"))
+
+
+def page(body: str, url: str = "https://news.example/", content_type: str = "text/html") -> Page:
+    return Page(url, url, 200, body.encode(), content_type, Validators(), 1.0)
+
+
+def test_listing_page_links_are_resolved_filtered_and_canonical() -> None:
+    html = """<html><body>
+      <a href="/2024/01/a/?utm_source=fb#top">A</a>
+      <a href="https://news.example/2024/01/a/">A again</a>
+      <a href="//cdn.news.example/2024/img/">subdomain</a>
+      <a href="https://other.example/2024/x/">off site</a>
+      <a href="/about/">not an article</a>
+      <a href="mailto:desk@news.example">mail</a>
+      <a href="javascript:void(0)">js</a>
+    </body></html>"""
+    links = discover_links(page(html), "listing", POLICY).links
+    assert [link.url for link in links] == ["https://news.example/2024/01/a/", "https://cdn.news.example/2024/img/"]
+
+
+def test_rss_feed_entries_with_dates() -> None:
+    rss = """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+      <item><title>x</title><link>https://news.example/2024/01/x/</link><pubDate>Thu, 25 Jan 2024 11:32:00 GMT</pubDate></item>
+      </channel></rss>"""
+    links = discover_links(page(rss, "https://news.example/feed/", "application/rss+xml"), "feed", POLICY).links
+    assert links == [Link("https://news.example/2024/01/x/", "https://news.example/feed/", "feed", "2024-01-25T11:32:00+00:00")]
+
+
+def test_sitemap_index_gives_child_sitemaps() -> None:
+    xml = """<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+      <sitemap><loc>https://news.example/s1.xml</loc></sitemap><sitemap><loc>https://evil.example/s.xml</loc></sitemap>
+      </sitemapindex>"""
+    found = discover_links(page(xml, "https://news.example/sitemap.xml"), "sitemap", POLICY)
+    assert found.links == [] and found.child_sitemaps == ["https://news.example/s1.xml"]
+
+
+def test_malformed_feed_is_a_discovery_error() -> None:
+    with pytest.raises(DiscoveryError, match="not a usable feed"):
+        discover_links(page("<html>not a feed", "https://news.example/feed/"), "feed", POLICY)
+
+
+def test_xml_entity_expansion_is_refused() -> None:
+    bomb = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><urlset><url><loc>&a;</loc></url></urlset>'
+    with pytest.raises(DiscoveryError):
+        discover_links(page(bomb, "https://news.example/sitemap.xml"), "sitemap", POLICY)

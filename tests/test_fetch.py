@@ -1,0 +1,112 @@
+"""Fetching against a real local HTTP server (pytest-httpserver): retries, caps, policy, 304."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from crawler.config import CrawlerSettings
+from crawler.errors import BlockedError, HTTPStatusError, TooLargeError
+from crawler.fetch import Fetcher
+from crawler.models import Page, Validators
+from crawler.urls import UrlPolicy
+
+LOCAL = UrlPolicy(("localhost", "127.0.0.1"))
+
+
+def fetch(url: str, policy: UrlPolicy = LOCAL, validators: Validators | None = None, **settings: Any) -> Page:
+    page, _ = fetch_recording_sleeps(url, policy, validators, **settings)
+    return page
+
+
+def fetch_recording_sleeps(
+    url: str, policy: UrlPolicy = LOCAL, validators: Validators | None = None, **settings: Any
+) -> tuple[Page, list[float]]:
+    """Fetch with an injected sleep that records the waits instead of sleeping them."""
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    async def run() -> Page:
+        values = {"allow_private_addresses": True, "per_host_delay": 0, "retries": 2, **settings}
+        fetcher = Fetcher(CrawlerSettings(**values), sleep=sleep)
+        try:
+            return await fetcher.fetch(url, policy, validators)
+        finally:
+            await fetcher.aclose()
+
+    return asyncio.run(run()), sleeps
+
+
+
+def test_retries_5xx_then_succeeds(httpserver: HTTPServer) -> None:
+    httpserver.expect_ordered_request("/a").respond_with_data("busy", status=503)
+    httpserver.expect_ordered_request("/a").respond_with_data("busy", status=502)
+    httpserver.expect_ordered_request("/a").respond_with_data("<p>ok</p>", content_type="text/html")
+    page = fetch(httpserver.url_for("/a"))
+    assert page.status == 200 and page.body == b"<p>ok</p>"
+
+
+def test_does_not_retry_404(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/gone").respond_with_data("no", status=404)
+    with pytest.raises(HTTPStatusError) as error:
+        fetch(httpserver.url_for("/gone"))
+    assert error.value.status == 404 and len(httpserver.log) == 1
+
+
+def test_honours_retry_after_on_429(httpserver: HTTPServer) -> None:
+    httpserver.expect_ordered_request("/r").respond_with_data("slow down", status=429, headers={"Retry-After": "7"})
+    httpserver.expect_ordered_request("/r").respond_with_data("fine")
+    page, sleeps = fetch_recording_sleeps(httpserver.url_for("/r"))
+    assert page.body == b"fine" and sleeps == [7.0]
+
+
+def test_conditional_get_returns_not_modified_on_304(httpserver: HTTPServer) -> None:
+    def handler(request: Request) -> Response:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Response(status=304, headers={"ETag": '"v1"'})
+        return Response("body", headers={"ETag": '"v1"', "Last-Modified": "Thu, 25 Jan 2024 11:32:00 GMT"})
+
+    httpserver.expect_request("/c").respond_with_handler(handler)
+    first = fetch(httpserver.url_for("/c"))
+    assert first.validators == Validators('"v1"', "Thu, 25 Jan 2024 11:32:00 GMT")
+    second = fetch(httpserver.url_for("/c"), validators=first.validators)
+    assert second.not_modified and second.status == 304 and second.body == b""
+
+
+def test_refuses_bodies_over_the_size_cap_even_when_compressed(httpserver: HTTPServer) -> None:
+    bomb = gzip.compress(b"a" * 5_000_000)
+    httpserver.expect_request("/bomb").respond_with_data(bomb, headers={"Content-Encoding": "gzip"})
+    with pytest.raises(TooLargeError):
+        fetch(httpserver.url_for("/bomb"), max_page_bytes=1_000_000)
+
+
+def test_redirect_chain_is_capped(httpserver: HTTPServer) -> None:
+    for hop in range(5):
+        httpserver.expect_request(f"/hop{hop}").respond_with_data("", status=302, headers={"Location": f"/hop{hop + 1}"})
+    with pytest.raises(TooLargeError, match="more than 3 redirects"):
+        fetch(httpserver.url_for("/hop0"), max_redirects=3)
+
+
+def test_redirect_off_the_allowed_domains_is_blocked(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/away").respond_with_data("", status=301, headers={"Location": "http://evil.example/x"})
+    with pytest.raises(BlockedError, match="evil.example"):
+        fetch(httpserver.url_for("/away"))
+
+
+def test_private_addresses_are_refused_unless_allowed(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/p").respond_with_data("secret")
+    with pytest.raises(BlockedError, match="non-public address 127.0.0.1"):
+        fetch(httpserver.url_for("/p"), allow_private_addresses=False)
+    assert len(httpserver.log) == 0
+
+
+def test_only_http_and_https_are_fetched() -> None:
+    with pytest.raises(BlockedError, match="scheme 'file'"):
+        fetch("file:///etc/passwd", UrlPolicy(("",)))

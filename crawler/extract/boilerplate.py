@@ -16,7 +16,7 @@ __all__ = ["is_boilerplate_block", "is_label_paragraph", "strip_page_chrome"]
 
 # Never content: scripts and styles, forms and widgets, site chrome around the article.
 _CHROME_TAGS = (
-    "script, style, noscript, template, iframe, svg, canvas, form, button, input, select, textarea, "
+    "script, style, noscript, template, iframe, svg, canvas, button, input, select, textarea, "
     "nav, footer, aside, dialog, figure, figcaption, picture, video, audio, object, embed"
 )
 
@@ -53,6 +53,10 @@ def strip_page_chrome(tree: LexborHTMLParser) -> None:
         node.decompose()
     for node in tree.css("[hidden], [aria-hidden=true]"):
         node.decompose()
+    for form in tree.css("form"):
+        # Comment, search and newsletter forms go; ASP.NET wraps whole pages in one <form>, which stays.
+        if len(form.text(deep=True, separator=" ").strip()) < 500:
+            form.decompose()
 
 
 def _tokens(node: LexborNode) -> list[str]:

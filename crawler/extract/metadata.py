@@ -7,6 +7,7 @@ dates, so the site header's "today" date and teaser dates never win.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -131,7 +132,7 @@ def _text(value: Any) -> str | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         value = str(value)
     if isinstance(value, str):
-        value = " ".join(value.split())
+        value = " ".join(html.unescape(value).split())  # CMSes often HTML-escape JSON-LD strings
         return value or None
     return None
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import time
 from pathlib import Path
 
+from click.testing import CliRunner
 from conftest import query, site_source, write_config
 from pytest_httpserver import HTTPServer
 from rich.console import Console
+from werkzeug import Request, Response
 
+from crawler.cli import main
 from crawler.config import load_config
 from crawler.crawl_once import crawl_once
 from crawler.demo.site import NewsSite
@@ -128,3 +132,36 @@ def test_sitemap_index_and_news_sitemap_are_followed(news_site: tuple[NewsSite, 
     config = write_config(tmp_path, source)
     [summary] = crawl(config)
     assert summary.new == len(site.articles())  # both language sitemaps, through the index
+
+
+def test_a_hung_server_cannot_hold_a_source_past_run_timeout(tmp_path: Path, httpserver: HTTPServer) -> None:
+    def hang(request: Request) -> Response:
+        time.sleep(2)
+        return Response("late")
+
+    httpserver.expect_request("/feed.xml").respond_with_handler(hang)
+    source = site_source("http://unused.invalid", "slow", feeds=f'["{httpserver.url_for("/feed.xml")}"]',
+                         listing_pages="[]")  # fmt: skip
+    config = write_config(tmp_path, source, run_timeout="500ms", timeout="10s")
+    started = time.monotonic()
+    [summary] = crawl(config)
+    assert time.monotonic() - started < 2
+    assert summary.error == "run_timeout exceeded"
+    assert query(tmp_path / "crawler.db", "SELECT last_error FROM sources WHERE id = 'slow'") == [("run_timeout exceeded",)]
+
+
+def test_crawl_command_prints_a_summary_and_extract_prints_the_article(
+    news_site: tuple[NewsSite, str], tmp_path: Path
+) -> None:
+    _, base = news_site
+    config = write_config(tmp_path, site_source(base))
+    result = CliRunner().invoke(main, ["crawl", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "crawl summary" in result.output and "demo" in result.output
+
+    seed = Path(__file__).parent / "golden" / "seed" / "article.html"
+    result = CliRunner().invoke(main, ["extract", str(seed)])
+    fields = json.loads(result.output)
+    assert list(fields) == ["url", "canonical_url", "title", "published", "modified", "authors", "section", "tags",
+                            "language", "image", "site_name", "description", "body"]  # fmt: skip
+    assert fields["published"] == "2024-01-25T14:32:00+03:00"

@@ -16,6 +16,7 @@ demo: $(BIN)/crawler
 
 test: $(BIN)/crawler
 	$(BIN)/ruff check crawler tests bench
+	$(BIN)/mypy crawler
 	$(BIN)/pytest -q
 
 bench: $(BIN)/crawler

@@ -116,7 +116,7 @@ def _listing_links(page: Page) -> list[tuple[str, str | None]]:
     tree = LexborHTMLParser(text)
     base_node = tree.css_first("base[href]")
     base = resolve_link(base_node.attributes.get("href") or "", page.final_url) if base_node else None
-    links = []
+    links: list[tuple[str, str | None]] = []
     for anchor in tree.css("a[href]"):
         url = resolve_link(anchor.attributes.get("href") or "", base or page.final_url)
         if url:

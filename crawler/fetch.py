@@ -100,9 +100,10 @@ class Fetcher:
         cap = self._settings.retry_max_wait.total_seconds()
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, HTTPStatusError) and error.retry_after is not None:
-            return min(error.retry_after, cap)
+            return min(float(error.retry_after), cap)
         base = self._settings.retry_backoff.total_seconds()
-        return min(cap, base * 2 ** (state.attempt_number - 1) + random.uniform(0, base))
+        backoff: float = base * 2 ** (state.attempt_number - 1) + random.uniform(0, base)
+        return min(cap, backoff)
 
     async def _fetch_following_redirects(self, url: str, policy: UrlPolicy, validators: Validators | None) -> Page:
         started = self._clock()

@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.config import CrawlerSettings, SourceConfig
@@ -132,12 +133,12 @@ async def _discover(source: SourceConfig, policy: UrlPolicy, deps: Deps, summary
 
 async def _select(
     links: list[Link], source: SourceConfig, deps: Deps, recheck_all: bool
-) -> tuple[list[Link], list[tuple[Link, dict]]]:
+) -> tuple[list[Link], list[tuple[Link, dict[str, Any]]]]:
     """New links, and known links whose last check is older than the source's recheck_interval."""
     known = await deps.store.do(SyncStore.known_articles, [link.url for link in links])
     cutoff = (datetime.fromisoformat(utc_now()) - source.recheck_interval).isoformat()
     new: list[Link] = []
-    due: list[tuple[Link, dict]] = []
+    due: list[tuple[Link, dict[str, Any]]] = []
     rechecked: set[int] = set()
     for link in links:
         row = known.get(link.url)
@@ -153,7 +154,7 @@ async def _select(
 
 
 async def _collect(
-    link: Link, known: dict | None, source: SourceConfig, policy: UrlPolicy, deps: Deps, summary: RunSummary
+    link: Link, known: dict[str, Any] | None, source: SourceConfig, policy: UrlPolicy, deps: Deps, summary: RunSummary
 ) -> None:
     kind = "recheck" if known else "article"
     validators = Validators(known["etag"], known["last_modified"]) if known else None

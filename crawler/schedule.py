@@ -12,9 +12,10 @@ import asyncio
 import logging
 import random
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -60,8 +61,8 @@ class Daemon:
         self._config = config or load_config(config_path)
         self._drain_grace = drain_grace
         self._stopping = asyncio.Event()
-        self._inflight: dict[str, asyncio.Task[None]] = {}
-        self._background: set[asyncio.Task[None]] = set()
+        self._inflight: dict[str, asyncio.Task[Any]] = {}
+        self._background: set[asyncio.Task[Any]] = set()
         self._deps: Deps | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self.runs = 0  # finished source runs, for status and tests
@@ -124,7 +125,7 @@ class Daemon:
             return  # removed by a reload while the job was due
         task = asyncio.current_task()
         assert task is not None and self._deps is not None
-        self._inflight[source_id] = task  # type: ignore[assignment]
+        self._inflight[source_id] = task
         deps = self._deps
         try:
             async with asyncio.timeout(self._config.crawler.run_timeout.total_seconds()):
@@ -170,9 +171,9 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
 
-    def _spawn(self, factory: Callable[[], object]) -> Callable[[], None]:
+    def _spawn(self, factory: Callable[[], Coroutine[Any, Any, object]]) -> Callable[[], None]:
         def start() -> None:
-            task = asyncio.ensure_future(factory())  # type: ignore[arg-type]
+            task = asyncio.ensure_future(factory())
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 

@@ -42,12 +42,12 @@ _ARTICLE_FIELDS = (
 
 @migrations()
 def m001_initial(db: Database) -> None:
-    db["sources"].create(
+    db.table("sources").create(
         {"id": str, "name": str, "enabled": int, "state": str, "consecutive_failures": int, "last_run_at": str,
          "last_success_at": str, "last_error": str, "created_at": str},
         pk="id", not_null={"name", "state"}, defaults={"state": "ok", "consecutive_failures": 0, "enabled": 1},
     )  # fmt: skip
-    db["articles"].create(
+    db.table("articles").create(
         {"id": int, "source_id": str, "url": str, "canonical_url": str, "title": str, "published": str,
          "modified": str, "authors": str, "section": str, "tags": str, "language": str, "image": str,
          "site_name": str, "description": str, "body": str, "content_hash": str, "versions": int,
@@ -55,29 +55,29 @@ def m001_initial(db: Database) -> None:
          "last_modified": str},
         pk="id", not_null={"source_id", "url", "canonical_url", "content_hash"}, foreign_keys=[("source_id", "sources")],
     )  # fmt: skip
-    db["articles"].create_index(["canonical_url"], unique=True)
-    db["articles"].create_index(["url"])
-    db["articles"].create_index(["source_id", "first_seen"])
-    db["article_versions"].create(
+    db.table("articles").create_index(["canonical_url"], unique=True)
+    db.table("articles").create_index(["url"])
+    db.table("articles").create_index(["source_id", "first_seen"])
+    db.table("article_versions").create(
         {"id": int, "article_id": int, "version": int, "fetched_at": str, "content_hash": str, "changed": str,
          "title": str, "published": str, "modified": str, "authors": str, "section": str, "tags": str,
          "image": str, "description": str, "body": str},
         pk="id", not_null={"article_id", "version", "content_hash"}, foreign_keys=[("article_id", "articles")],
     )  # fmt: skip
-    db["article_versions"].create_index(["article_id", "version"], unique=True)
-    db["events"].create(
+    db.table("article_versions").create_index(["article_id", "version"], unique=True)
+    db.table("events").create(
         {"id": int, "ts": str, "type": str, "source_id": str, "article_id": int, "data": str},
         pk="id", not_null={"ts", "type"},
     )  # fmt: skip
-    db["events"].create_index(["ts"])
-    db["events"].create_index(["type", "ts"])
-    db["fetches"].create(
+    db.table("events").create_index(["ts"])
+    db.table("events").create_index(["type", "ts"])
+    db.table("fetches").create(
         {"id": int, "ts": str, "source_id": str, "url": str, "kind": str, "status": int, "outcome": str,
          "bytes": int, "ms": float, "error": str},
         pk="id", not_null={"ts", "url", "kind", "outcome"},
     )  # fmt: skip
-    db["fetches"].create_index(["source_id", "ts"])
-    db["discovery_pages"].create(
+    db.table("fetches").create_index(["source_id", "ts"])
+    db.table("discovery_pages").create(
         {"url": str, "source_id": str, "kind": str, "etag": str, "last_modified": str, "links": str,
          "last_fetched": str, "last_status": int},
         pk="url",
@@ -122,7 +122,7 @@ class SyncStore:
                         "UPDATE sources SET name = ?, enabled = ? WHERE id = ?", [source.name, int(source.enabled), source.id]
                     )
                 else:
-                    self.db["sources"].insert(
+                    self.db.table("sources").insert(
                         {"id": source.id, "name": source.name, "enabled": int(source.enabled), "state": "ok",
                          "consecutive_failures": 0, "created_at": now}
                     )  # fmt: skip
@@ -166,7 +166,7 @@ class SyncStore:
         self, url: str, source_id: str, kind: str, validators: Validators, links: list[Link], status: int, now: str
     ) -> None:
         with self.db.atomic():
-            self.db["discovery_pages"].upsert(
+            self.db.table("discovery_pages").upsert(
                 {"url": url, "source_id": source_id, "kind": kind, "etag": validators.etag,
                  "last_modified": validators.last_modified, "links": json.dumps([asdict(link) for link in links]),
                  "last_fetched": now, "last_status": status},
@@ -225,7 +225,7 @@ class SyncStore:
     def _insert_article(self, record: ArticleRecord, now: str) -> SaveOutcome:
         values = _encode(asdict(record))
         values.update(first_seen=now, last_seen=now, last_checked=now, last_changed=now, versions=1)
-        article_id = int(self.db["articles"].insert(values).last_pk)  # type: ignore[arg-type]
+        article_id = int(self.db.table("articles").insert(values).last_pk)  # type: ignore[arg-type]
         self._insert_version(article_id, 1, record, now, changed=[])
         event = self._insert_event(
             Event("article_new", record.source_id, article_id,
@@ -240,7 +240,7 @@ class SyncStore:
         update = _encode({name: new_values[name] for name in _ARTICLE_FIELDS})
         update.update(content_hash=record.content_hash, versions=version, last_seen=now, last_checked=now,
                       last_changed=now, etag=record.etag, last_modified=record.last_modified)  # fmt: skip
-        self.db["articles"].update(current["id"], update)
+        self.db.table("articles").update(current["id"], update)
         self._insert_version(current["id"], version, record, now, changed)
         event = self._insert_event(
             Event("article_updated", record.source_id, current["id"],
@@ -253,7 +253,7 @@ class SyncStore:
                           ("title", "published", "modified", "authors", "section", "tags", "image", "description", "body")})  # fmt: skip
         values.update(article_id=article_id, version=version, fetched_at=now, content_hash=record.content_hash,
                       changed=json.dumps(changed))  # fmt: skip
-        self.db["article_versions"].insert(values)
+        self.db.table("article_versions").insert(values)
 
     # --- events and fetches --------------------------------------------------------------------------
 
@@ -262,12 +262,12 @@ class SyncStore:
             return self._insert_event(event)
 
     def _insert_event(self, event: Event) -> Event:
-        event_id = self.db["events"].insert(event.as_row()).last_pk
+        event_id = self.db.table("events").insert(event.as_row()).last_pk
         return Event(event.type, event.source_id, event.article_id, event.data, event.ts, int(event_id))  # type: ignore[arg-type]
 
     def record_fetch(self, row: dict[str, Any]) -> None:
         with self.db.atomic():
-            self.db["fetches"].insert(row)
+            self.db.table("fetches").insert(row)
 
     def events_since(self, after_id: int = 0, limit: int = 100, source_id: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT id, ts, type, source_id, article_id, data FROM events WHERE id > ?"

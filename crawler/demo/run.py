@@ -61,7 +61,10 @@ timezone = "UTC"
 def run_demo(port: int, database: Path, new_every: float) -> None:
     configure_logging("text")
     site = NewsSite(articles=12)
-    server, _ = serve(site, port)
+    try:
+        server, _ = serve(site, port)
+    except OSError as exc:
+        raise SystemExit(f"crawler demo: cannot serve on 127.0.0.1:{port} ({exc.strerror}); try --port 0") from None
     port = server.server_address[1]
     config_path = database.parent / "demo.toml"
     config_path.parent.mkdir(parents=True, exist_ok=True)

@@ -144,8 +144,8 @@ class Fetcher:
         if status in _REDIRECTS and "location" in response.headers:
             return urljoin(url, response.headers["location"])
         validators = Validators(response.headers.get("etag"), response.headers.get("last-modified"))
-        elapsed_ms = (self._clock() - started) * 1000
         if status == 304:
+            elapsed_ms = (self._clock() - started) * 1000
             return Page(original_url, url, 304, b"", None, validators, elapsed_ms, not_modified=True)
         if not 200 <= status < 300:
             raise HTTPStatusError(url, status, _retry_after(response.headers.get("retry-after")))

@@ -12,7 +12,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler.textnorm import match_key
 
-__all__ = ["is_boilerplate_block", "is_label_paragraph", "strip_page_chrome"]
+__all__ = ["has_boilerplate_class", "is_boilerplate_block", "is_label", "is_label_paragraph", "strip_page_chrome"]
 
 # Never content: scripts and styles, forms and widgets, site chrome around the article.
 _CHROME_TAGS = (

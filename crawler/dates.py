@@ -15,13 +15,14 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from crawler.textnorm import ascii_digits
+
 __all__ = ["parse_date", "parse_iso"]
 
 # Locale cascade: Iraqi/Levantine (includes the Egyptian/Gulf names), Maghrebi, Moroccan, English.
 _LOCALES = (("ar-IQ",), ("ar-DZ",), ("ar-MA",), ("en",))
 _BIDI_TATWEEL = re.compile("[\u0640\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _HARAKAT = re.compile("[\u064b-\u065f\u0670]")
-_ARABIC_DIGITS = str.maketrans({**{chr(0x660 + d): str(d) for d in range(10)}, **{chr(0x6F0 + d): str(d) for d in range(10)}})
 _MONTHS = (
     "يناير|فبراير|مارس|أبريل|ابريل|إبريل|مايو|يونيو|يونيه|يوليو|يوليه|أغسطس|اغسطس|سبتمبر|أكتوبر|اكتوبر|نوفمبر|ديسمبر|"
     "كانون الثاني|كانون الأول|كانون الاول|شباط|آذار|اذار|نيسان|أيار|ايار|حزيران|تموز|آب|اب|أيلول|ايلول|"
@@ -68,7 +69,7 @@ def parse_date(text: str, tz: str = "UTC", now: datetime | None = None) -> datet
 
 def _prenormalize(text: str) -> str:
     """Strip what dateparser trips on: marks, labels before the date, double months, the era suffix."""
-    text = _HARAKAT.sub("", _BIDI_TATWEEL.sub("", text)).translate(_ARABIC_DIGITS)
+    text = ascii_digits(_HARAKAT.sub("", _BIDI_TATWEEL.sub("", text)))
     text = text.replace("\u00a0", " ").replace("|", " ").replace("،", " ")
     first = _WEEKDAY_OR_DIGIT.search(text)
     if first is None:

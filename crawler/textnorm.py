@@ -11,20 +11,16 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["clean_whitespace", "display_text", "match_key"]
+__all__ = ["ascii_digits", "clean_whitespace", "display_text", "match_key"]
 
 _CONTROLS = dict.fromkeys(
     [0x0640, 0x061C, 0x00AD, 0xFEFF, 0x200B, 0x200D, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
 )
 _PERSIAN_TO_ARABIC = str.maketrans({"ی": "ي", "ک": "ك", "ە": "ه", "ہ": "ه", "ھ": "ه"})
 _HARAKAT = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]")
-_KEY_FOLD = str.maketrans(
-    {
-        "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "\u200c": " ",
-        **{chr(0x0660 + d): str(d) for d in range(10)},
-        **{chr(0x06F0 + d): str(d) for d in range(10)},
-    }
-)  # fmt: skip
+_DIGITS = {**{chr(0x0660 + d): str(d) for d in range(10)}, **{chr(0x06F0 + d): str(d) for d in range(10)}}
+_TO_ASCII_DIGITS = str.maketrans(_DIGITS)
+_KEY_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "\u200c": " ", **_DIGITS})
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
@@ -32,6 +28,11 @@ _BLANK_LINES = re.compile(r"\n\s*\n+")
 def clean_whitespace(text: str) -> str:
     """Collapse runs of spaces on each line and strip the ends."""
     return _SPACES.sub(" ", text).strip()
+
+
+def ascii_digits(text: str) -> str:
+    """Arabic-Indic and Persian digits as ASCII digits."""
+    return text.translate(_TO_ASCII_DIGITS)
 
 
 def display_text(text: str, language: str | None = None) -> str:

@@ -53,7 +53,7 @@ def extract_article(html: str, url: str | None, timezone: str = "UTC", language_
         modified=meta.modified,
         authors=[display_text(a, language) for a in meta.authors],
         section=_display(meta.section, language),
-        tags=_unique([display_text(t, language) for t in meta.tags]),
+        tags=list(dict.fromkeys(tag for tag in (display_text(t, language) for t in meta.tags) if tag)),
         language=language,
         image=_absolute(meta.image, url),
         site_name=_display(meta.site_name, language),
@@ -84,8 +84,5 @@ def _absolute(link: str | None, base: str | None) -> str | None:
         return None
     return urljoin(base, link) if base else link
 
-
-def _unique(items: list[str]) -> list[str]:
-    return list(dict.fromkeys(item for item in items if item))
 
 

@@ -41,7 +41,7 @@ def extract_article(html: str, url: str | None, timezone: str = "UTC", language_
     tree = LexborHTMLParser(html)
     meta = read_metadata(tree, timezone)
     strip_page_chrome(tree)
-    body = extract_body(tree, meta.title)
+    body = extract_body(tree, meta.title).text
     if meta.json_ld_body and len(meta.json_ld_body) > 2 * max(len(body), 1):
         body = meta.json_ld_body  # the CMS's own articleBody beats a poor guess from the markup
     language = _language(meta.language, body or meta.title or "", language_hint)

@@ -1,138 +1,226 @@
 """Main-content extraction: find the element that holds the article text, then render it as plain text.
 
-Scoring follows readability's idea on selectolax: every paragraph gives points to its parent and half
-to its grandparent (more for longer text and more commas), containers are discounted by their link
-density, and class/id hints move the score. The winner's siblings that score well join it, for bodies
-split over several blocks. Rendering keeps headings, paragraphs, lists and quotes, one blank line
-between blocks and one line per list item.
+Choosing the container ("prose mass"): every text block that reads like prose (long enough, few links)
+adds its character count to each of its ancestors. The container is the ancestor that maximises
+prose inside minus a share of everything else inside (menus, link lists, short labels), nudged by
+class/id hints. This finds bodies split over many sibling blocks or nested deep in page-builder markup,
+where readability's parent/grandparent scoring picks one fragment.
+
+Rendering keeps headings, paragraphs, lists, quotes and tables in document order, drops boilerplate
+blocks (boilerplate.py) unless they hold most of the article, and puts one blank line between blocks
+and one line per list item.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler.extract.boilerplate import has_boilerplate_class, is_boilerplate_block, is_label_paragraph
 
-__all__ = ["extract_body"]
+__all__ = ["BodyResult", "extract_body"]
 
-_PARAGRAPH_TAGS = ("p", "pre", "blockquote", "td")
-_CONTAINER_TAGS = {"div", "article", "section", "main", "td", "body", "span", "font", "center"}
+# Elements whose text is a unit of prose: paragraphs, list items and cells without paragraphs inside,
+# and div-like blocks that hold their text directly between <br>s (older CMSs).
+_UNIT_SELECTOR = (
+    "p, pre, h2, h3, h4, h5, h6, blockquote:not(:has(p)), li:not(:has(p, li)), td:not(:has(p, td)), dd, "
+    "div:has(> br), section:has(> br), span:has(> br), font:has(> br), td:has(> br)"
+)
 _BLOCK_TAGS = {
     "p", "div", "article", "section", "main", "ul", "ol", "dl", "table", "blockquote", "pre", "h1", "h2", "h3",
     "h4", "h5", "h6", "header", "footer", "nav", "aside", "figure", "hr", "form", "address", "center", "li", "tr",
-    "tbody", "thead",
+    "tbody", "thead", "details", "summary",
 }  # fmt: skip
+_ANY_BLOCK = ", ".join(sorted(_BLOCK_TAGS))
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _POSITIVE_HINT = re.compile(
-    r"article|body|content|entry|main|post|story|text|news-?details|detail|matn|متن|نص", re.IGNORECASE
+    r"article|body|content|entry|main|post|story|text|news-?details|detail|matn|متن|نص|prose|rich-?text", re.I
 )
 _NEGATIVE_HINT = re.compile(
-    r"comment|footer|header|menu|nav|sidebar|widget|related|share|social|promo|banner|ad-|sponsor|teaser|"
-    r"breadcrumb|tags|meta|author|popular|most",
-    re.IGNORECASE,
+    r"comment|footer|header|menu|nav|sidebar|widget|related|share|social|promo|banner|sponsor|teaser|"
+    r"breadcrumb|popular|most-|newsletter|subscribe|cookie|modal|popup",
+    re.I,
 )
-_COMMAS = re.compile(r"[,،;؛]")
+_SENTENCE_END = re.compile(r"[.!?؟。…:;؛,،]")
+_MIN_PROSE_CHARS = 25
+_JUNK_WEIGHT = 0.6  # how much one character of non-prose text inside a container costs
 _MAX_DEPTH = 120
 
 
 @dataclass(slots=True)
-class _Candidate:
-    node: LexborNode
-    score: float = 0.0
+class BodyResult:
+    text: str
+    container: str | None = None  # a short CSS-like description of the chosen element, for diagnostics
+    reason: str | None = None  # why the body is empty, when it is
 
 
-def extract_body(tree: LexborHTMLParser, title: str | None) -> str:
+class _Block(NamedTuple):
+    text: str
+    paragraph: bool  # written as a <p> by the author, not loose text, a heading or a list
+
+
+@dataclass(slots=True)
+class _Mass:
+    """Prose characters under each element (by mem_id), and the elements themselves."""
+
+    prose: dict[int, int] = field(default_factory=dict)
+    nodes: dict[int, LexborNode] = field(default_factory=dict)
+    total: int = 0
+
+    def add(self, ancestors: list[LexborNode], chars: int) -> None:
+        self.total += chars
+        for node in ancestors:
+            key = node.mem_id
+            self.prose[key] = self.prose.get(key, 0) + chars
+            self.nodes.setdefault(key, node)
+
+
+def extract_body(tree: LexborHTMLParser, title: str | None) -> BodyResult:
     """Plain-text body of the article on a page whose chrome has already been stripped."""
-    best = _best_candidate(tree)
-    if best is None:
-        return ""
-    blocks: list[str] = []
-    for node in _with_good_siblings(best):
-        _render(node, blocks, title, depth=0)
-    return "\n\n".join(blocks)
+    if tree.body is None:
+        return BodyResult("", reason="the page has no <body>")
+    mass = _prose_mass(tree)
+    if mass.total == 0 and _char_count(tree.body.text(deep=True)) < _MIN_PROSE_CHARS:
+        return BodyResult("", reason="no paragraph of prose on the page")
+    # Text straight inside <body> (plain pages, bare fragments) has no unit to score: take the body.
+    container = _choose_container(mass) if mass.total else tree.body
+    blocks: list[_Block] = []
+    _render(container, blocks, _Context(title, mass, mass.prose.get(container.mem_id, 0)), depth=0)
+    text = "\n\n".join(block.text for block in _trim_edges(blocks))
+    return BodyResult(text, _describe(container), None if text else "the chosen container held only boilerplate")
 
 
 # --- choosing the container -----------------------------------------------------------------------------
 
 
-def _best_candidate(tree: LexborHTMLParser) -> _Candidate | None:
-    candidates: dict[int, _Candidate] = {}
-    for paragraph in tree.css(", ".join(_PARAGRAPH_TAGS)):
-        text = paragraph.text(deep=True, separator=" ").strip()
-        if len(text) < 25:
+def _char_count(text: str) -> int:
+    """Characters other than whitespace (indentation in the markup must not count as text)."""
+    return sum(map(len, text.split()))
+
+
+def _prose_mass(tree: LexborHTMLParser) -> _Mass:
+    """Prose mass of every ancestor of a prose unit. Units inside boilerplate blocks (comments, related
+    stories, sidebars) count only when the page has too little prose outside them: then the class names
+    lie (a theme calling its content column "sidebar-main") and ignoring them is safer."""
+    clean, everything = _Mass(), _Mass()
+    boilerplate_cache: dict[int, bool] = {}
+    seen: set[int] = set()
+    for unit in tree.css(_UNIT_SELECTOR):
+        if unit.mem_id in seen:
             continue
-        points = 1 + len(_COMMAS.findall(text)) + min(len(text) // 100, 3)
-        parent = paragraph.parent
-        for share, ancestor in ((1.0, parent), (0.5, parent.parent if parent else None)):
-            if ancestor is None or ancestor.tag not in _CONTAINER_TAGS:
-                continue
-            candidate = candidates.get(ancestor.mem_id)
-            if candidate is None:
-                candidate = candidates[ancestor.mem_id] = _Candidate(ancestor, _class_weight(ancestor))
-            candidate.score += points * share
-    if not candidates:
-        body = tree.body
-        return _Candidate(body, 0.0) if body is not None and body.text(deep=True).strip() else None
-    for candidate in candidates.values():
-        candidate.score *= 1 - _link_density(candidate.node)
-    return max(candidates.values(), key=lambda c: c.score)
+        seen.add(unit.mem_id)
+        chars = _prose_chars(unit)
+        if chars == 0:
+            continue
+        chain = []
+        in_boilerplate = False
+        node = unit.parent
+        while node is not None and node.tag != "html":
+            chain.append(node)
+            flagged = boilerplate_cache.get(node.mem_id)
+            if flagged is None:
+                flagged = boilerplate_cache[node.mem_id] = has_boilerplate_class(node)
+            in_boilerplate = in_boilerplate or flagged
+            node = node.parent
+        everything.add(chain, chars)
+        if not in_boilerplate and not has_boilerplate_class(unit):
+            clean.add(chain, chars)
+    return clean if clean.total >= 0.15 * everything.total else everything
 
 
-def _class_weight(node: LexborNode) -> float:
+def _prose_chars(unit: LexborNode) -> int:
+    """Characters of prose in one unit: 0 for short labels and link lists."""
+    text = unit.text(deep=True, separator=" ")
+    chars = _char_count(text)
+    if chars < _MIN_PROSE_CHARS:
+        return 0
+    link_chars = sum(_char_count(link.text(deep=True)) for link in unit.css("a"))
+    if link_chars > 0.5 * chars:
+        return 0
+    if chars < 80 and not _SENTENCE_END.search(text):
+        return 0  # a short line without punctuation: a label, a caption, a menu entry
+    return chars - link_chars
+
+
+def _choose_container(mass: _Mass) -> LexborNode:
+    best: LexborNode | None = None
+    best_score = float("-inf")
+    for key, prose in mass.prose.items():
+        if prose < 0.25 * mass.total:
+            continue  # a container of a small part of the page's prose is never the article
+        node = mass.nodes[key]
+        total = _char_count(node.text(deep=True, separator=" "))
+        score = (prose - _JUNK_WEIGHT * max(total - prose, 0)) * _hint_factor(node)
+        if score > best_score:
+            best, best_score = node, score
+    assert best is not None  # the body's own entry always passes the 25 % bar
+    return best
+
+
+def _hint_factor(node: LexborNode) -> float:
+    """Class/id and tag hints: a small nudge between containers of similar mass."""
     hint = f"{node.attributes.get('class') or ''} {node.attributes.get('id') or ''}"
-    weight = 0.0
+    factor = 1.0
     if _POSITIVE_HINT.search(hint):
-        weight += 25
+        factor *= 1.1
     if _NEGATIVE_HINT.search(hint):
-        weight -= 25
+        factor *= 0.8
     if node.tag in ("article", "main"):
-        weight += 10
-    return weight
+        factor *= 1.1
+    return factor
 
 
-def _link_density(node: LexborNode) -> float:
-    text_length = len(node.text(deep=True, separator=" ").strip()) or 1
-    link_length = sum(len(link.text(deep=True).strip()) for link in node.css("a"))
-    return min(link_length / text_length, 1.0)
+def _describe(node: LexborNode) -> str:
+    classes = (node.attributes.get("class") or "").split()
+    ident = node.attributes.get("id")
+    return node.tag + (f"#{ident}" if ident else "") + "".join(f".{c}" for c in classes[:3])
 
 
-def _with_good_siblings(best: _Candidate) -> list[LexborNode]:
-    """The winner plus siblings that look like more of the same article (text-rich, few links)."""
-    parent = best.node.parent
-    if parent is None or best.node.tag in ("body", "article", "main"):
-        return [best.node]
-    nodes = []
-    sibling = parent.child
-    while sibling is not None:
-        if sibling.mem_id == best.node.mem_id:
-            nodes.append(sibling)
-        elif sibling.is_element_node and sibling.tag in ("p", "div", "section") and not has_boilerplate_class(sibling):
-            text = sibling.text(deep=True, separator=" ").strip()
-            if len(text) > 80 and _link_density(sibling) < 0.25 and _COMMAS.search(text) or (
-                sibling.tag == "p" and len(text) > 120
-            ):
-                nodes.append(sibling)
-        sibling = sibling.next
-    return nodes
+def _trim_edges(blocks: list[_Block]) -> list[_Block]:
+    """Short lines before the first paragraph are the article's header (category, date, reading time);
+    short lines after the last one its footer ("share", a call to action), unless written as a <p>
+    (a closing "Source: ..." line)."""
+    prose = [i for i, block in enumerate(blocks) if _is_prose_block(block.text)]
+    if not prose:
+        return blocks
+    end = prose[-1] + 1
+    while end < len(blocks) and blocks[end].paragraph:
+        end += 1
+    return blocks[prose[0] : end]
+
+
+def _is_prose_block(block: str) -> bool:
+    return len(block) >= 100 or (len(block) >= _MIN_PROSE_CHARS and block[-1] in ".!?؟…\"”»:")
 
 
 # --- rendering ------------------------------------------------------------------------------------------
 
 
-def _render(node: LexborNode, blocks: list[str], title: str | None, depth: int) -> None:
+@dataclass(frozen=True, slots=True)
+class _Context:
+    title: str | None
+    mass: _Mass
+    container_prose: int
+
+    def holds_most_of_article(self, node: LexborNode) -> bool:
+        """A 'boilerplate' class on a block that holds most of the article's prose is a false alarm."""
+        return self.mass.prose.get(node.mem_id, 0) > 0.5 * self.container_prose > 0
+
+
+def _render(node: LexborNode, blocks: list[_Block], ctx: _Context, depth: int) -> None:
     """Append the text blocks of node, in document order, to blocks."""
     tag = node.tag
-    if depth > 0 and is_boilerplate_block(node):
+    if depth > 0 and is_boilerplate_block(node) and not ctx.holds_most_of_article(node):
         return
     if depth > _MAX_DEPTH or tag in ("p", "pre", "address"):
         _add_paragraph(node, blocks)
     elif tag in _HEADINGS:
         text = _inline_text(node)
-        if text and not (title and tag in ("h1", "h2") and _same_text(text, title)):
-            blocks.append(text)
+        if text and not (ctx.title and tag in ("h1", "h2") and _same_text(text, ctx.title)):
+            blocks.append(_Block(text, False))
     elif tag in ("ul", "ol", "dl"):
         _add_list(node, blocks)
     elif tag == "table":
@@ -140,10 +228,10 @@ def _render(node: LexborNode, blocks: list[str], title: str | None, depth: int) 
     elif tag == "blockquote" and not any(child.tag in _BLOCK_TAGS for child in _element_children(node)):
         _add_paragraph(node, blocks)
     else:
-        _render_mixed(node, blocks, title, depth)
+        _render_mixed(node, blocks, ctx, depth)
 
 
-def _render_mixed(node: LexborNode, blocks: list[str], title: str | None, depth: int) -> None:
+def _render_mixed(node: LexborNode, blocks: list[_Block], ctx: _Context, depth: int) -> None:
     """A container: block children render themselves; loose inline text between them is a paragraph."""
     run: list[str] = []
     child = node.child
@@ -154,47 +242,47 @@ def _render_mixed(node: LexborNode, blocks: list[str], title: str | None, depth:
             run.append("\n")
         elif child.is_element_node and child.tag in _BLOCK_TAGS:
             _flush(run, blocks)
-            _render(child, blocks, title, depth + 1)
-        elif child.is_element_node and not has_boilerplate_class(child):
-            if any(grandchild.tag in _BLOCK_TAGS for grandchild in child.css("*")):
+            _render(child, blocks, ctx, depth + 1)
+        elif child.is_element_node and (not has_boilerplate_class(child) or ctx.holds_most_of_article(child)):
+            if child.css_first(_ANY_BLOCK) is not None:
                 _flush(run, blocks)
-                _render(child, blocks, title, depth + 1)
+                _render(child, blocks, ctx, depth + 1)
             else:
                 run.append(child.text(deep=True))
         child = child.next
     _flush(run, blocks)
 
 
-def _flush(run: list[str], blocks: list[str]) -> None:
+def _flush(run: list[str], blocks: list[_Block]) -> None:
     text = "".join(run)
     run.clear()
     for piece in re.split(r"\n\s*\n", text):
         piece = " ".join(piece.split())
         if piece and not is_label_paragraph(piece, 0):
-            blocks.append(piece)
+            blocks.append(_Block(piece, False))
 
 
-def _add_paragraph(node: LexborNode, blocks: list[str]) -> None:
+def _add_paragraph(node: LexborNode, blocks: list[_Block]) -> None:
     text = _inline_text(node)
     if not text:
         return
     links = sum(len(a.text(deep=True).strip()) for a in node.css("a"))
     if is_label_paragraph(text, links) or (links > 0.8 * len(text) and len(text) < 200):
         return
-    blocks.append(text)
+    blocks.append(_Block(text, node.tag == "p"))
 
 
-def _add_list(node: LexborNode, blocks: list[str]) -> None:
+def _add_list(node: LexborNode, blocks: list[_Block]) -> None:
     """A list is one block, one line per item; a list of links (other stories) is dropped."""
     if _link_density(node) > 0.6:
         return
     items = [_inline_text(item) for item in node.css("li, dt, dd")]
     lines = [item for item in items if item]
     if lines:
-        blocks.append("\n".join(lines))
+        blocks.append(_Block("\n".join(lines), False))
 
 
-def _add_table(node: LexborNode, blocks: list[str]) -> None:
+def _add_table(node: LexborNode, blocks: list[_Block]) -> None:
     rows = []
     for row in node.css("tr"):
         cells = [_inline_text(cell) for cell in row.css("td, th")]
@@ -202,7 +290,13 @@ def _add_table(node: LexborNode, blocks: list[str]) -> None:
         if cells:
             rows.append(" | ".join(cells))
     if rows and _link_density(node) < 0.6:
-        blocks.append("\n".join(rows))
+        blocks.append(_Block("\n".join(rows), False))
+
+
+def _link_density(node: LexborNode) -> float:
+    text_length = len(node.text(deep=True, separator=" ").strip()) or 1
+    link_length = sum(len(link.text(deep=True).strip()) for link in node.css("a"))
+    return min(link_length / text_length, 1.0)
 
 
 def _inline_text(node: LexborNode) -> str:

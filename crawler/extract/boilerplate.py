@@ -20,17 +20,25 @@ _CHROME_TAGS = (
     "nav, footer, aside, dialog, figure, figcaption, picture, video, audio, object, embed"
 )
 
+_CHROME_LANDMARKS = {"aside", "nav", "footer", "dialog"}
+
 # Class/id tokens of blocks that are not the article: sharing, related stories, tag lists, comments,
 # author boxes, newsletters, cookie banners, ads, "most read" widgets, breadcrumbs and post meta lines.
 _BOILERPLATE_TOKEN = re.compile(
     r"(^|[-_])(share|sharing|social|sociallinks|related|read-?also|readmore|more-?stories|also-?read|"
-    r"tags?|tagcloud|tag-?list|post-?tags|keywords|breadcrumbs?|comments?|comment-?respond|respond|"
+    r"tags|tagcloud|tag-?list|post-?tags|keywords|breadcrumbs?|comments?|comment-?respond|respond|"
     r"newsletter|subscribe|subscription|cookie|consent|banner|advert|advertisement|ads|ad-?slot|sponsored|promo|"
-    r"widget|sidebar|popular|most-?read|trending|author-?box|author-?bio|about-?author|post-?meta|entry-?meta|"
+    r"sidebar|popular|most-?read|trending|author-?box|author-?bio|about-?author|post-?meta|entry-?meta|"
     r"meta-?views|byline|pagination|pager|prev-?next|post-?navigation|print|toolbar|outbrain|taboola|"
-    r"recommend|recommended|you-?may-?like|next-?post|disqus)([-_]|$)",
+    r"recommend|recommended|you-?may-?like|next-?post|disqus|"
+    # the article's own header (title, byline, date, reading time) is metadata, read separately
+    r"(entry|post|article|page|story)-?(header|head|info|details|byline|date|dateline))([-_]|$)",
     re.IGNORECASE,
 )
+# Sidebar widgets are "widget", "widget_text", "widget-area"; page builders' "elementor-widget-*" hold content.
+_WIDGET_TOKEN = re.compile(r"^widget([-_]|$)|^sidebar-widget", re.IGNORECASE)
+# WordPress taxonomy classes ("tag-social", "category-comments") name the post's topics, not a block's role.
+_TAXONOMY_TOKEN = re.compile(r"^(tag|category|categories|topic|format|status|type|postid|page-id)-", re.IGNORECASE)
 
 # Headings that announce a block of other stories or metadata, in Arabic and English (as match keys).
 _BLOCK_HEADINGS = tuple(
@@ -50,9 +58,14 @@ _HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6", "strong", "b", "span", "div
 def strip_page_chrome(tree: LexborHTMLParser) -> None:
     """Remove elements that are never article text, whatever the site."""
     for node in tree.css(_CHROME_TAGS):
+        # Broken markup (an unclosed <aside>) can swallow the article: keep chrome that wraps it.
+        if node.tag in _CHROME_LANDMARKS and node.css_first("article, main, h1") is not None:
+            continue
         node.decompose()
     for node in tree.css("[hidden], [aria-hidden=true]"):
-        node.decompose()
+        # React streams server-rendered content into <div hidden id="S:0"> and moves it with JS.
+        if len(node.css("p")) < 3:
+            node.decompose()
     for form in tree.css("form"):
         # Comment, search and newsletter forms go; ASP.NET wraps whole pages in one <form>, which stays.
         if len(form.text(deep=True, separator=" ").strip()) < 500:
@@ -64,8 +77,14 @@ def _tokens(node: LexborNode) -> list[str]:
 
 
 def has_boilerplate_class(node: LexborNode) -> bool:
-    """True when a class or id token names a boilerplate block (share bar, related posts, tags...)."""
-    return any(_BOILERPLATE_TOKEN.search(token) for token in _tokens(node))
+    """True when a class or id token names a boilerplate block (share bar, related posts, tags...).
+    Classes on <body> describe the page (WordPress: "single", "has-sidebar"), never a block."""
+    if node.tag in ("body", "html"):
+        return False
+    return any(
+        (_BOILERPLATE_TOKEN.search(token) or _WIDGET_TOKEN.search(token)) and not _TAXONOMY_TOKEN.search(token)
+        for token in _tokens(node)
+    )
 
 
 def is_label(text: str) -> bool:
@@ -76,8 +95,8 @@ def is_label(text: str) -> bool:
 
 def is_boilerplate_block(node: LexborNode) -> bool:
     """A block of the body that is boilerplate by its class/id or by the heading it opens with."""
-    if has_boilerplate_class(node):
-        return True
+    if has_boilerplate_class(node) or node.tag == "header":
+        return True  # a <header> inside the article holds its title and byline, read as metadata
     first = node.child
     while first is not None and (first.is_text_node and not (first.text_content or "").strip()):
         first = first.next

@@ -1,0 +1,268 @@
+"""Extraction quality and speed, ours beside trafilatura and readability-lxml, in one run.
+
+Scores the body text of every page with the article-extraction-benchmark metric (token 4-shingles,
+bench/extraction_metric.py), and counts how often the title, the publication date and the author are
+right. Timing is per page, wall clock, in this process, median over the run.
+
+    python bench/extraction.py ../shared/datasets/wcxb-dev-articles            # WCXB layout
+    python bench/extraction.py ../shared/fixtures/real --fixtures             # Arabic/Persian pages
+    python bench/extraction.py DIR --only crawler --limit 100 --worst 10       # quick look, worst pages
+
+Peers are used only if installed (pip install trafilatura readability-lxml).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from extraction_metric import DatasetPage, PageScore, Totals, load_pages, score_page  # noqa: E402
+
+from crawler.extract import extract  # noqa: E402
+from crawler.textnorm import match_key  # noqa: E402
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    body: str
+    title: str | None = None
+    date: str | None = None  # YYYY-MM-DD
+    author: str | None = None
+
+
+Extractor = Callable[[DatasetPage], Prediction]
+
+
+def crawler_extractor(page: DatasetPage) -> Prediction:
+    article = extract(page.html, page.url or None)
+    date = article.published[:10] if article.published else None
+    return Prediction(article.body, article.title, date, "; ".join(article.authors) or None)
+
+
+def trafilatura_extractor() -> tuple[Extractor, Extractor] | None:
+    """(timed body extractor, untimed metadata extractor) or None if trafilatura is not installed."""
+    try:
+        import trafilatura
+    except ImportError:
+        return None
+
+    def body(page: DatasetPage) -> Prediction:
+        return Prediction(trafilatura.extract(page.html, url=page.url or None, include_comments=False) or "")
+
+    def metadata(page: DatasetPage) -> Prediction:
+        doc = trafilatura.bare_extraction(page.html, url=page.url or None, include_comments=False, with_metadata=True)
+        if doc is None:
+            return Prediction("")
+        return Prediction(doc.text or "", doc.title, (doc.date or "")[:10] or None, doc.author)
+
+    return body, metadata
+
+
+def readability_extractor() -> Extractor | None:
+    try:
+        import lxml.html
+        from readability import Document
+    except ImportError:
+        return None
+
+    def run(page: DatasetPage) -> Prediction:
+        document = Document(page.html.decode("utf-8", errors="replace"))
+        summary = document.summary(html_partial=True)
+        root = lxml.html.fromstring(summary) if summary.strip() else None
+        paragraphs = []
+        if root is not None:
+            for block in root.iter("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "pre", "blockquote", "td"):
+                text = " ".join(block.text_content().split())
+                if text:
+                    paragraphs.append(text)
+        return Prediction("\n\n".join(paragraphs), document.short_title() or document.title())
+
+    return run
+
+
+@dataclass(slots=True)
+class Result:
+    name: str
+    totals: Totals = field(default_factory=Totals)
+    times_ms: list[float] = field(default_factory=list)
+    titles: list[bool] = field(default_factory=list)
+    dates: list[bool] = field(default_factory=list)
+    authors: list[bool] = field(default_factory=list)
+    leaked: int = 0  # 'without' snippets found in the body
+    missed: int = 0  # 'with' snippets not found
+    errors: int = 0
+    per_page: dict[str, PageScore] = field(default_factory=dict)
+
+
+def _same_title(predicted: str | None, truth: str) -> bool:
+    return bool(predicted) and match_key(predicted or "").strip() == match_key(truth).strip()
+
+
+def _same_author(predicted: str | None, truth: str) -> bool:
+    if not predicted:
+        return False
+    return match_key(truth).strip() in match_key(predicted) or match_key(predicted).strip() in match_key(truth)
+
+
+def evaluate(
+    name: str,
+    run: Extractor,
+    pages: list[DatasetPage],
+    truths: dict[str, dict[str, str]],
+    metadata: Extractor | None = None,
+    fields: tuple[str, ...] = ("title", "date", "author"),
+) -> Result:
+    """Run one extractor over the pages; ``metadata`` (untimed) supplies the fields if the timed run does not."""
+    result = Result(name)
+    for page in pages:
+        started = time.perf_counter()
+        try:
+            prediction = run(page)
+        except Exception as error:  # a peer crashing on one page is a result to report, not a reason to stop
+            result.errors += 1
+            print(f"  {name} failed on {page.page_id}: {type(error).__name__}: {error}", file=sys.stderr)
+            prediction = Prediction("")
+        result.times_ms.append((time.perf_counter() - started) * 1000)
+        score = score_page(prediction.body, page.main_content)
+        result.totals.add(score)
+        result.per_page[page.page_id] = score
+        body_key = match_key(prediction.body)
+        result.leaked += sum(1 for s in page.without_snippets if match_key(s) in body_key)
+        result.missed += sum(1 for s in page.with_snippets if match_key(s) not in body_key)
+        meta = metadata(page) if metadata else prediction
+        truth = truths[page.page_id]
+        if truth.get("title") and "title" in fields:
+            result.titles.append(_same_title(meta.title, truth["title"]))
+        if truth.get("date") and "date" in fields:
+            result.dates.append(meta.date == truth["date"])
+        if truth.get("author") and "author" in fields:
+            result.authors.append(_same_author(meta.author, truth["author"]))
+    return result
+
+
+def _truths_from_wcxb(directory: Path, pages: list[DatasetPage]) -> dict[str, dict[str, str]]:
+    truths = {}
+    for page in pages:
+        record = json.loads((directory / "ground-truth" / f"{page.page_id}.json").read_text(encoding="utf-8"))
+        truth = record.get("ground_truth") or {}
+        author = truth.get("author")
+        truths[page.page_id] = {
+            "title": truth.get("title") or "",
+            "date": (truth.get("publish_date") or "")[:10],
+            "author": author if isinstance(author, str) else "",
+        }
+    return truths
+
+
+def load_fixture_pages(directory: Path) -> Iterator[tuple[DatasetPage, dict[str, str]]]:
+    """The real-site fixtures (MANIFEST.tsv layout) and the seed page, whatever their truth format."""
+    for truth_file in sorted(directory.glob("*.expected.json")):
+        stem = truth_file.name.removesuffix(".expected.json")
+        html_file = next((p for p in (directory / f"{stem}.html", directory / f"{stem}.html.gz") if p.exists()), None)
+        if html_file is None:
+            html_file = directory / "article.html"
+        raw = html_file.read_bytes()
+        html = gzip.decompress(raw) if html_file.suffix == ".gz" else raw
+        record = json.loads(truth_file.read_text(encoding="utf-8"))
+        body, title, date = "", record.get("title") or "", record.get("published_date") or ""
+        if "V1" in record:  # fundus parser output
+            v1 = record["V1"]
+            body = "\n\n".join(p for s in v1["body"]["sections"] for p in s["paragraphs"])
+            title, date = v1.get("title") or "", (v1.get("publishing_date") or "")[:10]
+        elif "body_paragraphs" in record:  # our seed page
+            body = "\n\n".join(record["body_paragraphs"])
+            date = record["published"][:10]
+        elif (directory / f"{stem}.expected.txt").exists():  # newspaper4k text
+            body = (directory / f"{stem}.expected.txt").read_text(encoding="utf-8")
+        url = record.get("url") or ""
+        if not url:
+            meta = directory / f"{stem}.meta.json"
+            url = next(iter(json.loads(meta.read_text()).values()))["url"] if meta.exists() else ""
+        page = DatasetPage(
+            page_id=stem,
+            url=url,
+            html=html,
+            title=title,
+            main_content=body,
+            with_snippets=list(record.get("with") or []),
+            without_snippets=list(record.get("without") or []) + list(record.get("must_not_contain") or []),
+        )
+        yield page, {"title": title, "date": date[:10], "author": ""}
+
+
+def _percent(values: list[bool]) -> str:
+    return f"{100 * sum(values) / len(values):5.1f}% of {len(values)}" if values else "-"
+
+
+def print_table(results: list[Result], pages: int) -> None:
+    print(f"\n{pages} pages")
+    header = f"{'extractor':<13}{'precision':>10}{'recall':>8}{'F1':>8}{'median ms':>11}{'p90 ms':>8}"
+    header += f"{'title':>16}{'date':>16}{'author':>16}{'leaked':>8}{'missed':>8}{'errors':>7}"
+    print(header)
+    for r in results:
+        p90 = statistics.quantiles(r.times_ms, n=10)[-1] if len(r.times_ms) > 1 else r.times_ms[0]
+        print(
+            f"{r.name:<13}{r.totals.precision:>10.3f}{r.totals.recall:>8.3f}{r.totals.f1:>8.3f}"
+            f"{statistics.median(r.times_ms):>11.2f}{p90:>8.2f}{_percent(r.titles):>16}{_percent(r.dates):>16}"
+            f"{_percent(r.authors):>16}{r.leaked:>8}{r.missed:>8}{r.errors:>7}"
+        )
+
+
+def print_worst(result: Result, count: int) -> None:
+    def f1(score: PageScore) -> float:
+        p, r = score.precision or 0.0, score.recall or 0.0
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    print(f"\nworst {count} pages for {result.name} (page: precision recall)")
+    ranked = sorted(result.per_page.items(), key=lambda item: f1(item[1]))[:count]
+    for page_id, score in ranked:
+        print(f"  {page_id}: {score.precision if score.precision is not None else '-'} {score.recall}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--fixtures", action="store_true", help="directory holds *.expected.json fixtures")
+    parser.add_argument("--limit", type=int, help="only the first N pages")
+    parser.add_argument("--only", choices=["crawler", "trafilatura", "readability"], action="append")
+    parser.add_argument("--worst", type=int, default=0, help="list the N worst pages of our extractor")
+    parser.add_argument("--json", type=Path, help="also write per-page scores of our extractor here")
+    args = parser.parse_args()
+
+    if args.fixtures:
+        loaded = list(load_fixture_pages(args.directory))
+        pages, truths = [p for p, _ in loaded], {p.page_id: t for p, t in loaded}
+    else:
+        pages = list(load_pages(args.directory, args.limit))
+        truths = _truths_from_wcxb(args.directory, pages)
+    wanted = set(args.only or ["crawler", "trafilatura", "readability"])
+
+    extract(b"<html><body><p>warm-up</p></body></html>")  # imports (dateparser) are not per-page cost
+    results = []
+    if "crawler" in wanted:
+        results.append(evaluate("crawler", crawler_extractor, pages, truths))
+    trafilatura = trafilatura_extractor() if "trafilatura" in wanted else None
+    if trafilatura:
+        results.append(evaluate("trafilatura", trafilatura[0], pages, truths, trafilatura[1]))
+    readability = readability_extractor() if "readability" in wanted else None
+    if readability:
+        results.append(evaluate("readability", readability, pages, truths, fields=("title",)))
+    print_table(results, len(pages))
+    if args.worst and results and results[0].name == "crawler":
+        print_worst(results[0], args.worst)
+    if args.json and results and results[0].name == "crawler":
+        scores = {k: [v.precision, v.recall] for k, v in results[0].per_page.items()}
+        args.json.write_text(json.dumps(scores, indent=1))
+
+
+if __name__ == "__main__":
+    main()

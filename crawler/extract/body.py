@@ -176,7 +176,7 @@ def _hint_factor(node: LexborNode) -> float:
 def _describe(node: LexborNode) -> str:
     classes = (node.attributes.get("class") or "").split()
     ident = node.attributes.get("id")
-    return node.tag + (f"#{ident}" if ident else "") + "".join(f".{c}" for c in classes[:3])
+    return (node.tag or "") + (f"#{ident}" if ident else "") + "".join(f".{c}" for c in classes[:3])
 
 
 def _trim_edges(blocks: list[_Block]) -> list[_Block]:

@@ -46,7 +46,7 @@ _NEGATIVE_HINT = re.compile(
 )
 _SENTENCE_END = re.compile(r"[.!?؟。…:;؛,،]")
 _MIN_PROSE_CHARS = 25
-_JUNK_WEIGHT = 0.6  # how much one character of non-prose text inside a container costs
+_JUNK_WEIGHT = 1.5  # how much one character of non-prose text inside a container costs
 _MAX_DEPTH = 120
 
 
@@ -68,14 +68,20 @@ class _Mass:
 
     prose: dict[int, int] = field(default_factory=dict)
     nodes: dict[int, LexborNode] = field(default_factory=dict)
+    depth: dict[int, int] = field(default_factory=dict)
     total: int = 0
 
     def add(self, ancestors: list[LexborNode], chars: int) -> None:
+        """Count a unit's prose in each of its ancestors (innermost first)."""
         self.total += chars
-        for node in ancestors:
+        prose, nodes, depth = self.prose, self.nodes, self.depth
+        height = len(ancestors)
+        for index, node in enumerate(ancestors):
             key = node.mem_id
-            self.prose[key] = self.prose.get(key, 0) + chars
-            self.nodes.setdefault(key, node)
+            if key in prose:
+                prose[key] += chars
+            else:
+                prose[key], nodes[key], depth[key] = chars, node, height - index
 
 
 def extract_body(tree: LexborHTMLParser, title: str | None) -> BodyResult:
@@ -83,7 +89,7 @@ def extract_body(tree: LexborHTMLParser, title: str | None) -> BodyResult:
     if tree.body is None:
         return BodyResult("", reason="the page has no <body>")
     mass = _prose_mass(tree)
-    if mass.total == 0 and _char_count(tree.body.text(deep=True)) < _MIN_PROSE_CHARS:
+    if mass.total == 0 and _char_count(tree.body) < _MIN_PROSE_CHARS:
         return BodyResult("", reason="no paragraph of prose on the page")
     # Text straight inside <body> (plain pages, bare fragments) has no unit to score: take the body.
     container = _choose_container(mass) if mass.total else tree.body
@@ -96,9 +102,9 @@ def extract_body(tree: LexborHTMLParser, title: str | None) -> BodyResult:
 # --- choosing the container -----------------------------------------------------------------------------
 
 
-def _char_count(text: str) -> int:
-    """Characters other than whitespace (indentation in the markup must not count as text)."""
-    return sum(map(len, text.split()))
+def _char_count(node: LexborNode) -> int:
+    """Characters of text, not counting the markup's indentation (each text node is stripped)."""
+    return len(node.text(deep=True, separator="", strip=True))
 
 
 def _prose_mass(tree: LexborHTMLParser) -> _Mass:
@@ -133,11 +139,11 @@ def _prose_mass(tree: LexborHTMLParser) -> _Mass:
 
 def _prose_chars(unit: LexborNode) -> int:
     """Characters of prose in one unit: 0 for short labels and link lists."""
-    text = unit.text(deep=True, separator=" ")
-    chars = _char_count(text)
+    text = unit.text(deep=True, separator="", strip=True)
+    chars = len(text)
     if chars < _MIN_PROSE_CHARS:
         return 0
-    link_chars = sum(_char_count(link.text(deep=True)) for link in unit.css("a"))
+    link_chars = sum(map(_char_count, unit.css("a")))
     if link_chars > 0.5 * chars:
         return 0
     if chars < 80 and not _SENTENCE_END.search(text):
@@ -148,11 +154,10 @@ def _prose_chars(unit: LexborNode) -> int:
 def _choose_container(mass: _Mass) -> LexborNode:
     best: LexborNode | None = None
     best_score = float("-inf")
-    for key, prose in mass.prose.items():
-        if prose < 0.25 * mass.total:
-            continue  # a container of a small part of the page's prose is never the article
+    for key in _deepest_per_mass(mass):
+        prose = mass.prose[key]
         node = mass.nodes[key]
-        total = _char_count(node.text(deep=True, separator=" "))
+        total = _char_count(node)
         score = (prose - _JUNK_WEIGHT * max(total - prose, 0)) * _hint_factor(node)
         if score > best_score:
             best, best_score = node, score
@@ -160,8 +165,23 @@ def _choose_container(mass: _Mass) -> LexborNode:
     return best
 
 
+def _deepest_per_mass(mass: _Mass) -> list[int]:
+    """Candidates worth scoring: of elements holding the same prose (a chain of wrappers), only the
+    innermost, which has the least other text; and none holding under a quarter of the page's prose."""
+    deepest: dict[int, int] = {}
+    for key, prose in mass.prose.items():
+        if prose < 0.25 * mass.total:
+            continue
+        current = deepest.get(prose)
+        if current is None or mass.depth[key] > mass.depth[current]:
+            deepest[prose] = key
+    return list(deepest.values())
+
+
 def _hint_factor(node: LexborNode) -> float:
     """Class/id and tag hints: a small nudge between containers of similar mass."""
+    if node.tag in ("body", "html"):
+        return 1.0  # the page's own classes ("Page-body") say nothing about a block
     hint = f"{node.attributes.get('class') or ''} {node.attributes.get('id') or ''}"
     factor = 1.0
     if _POSITIVE_HINT.search(hint):

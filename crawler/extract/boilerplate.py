@@ -7,6 +7,7 @@ extraction issue can grow them without touching the scoring code.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -24,21 +25,32 @@ _CHROME_LANDMARKS = {"aside", "nav", "footer", "dialog"}
 
 # Class/id tokens of blocks that are not the article: sharing, related stories, tag lists, comments,
 # author boxes, newsletters, cookie banners, ads, "most read" widgets, breadcrumbs and post meta lines.
-_BOILERPLATE_TOKEN = re.compile(
-    r"(^|[-_])(share|sharing|social|sociallinks|related|read-?also|readmore|more-?stories|also-?read|"
+_BOILERPLATE_WORDS = (
+    r"share|sharing|social|sociallinks|related|read-?also|readmore|more-?stories|also-?read|"
     r"tags|tagcloud|tag-?list|post-?tags|keywords|breadcrumbs?|comments?|comment-?respond|respond|"
     r"newsletter|subscribe|subscription|cookie|consent|banner|advert|advertisement|ads|ad-?slot|sponsored|promo|"
     r"sidebar|popular|most-?read|trending|author-?box|author-?bio|about-?author|post-?meta|entry-?meta|"
     r"meta-?views|byline|pagination|pager|prev-?next|post-?navigation|print|toolbar|outbrain|taboola|"
     r"recommend|recommended|you-?may-?like|next-?post|disqus|"
     # the article's own header (title, byline, date, reading time) is metadata, read separately
-    r"(entry|post|article|page|story)-?(header|head|info|details|byline|date|dateline))([-_]|$)",
-    re.IGNORECASE,
+    r"(entry|post|article|page|story)-?(header|head|info|details|byline|date|dateline)"
 )
+_BOILERPLATE_TOKEN = re.compile(rf"(^|[-_])({_BOILERPLATE_WORDS})([-_]|$)", re.IGNORECASE)
 # Sidebar widgets are "widget", "widget_text", "widget-area"; page builders' "elementor-widget-*" hold content.
 _WIDGET_TOKEN = re.compile(r"^widget([-_]|$)|^sidebar-widget", re.IGNORECASE)
-# WordPress taxonomy classes ("tag-social", "category-comments") name the post's topics, not a block's role.
-_TAXONOMY_TOKEN = re.compile(r"^(tag|category|categories|topic|format|status|type|postid|page-id)-", re.IGNORECASE)
+# Tokens that describe, not name, a block: WordPress taxonomy classes ("tag-social", "category-comments")
+# and layout states ("has-sidebar", "is-sticky-share"); BEM modifiers ("article--sidebar-right") are cut off.
+_DESCRIPTIVE_TOKEN = re.compile(
+    r"^(tag|category|categories|topic|format|status|type|postid|page-id|has|with|no|without|is|show|hide)-",
+    re.IGNORECASE,
+)
+# Substrings of every word above: a plain substring test rules out most class strings cheaply.
+_ANY_WORD = (
+    "share", "social", "related", "read", "stor", "tag", "keyword", "breadcrumb", "comment", "respond", "newsletter",
+    "subscri", "cookie", "consent", "banner", "advert", "ad", "sponsor", "promo", "sidebar", "popular", "trending",
+    "author", "meta", "byline", "pag", "prev", "navigation", "print", "toolbar", "outbrain", "taboola", "recommend",
+    "like", "next", "disqus", "head", "info", "detail", "date", "widget",
+)  # fmt: skip
 
 # Headings that announce a block of other stories or metadata, in Arabic and English (as match keys).
 _BLOCK_HEADINGS = tuple(
@@ -52,6 +64,7 @@ _BLOCK_HEADINGS = tuple(
         "share", "comments", "leave a reply", "leave a comment", "follow us", "more from",
     )
 )  # fmt: skip
+_LONGEST_LABEL = 2 * max(map(len, _BLOCK_HEADINGS)) + 10  # room for harakat, spaces and punctuation
 _HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6", "strong", "b", "span", "div", "p", "header"}
 
 
@@ -72,23 +85,32 @@ def strip_page_chrome(tree: LexborHTMLParser) -> None:
             form.decompose()
 
 
-def _tokens(node: LexborNode) -> list[str]:
-    return f"{node.attributes.get('class') or ''} {node.attributes.get('id') or ''}".split()
-
-
 def has_boilerplate_class(node: LexborNode) -> bool:
     """True when a class or id token names a boilerplate block (share bar, related posts, tags...).
     Classes on <body> describe the page (WordPress: "single", "has-sidebar"), never a block."""
     if node.tag in ("body", "html"):
         return False
-    return any(
-        (_BOILERPLATE_TOKEN.search(token) or _WIDGET_TOKEN.search(token)) and not _TAXONOMY_TOKEN.search(token)
-        for token in _tokens(node)
-    )
+    names = f"{node.attributes.get('class') or ''} {node.attributes.get('id') or ''}"
+    return len(names) > 1 and _names_boilerplate(names)
+
+
+@lru_cache(maxsize=8192)
+def _names_boilerplate(names: str) -> bool:
+    """The class/id test proper, memoised: pages of one template repeat the same class strings."""
+    lowered = names.lower()
+    if not any(word in lowered for word in _ANY_WORD):
+        return False
+    for token in names.split():
+        token = token.split("--", 1)[0]
+        if (_BOILERPLATE_TOKEN.search(token) or _WIDGET_TOKEN.search(token)) and not _DESCRIPTIVE_TOKEN.search(token):
+            return True
+    return False
 
 
 def is_label(text: str) -> bool:
     """True when text is one of the block headings, give or take punctuation."""
+    if len(text) > _LONGEST_LABEL:
+        return False
     key = match_key(text).strip(" :：-–—.!|»«")
     return key in _BLOCK_HEADINGS
 

@@ -19,7 +19,12 @@ from typing import NamedTuple
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from crawler.extract.boilerplate import has_boilerplate_class, is_boilerplate_block, is_label_paragraph
+from crawler.extract.boilerplate import (
+    has_boilerplate_class,
+    is_boilerplate_block,
+    is_label_heading,
+    is_label_paragraph,
+)
 
 __all__ = ["BodyResult", "extract_body"]
 
@@ -260,6 +265,11 @@ def _render_mixed(node: LexborNode, blocks: list[_Block], ctx: _Context, depth: 
             run.append(child.text_content or "")
         elif child.is_element_node and child.tag == "br":
             run.append("\n")
+        elif child.is_element_node and is_label_heading(child):
+            _flush(run, blocks)
+            child = _next_element(child)  # "Related posts" and the block of teasers that follows it
+            if child is None:
+                break
         elif child.is_element_node and child.tag in _BLOCK_TAGS:
             _flush(run, blocks)
             _render(child, blocks, ctx, depth + 1)
@@ -325,6 +335,13 @@ def _inline_text(node: LexborNode) -> str:
 
 def _same_text(a: str, b: str) -> bool:
     return " ".join(a.split()) == " ".join(b.split())
+
+
+def _next_element(node: LexborNode) -> LexborNode | None:
+    sibling = node.next
+    while sibling is not None and not sibling.is_element_node:
+        sibling = sibling.next
+    return sibling
 
 
 def _element_children(node: LexborNode) -> list[LexborNode]:

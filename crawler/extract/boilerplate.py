@@ -13,7 +13,14 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler.textnorm import match_key
 
-__all__ = ["has_boilerplate_class", "is_boilerplate_block", "is_label", "is_label_paragraph", "strip_page_chrome"]
+__all__ = [
+    "has_boilerplate_class",
+    "is_boilerplate_block",
+    "is_label",
+    "is_label_heading",
+    "is_label_paragraph",
+    "strip_page_chrome",
+]
 
 # Never content: scripts and styles, forms and widgets, site chrome around the article.
 _CHROME_TAGS = (
@@ -36,8 +43,8 @@ _BOILERPLATE_WORDS = (
     r"(entry|post|article|page|story)-?(header|head|info|details|byline|date|dateline)"
 )
 _BOILERPLATE_TOKEN = re.compile(rf"(^|[-_])({_BOILERPLATE_WORDS})([-_]|$)", re.IGNORECASE)
-# Sidebar widgets are "widget", "widget_text", "widget-area"; page builders' "elementor-widget-*" hold content.
-_WIDGET_TOKEN = re.compile(r"^widget([-_]|$)|^sidebar-widget", re.IGNORECASE)
+# Sidebar widgets are "widget", "widget_text", "widget-area"; "elementor-widget-*" and HubSpot's "widget-span" are layout.
+_WIDGET_TOKEN = re.compile(r"^widget([-_](?!span|type|container|wrap)|$)|^sidebar-widget", re.IGNORECASE)
 # Tokens that describe, not name, a block: WordPress taxonomy classes ("tag-social", "category-comments")
 # and layout states ("has-sidebar", "is-sticky-share"); BEM modifiers ("article--sidebar-right") are cut off.
 _DESCRIPTIVE_TOKEN = re.compile(
@@ -61,7 +68,14 @@ _BLOCK_HEADINGS = tuple(
         "اترك تعليقا", "التعليقات", "شارك", "شارك الخبر", "تابعونا", "المزيد", "عاجل", "أخبار متعلقة",
         "read more", "read also", "also read", "related", "related articles", "related stories", "related posts",
         "more stories", "most read", "most popular", "you may also like", "recommended", "tags", "share this",
-        "share", "comments", "leave a reply", "leave a comment", "follow us", "more from",
+        "share", "comments", "leave a reply", "leave a comment", "follow us", "more from", "popular posts",
+        "popular", "trending", "trending now", "more videos", "related videos", "you might also like", "latest posts",
+        "recent posts", "latest news", "latest articles", "more news", "more articles", "read next", "up next",
+        "subscribe", "newsletter", "sign up for our newsletter", "about the author", "share this article",
+        "share this post", "share this story", "related content", "related reading", "further reading",
+        "recommended for you", "don't miss", "editor's picks", "advertisement", "sponsored",
+        "مواضيع ذات صلة", "أخبار مشابهة", "مقالات أخرى", "اقرأ المزيد", "شاهد أيضا", "شاهد أيضاً", "آخر الأخبار",
+        "الأكثر تداولا", "اشترك في النشرة", "النشرة البريدية", "مواضيع مشابهة", "مطالب مرتبط", "اخبار مرتبط",
     )
 )  # fmt: skip
 _LONGEST_LABEL = 2 * max(map(len, _BLOCK_HEADINGS)) + 10  # room for harakat, spaces and punctuation
@@ -126,6 +140,11 @@ def is_boilerplate_block(node: LexborNode) -> bool:
         return False
     heading = first.text(deep=True, separator=" ")
     return len(heading) < 60 and is_label(heading) and node.tag not in ("p", "h1", "h2", "h3", "h4", "h5", "h6")
+
+
+def is_label_heading(node: LexborNode) -> bool:
+    """A heading element whose text announces other stories ("Related posts" before a list of links)."""
+    return node.tag in ("h2", "h3", "h4", "h5", "h6") and is_label(node.text(deep=True, separator=" "))
 
 
 def is_label_paragraph(text: str, link_text_length: int) -> bool:

@@ -13,15 +13,17 @@ import unicodedata
 
 __all__ = ["ascii_digits", "clean_whitespace", "display_text", "match_key"]
 
-_CONTROLS = dict.fromkeys(
-    [0x0640, 0x061C, 0x00AD, 0xFEFF, 0x200B, 0x200D, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
-)
+# Tatweel, soft hyphen, BOM, zero-width space/joiner and bidi controls (ZWNJ stays: Persian spelling needs it).
+_CONTROLS = re.compile("[\u0640\u061c\u00ad\ufeff\u200b\u200d\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_PERSIAN_LETTERS = re.compile("[یکەہھ]")
 _PERSIAN_TO_ARABIC = str.maketrans({"ی": "ي", "ک": "ك", "ە": "ه", "ہ": "ه", "ھ": "ه"})
 _HARAKAT = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]")
 _DIGITS = {**{chr(0x0660 + d): str(d) for d in range(10)}, **{chr(0x06F0 + d): str(d) for d in range(10)}}
 _TO_ASCII_DIGITS = str.maketrans(_DIGITS)
 _KEY_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "\u200c": " ", **_DIGITS})
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_SPACE_CHARS = r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]"
+# Runs that are not already a single plain space (matching every word gap would make this the slowest step).
+_SPACES = re.compile(rf"[\t\u00a0\u2000-\u200a\u202f\u205f\u3000]{_SPACE_CHARS}*| {_SPACE_CHARS}+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
@@ -37,11 +39,14 @@ def ascii_digits(text: str) -> str:
 
 def display_text(text: str, language: str | None = None) -> str:
     """The stored, displayed form of a piece of text (see module docstring)."""
-    text = unicodedata.normalize("NFKC", text).translate(_CONTROLS)
-    if language is not None and language.lower().startswith("ar"):
+    # str.split/join and regexes that rarely match: bodies are long and this runs on every page.
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    text = _CONTROLS.sub("", text)
+    if language is not None and language.lower().startswith("ar") and _PERSIAN_LETTERS.search(text):
         text = text.translate(_PERSIAN_TO_ARABIC)
-    lines = [clean_whitespace(line) for line in text.split("\n")]
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+    text = "\n".join(" ".join(line.split()) for line in text.split("\n"))
+    return _BLANK_LINES.sub("\n\n", text).strip()
 
 
 def match_key(text: str) -> str:

@@ -68,6 +68,19 @@ class _Block(NamedTuple):
 
 
 @dataclass(slots=True)
+class _ClassFlags:
+    """has_boilerplate_class per element of one page, computed once (reading attributes is not free)."""
+
+    known: dict[int, bool] = field(default_factory=dict)
+
+    def get(self, node: LexborNode) -> bool:
+        flagged = self.known.get(node.mem_id)
+        if flagged is None:
+            flagged = self.known[node.mem_id] = has_boilerplate_class(node)
+        return flagged
+
+
+@dataclass(slots=True)
 class _Mass:
     """Prose characters under each element (by mem_id), and the elements themselves."""
 
@@ -93,13 +106,14 @@ def extract_body(tree: LexborHTMLParser, title: str | None) -> BodyResult:
     """Plain-text body of the article on a page whose chrome has already been stripped."""
     if tree.body is None:
         return BodyResult("", reason="the page has no <body>")
-    mass = _prose_mass(tree)
+    flags = _ClassFlags()
+    mass = _prose_mass(tree, flags)
     if mass.total == 0 and _char_count(tree.body) < _MIN_PROSE_CHARS:
         return BodyResult("", reason="no paragraph of prose on the page")
     # Text straight inside <body> (plain pages, bare fragments) has no unit to score: take the body.
     container = _choose_container(mass) if mass.total else tree.body
     blocks: list[_Block] = []
-    _render(container, blocks, _Context(title, mass, mass.prose.get(container.mem_id, 0)), depth=0)
+    _render(container, blocks, _Context(title, mass, mass.prose.get(container.mem_id, 0), flags), depth=0)
     text = "\n\n".join(block.text for block in _trim_edges(blocks))
     return BodyResult(text, _describe(container), None if text else "the chosen container held only boilerplate")
 
@@ -112,34 +126,43 @@ def _char_count(node: LexborNode) -> int:
     return len(node.text(deep=True, separator="", strip=True))
 
 
-def _prose_mass(tree: LexborHTMLParser) -> _Mass:
+def _prose_mass(tree: LexborHTMLParser, flags: _ClassFlags) -> _Mass:
     """Prose mass of every ancestor of a prose unit. Units inside boilerplate blocks (comments, related
     stories, sidebars) count only when the page has too little prose outside them: then the class names
     lie (a theme calling its content column "sidebar-main") and ignoring them is safer."""
     clean, everything = _Mass(), _Mass()
-    boilerplate_cache: dict[int, bool] = {}
+    ancestry: dict[int, tuple[list[LexborNode], bool]] = {}
     seen: set[int] = set()
     for unit in tree.css(_UNIT_SELECTOR):
         if unit.mem_id in seen:
             continue
         seen.add(unit.mem_id)
         chars = _prose_chars(unit)
-        if chars == 0:
+        if chars == 0 or unit.parent is None:
             continue
-        chain = []
-        in_boilerplate = False
-        node = unit.parent
-        while node is not None and node.tag != "html":
-            chain.append(node)
-            flagged = boilerplate_cache.get(node.mem_id)
-            if flagged is None:
-                flagged = boilerplate_cache[node.mem_id] = has_boilerplate_class(node)
-            in_boilerplate = in_boilerplate or flagged
-            node = node.parent
+        chain, in_boilerplate = _ancestors(unit.parent, ancestry, flags)
         everything.add(chain, chars)
-        if not in_boilerplate and not has_boilerplate_class(unit):
+        if not in_boilerplate and not flags.get(unit):
             clean.add(chain, chars)
     return clean if clean.total >= 0.15 * everything.total else everything
+
+
+def _ancestors(
+    node: LexborNode, memo: dict[int, tuple[list[LexborNode], bool]], flags: _ClassFlags
+) -> tuple[list[LexborNode], bool]:
+    """node and its ancestors below <html>, innermost first, and whether any has a boilerplate class.
+    Memoised per element: units share parents, and walking up from each one was the slowest step."""
+    path: list[LexborNode] = []
+    current: LexborNode | None = node
+    while current is not None and current.tag != "html" and current.mem_id not in memo:
+        path.append(current)
+        current = current.parent
+    above, flagged = memo[current.mem_id] if current is not None and current.mem_id in memo else ([], False)
+    for element in reversed(path):
+        above = [element, *above]
+        flagged = flagged or flags.get(element)
+        memo[element.mem_id] = (above, flagged)
+    return above, flagged
 
 
 def _prose_chars(unit: LexborNode) -> int:
@@ -229,6 +252,7 @@ class _Context:
     title: str | None
     mass: _Mass
     container_prose: int
+    flags: _ClassFlags
 
     def holds_most_of_article(self, node: LexborNode) -> bool:
         """A 'boilerplate' class on a block that holds most of the article's prose is a false alarm."""
@@ -238,7 +262,7 @@ class _Context:
 def _render(node: LexborNode, blocks: list[_Block], ctx: _Context, depth: int) -> None:
     """Append the text blocks of node, in document order, to blocks."""
     tag = node.tag
-    if depth > 0 and is_boilerplate_block(node) and not ctx.holds_most_of_article(node):
+    if depth > 0 and (ctx.flags.get(node) or is_boilerplate_block(node)) and not ctx.holds_most_of_article(node):
         return
     if depth > _MAX_DEPTH or tag in ("p", "pre", "address"):
         _add_paragraph(node, blocks)
@@ -273,7 +297,7 @@ def _render_mixed(node: LexborNode, blocks: list[_Block], ctx: _Context, depth: 
         elif child.is_element_node and child.tag in _BLOCK_TAGS:
             _flush(run, blocks)
             _render(child, blocks, ctx, depth + 1)
-        elif child.is_element_node and (not has_boilerplate_class(child) or ctx.holds_most_of_article(child)):
+        elif child.is_element_node and (not ctx.flags.get(child) or ctx.holds_most_of_article(child)):
             if child.css_first(_ANY_BLOCK) is not None:
                 _flush(run, blocks)
                 _render(child, blocks, ctx, depth + 1)
@@ -286,6 +310,8 @@ def _render_mixed(node: LexborNode, blocks: list[_Block], ctx: _Context, depth: 
 def _flush(run: list[str], blocks: list[_Block]) -> None:
     text = "".join(run)
     run.clear()
+    if not text or text.isspace():
+        return  # most runs are the indentation between two block elements
     for piece in re.split(r"\n\s*\n", text):
         piece = " ".join(piece.split())
         if piece and not is_label_paragraph(piece, 0):

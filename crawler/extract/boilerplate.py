@@ -123,15 +123,19 @@ def _names_boilerplate(names: str) -> bool:
 
 def is_label(text: str) -> bool:
     """True when text is one of the block headings, give or take punctuation."""
-    if len(text) > _LONGEST_LABEL:
-        return False
+    return len(text) <= _LONGEST_LABEL and _is_label_text(text)
+
+
+@lru_cache(maxsize=8192)
+def _is_label_text(text: str) -> bool:
     key = match_key(text).strip(" :：-–—.!|»«")
     return key in _BLOCK_HEADINGS
 
 
 def is_boilerplate_block(node: LexborNode) -> bool:
-    """A block of the body that is boilerplate by its class/id or by the heading it opens with."""
-    if has_boilerplate_class(node) or node.tag == "header":
+    """A block of the body that is boilerplate by its tag or by the heading it opens with (callers test
+    has_boilerplate_class themselves, once per element)."""
+    if node.tag == "header":
         return True  # a <header> inside the article holds its title and byline, read as metadata
     first = node.child
     while first is not None and (first.is_text_node and not (first.text_content or "").strip()):

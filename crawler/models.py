@@ -74,6 +74,10 @@ class ExtractedArticle:
     site_name: str | None
     description: str | None
     body: str
+    # field name → where its value came from ("json-ld:datePublished", "meta:og:title", "url", "override:…",
+    # "markup:div#content" for the body); see the README's extraction section.
+    provenance: dict[str, str] = field(default_factory=dict)
+    empty_body_reason: str | None = None  # why the body is empty, when it is
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,7 @@ class ArticleRecord:
     content_hash: str
     etag: str | None
     last_modified: str | None
+    provenance: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -40,4 +40,5 @@ def normalize_article(article: ExtractedArticle, page: Page, source: SourceConfi
         content_hash=content_hash(article),
         etag=page.validators.etag,
         last_modified=page.validators.last_modified,
+        provenance=dict(article.provenance),
     )

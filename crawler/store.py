@@ -33,10 +33,10 @@ logger = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 migrations = Migrations("crawler")
-_JSON_FIELDS = ("authors", "tags")
+_JSON_FIELDS = ("authors", "tags", "provenance")
 _ARTICLE_FIELDS = (
     "title", "published", "modified", "authors", "section", "tags", "language", "image", "site_name",
-    "description", "body",
+    "description", "body", "provenance",
 )  # fmt: skip
 
 
@@ -82,6 +82,12 @@ def m001_initial(db: Database) -> None:
          "last_fetched": str, "last_status": int},
         pk="url",
     )  # fmt: skip
+
+
+@migrations()
+def m002_provenance(db: Database) -> None:
+    """Where each extracted field came from (JSON object: field → source label)."""
+    db.table("articles").add_column("provenance", str)
 
 
 class SaveOutcome:

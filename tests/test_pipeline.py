@@ -163,5 +163,7 @@ def test_crawl_command_prints_a_summary_and_extract_prints_the_article(
     result = CliRunner().invoke(main, ["extract", str(seed)])
     fields = json.loads(result.output)
     assert list(fields) == ["url", "canonical_url", "title", "published", "modified", "authors", "section", "tags",
-                            "language", "image", "site_name", "description", "body"]  # fmt: skip
+                            "language", "image", "site_name", "description", "body", "provenance",
+                            "empty_body_reason"]  # fmt: skip
     assert fields["published"] == "2024-01-25T14:32:00+03:00"
+    assert fields["provenance"]["published"].startswith(("json-ld:", "meta:"))

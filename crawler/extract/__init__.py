@@ -15,13 +15,15 @@ from urllib.parse import urljoin
 from selectolax.lexbor import LexborHTMLParser
 
 from crawler.decode import decode_html
-from crawler.extract.body import extract_body
+from crawler.extract.body import BodyResult, extract_body, override_body
 from crawler.extract.boilerplate import strip_page_chrome
-from crawler.extract.metadata import read_metadata
+from crawler.extract.metadata import PageMetadata, read_metadata
+from crawler.extract.overrides import SelectorRules, apply_drops, override_date, override_list, override_text
+from crawler.extract.templates import remove_template_blocks
 from crawler.models import ExtractedArticle
 from crawler.textnorm import display_text
 
-__all__ = ["extract", "extract_article"]
+__all__ = ["SelectorRules", "extract", "extract_article"]
 logger = logging.getLogger(__name__)
 
 _ARABIC_LETTER = re.compile("[\u0600-\u06ff]")
@@ -29,22 +31,52 @@ _PERSIAN_ONLY = re.compile("[پچژگ]")
 _LATIN_LETTER = re.compile("[A-Za-z]")
 
 
-def extract(html: str | bytes, url: str | None = None, timezone: str = "UTC") -> ExtractedArticle:
+def extract(
+    html: str | bytes,
+    url: str | None = None,
+    timezone: str = "UTC",
+    *,
+    rules: SelectorRules | None = None,
+    template: frozenset[str] = frozenset(),
+) -> ExtractedArticle:
     """Extract one article page. Naive dates on the page are read in ``timezone``."""
     if isinstance(html, bytes):
         html, _ = decode_html(html)
-    return extract_article(html, url, timezone)
+    return extract_article(html, url, timezone, rules=rules, template=template)
 
 
-def extract_article(html: str, url: str | None, timezone: str = "UTC", language_hint: str | None = None) -> ExtractedArticle:
-    """The extract stage proper (text in, article out); ``language_hint`` is the source's language."""
+def extract_article(
+    html: str,
+    url: str | None,
+    timezone: str = "UTC",
+    language_hint: str | None = None,
+    *,
+    rules: SelectorRules | None = None,
+    template: frozenset[str] = frozenset(),
+) -> ExtractedArticle:
+    """The extract stage proper (text in, article out); ``language_hint`` is the source's language,
+    ``rules`` its selector overrides and ``template`` the block keys learned from its earlier pages.
+
+    Never raises: a page that breaks one step still yields what the other steps found, and an empty
+    body always comes with ``empty_body_reason``."""
+    rules = rules or SelectorRules()
+    if not html or not html.strip():
+        return _empty(url, "the page is empty")
     tree = LexborHTMLParser(html)
-    meta = read_metadata(tree, timezone)
-    strip_page_chrome(tree)
-    body = extract_body(tree, meta.title).text
-    if meta.json_ld_body and len(meta.json_ld_body) > 2 * max(len(body), 1):
-        body = meta.json_ld_body  # the CMS's own articleBody beats a poor guess from the markup
-    language = _language(meta.language, body or meta.title or "", language_hint)
+    try:
+        apply_drops(tree, rules)
+        meta = read_metadata(tree, timezone, url)
+        _apply_metadata_rules(tree, rules, meta, timezone)
+    except Exception as exc:  # noqa: BLE001 - one broken page must not stop a crawl; the reason is kept
+        logger.warning("metadata extraction failed on %s: %r", url, exc, exc_info=True)
+        meta = PageMetadata(provenance={"error": f"metadata: {exc!r}"})
+    try:
+        body = _read_body(tree, rules, meta, template)
+    except Exception as exc:  # noqa: BLE001 - as above
+        logger.warning("body extraction failed on %s: %r", url, exc, exc_info=True)
+        body = BodyResult("", reason=f"body extraction failed: {exc!r}")
+    language = _language(meta.language, body.text or meta.title or "", language_hint)
+    text = display_text(body.text, language)
     return ExtractedArticle(
         url=url,
         canonical_url=_absolute(meta.canonical_url, url),
@@ -58,8 +90,57 @@ def extract_article(html: str, url: str | None, timezone: str = "UTC", language_
         image=_absolute(meta.image, url),
         site_name=_display(meta.site_name, language),
         description=_display(meta.description, language),
-        body=display_text(body, language),
+        body=text,
+        provenance=meta.provenance,
+        empty_body_reason=None if text else body.reason or "no text in the chosen container",
     )
+
+
+def _apply_metadata_rules(tree: LexborHTMLParser, rules: SelectorRules, meta: PageMetadata, timezone: str) -> None:
+    """Selector overrides win over every generic source when they match."""
+    if not rules:
+        return
+    for name, value in (
+        ("title", override_text(tree, rules.title)),
+        ("published", override_date(tree, rules.date, timezone)),
+        ("modified", override_date(tree, rules.modified, timezone)),
+    ):
+        if value:
+            setattr(meta, name, value)
+            meta.provenance[name] = f"override:{getattr(rules, 'date' if name == 'published' else name)}"
+    for name, selector in (("authors", rules.author), ("tags", rules.tags)):
+        values = override_list(tree, selector)
+        if values:
+            setattr(meta, name, values)
+            meta.provenance[name] = f"override:{selector}"
+
+
+def _read_body(tree: LexborHTMLParser, rules: SelectorRules, meta: PageMetadata, template: frozenset[str]) -> BodyResult:
+    """The body from the source's selector if it matches, else the generic path (or JSON-LD's articleBody
+    when the markup yields far less), minus the source's template blocks."""
+    strip_page_chrome(tree)
+    body = override_body(tree, rules.body, meta.title) if rules.body else None
+    if body is not None and body.text:
+        meta.provenance["body"] = f"override:{rules.body}"
+    else:
+        body = extract_body(tree, meta.title)
+        meta.provenance["body"] = f"markup:{body.container}" if body.container else "none"
+        if meta.json_ld_body and len(meta.json_ld_body) > 2 * max(len(body.text), 1):
+            body = BodyResult(meta.json_ld_body, "json-ld:articleBody")  # the CMS's own text beats a poor guess
+            meta.provenance["body"] = "json-ld:articleBody"
+    if template:
+        kept = remove_template_blocks(body.text, template)
+        if kept != body.text:
+            meta.provenance["body"] += " - site template"
+        body = BodyResult(kept, body.container, body.reason or (None if kept else "only site-template blocks"))
+    return body
+
+
+def _empty(url: str | None, reason: str) -> ExtractedArticle:
+    return ExtractedArticle(
+        url=url, canonical_url=None, title=None, published=None, modified=None, authors=[], section=None, tags=[],
+        language=None, image=None, site_name=None, description=None, body="", empty_body_reason=reason,
+    )  # fmt: skip
 
 
 def _language(declared: str | None, text: str, hint: str | None) -> str | None:

@@ -26,7 +26,7 @@ from crawler.extract.boilerplate import (
     is_label_paragraph,
 )
 
-__all__ = ["BodyResult", "extract_body"]
+__all__ = ["BodyResult", "extract_body", "override_body"]
 
 # Elements whose text is a unit of prose: paragraphs, list items and cells without paragraphs inside,
 # and div-like blocks that hold their text directly between <br>s (older CMSs).
@@ -116,6 +116,18 @@ def extract_body(tree: LexborHTMLParser, title: str | None) -> BodyResult:
     _render(container, blocks, _Context(title, mass, mass.prose.get(container.mem_id, 0), flags), depth=0)
     text = "\n\n".join(block.text for block in _trim_edges(blocks))
     return BodyResult(text, _describe(container), None if text else "the chosen container held only boilerplate")
+
+
+def override_body(tree: LexborHTMLParser, selector: str, title: str | None) -> BodyResult | None:
+    """The body from a source's own selector: every match, in order, rendered like a chosen container."""
+    nodes = tree.css(selector)
+    if not nodes:
+        return None
+    blocks: list[_Block] = []
+    ctx = _Context(title, _Mass(), 0, _ClassFlags())
+    for node in nodes:
+        _render(node, blocks, ctx, depth=0)
+    return BodyResult("\n\n".join(block.text for block in _trim_edges(blocks)), selector)
 
 
 # --- choosing the container -----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import html
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler.dates import parse_date
 
-__all__ = ["PageMetadata", "read_metadata"]
+__all__ = ["PageMetadata", "read_metadata", "url_date"]
 logger = logging.getLogger(__name__)
 
 _ARTICLE_TYPES = {
@@ -29,12 +29,32 @@ _ARTICLE_TYPES = {
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—«»:•]\s+")
 _TAG_SPLIT = re.compile(r"\s*[,،;]\s*")
 _DATE_CLASS = re.compile(r"(^|[\s_-])(date|time|published|posted|post-date|entry-date|meta-date|timestamp)", re.I)
+_PUBLISHED_META = ("article:published_time", "datepublished", "date", "dc.date", "dc.date.issued", "pubdate",
+                   "publishdate", "publish-date", "sailthru.date", "parsely-pub-date", "og:published_time")
+_MODIFIED_META = ("article:modified_time", "og:updated_time", "datemodified", "dc.date.modified", "lastmod")
+_URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-](\d{1,2})[/-](\d{1,2})(?=[/_.-]|$)|/((?:19|20)\d{2})(\d{2})(\d{2})(?=/)")
+_MONTH_NAMES = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|Jun(?:e)?|Jul(?:y)?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|"
+    r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+)
+_DATE_PHRASE = re.compile(
+    rf"\b{_MONTH_NAMES}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{{2}}\b"  # December 19, 2025
+    rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH_NAMES},?\s+(?:19|20)\d{{2}}\b"  # 19 December 2025
+    r"|\b(?:19|20)\d{2}-\d{2}-\d{2}\b",
+    re.IGNORECASE,
+)
 _UPDATED_HINT = re.compile(r"(updated|modified|آخر تحديث|تحديث|تم التحديث|last-updated)", re.I)
+
+
+# Where a field came from, recorded beside it so a user can see why a value was chosen.
+JSON_LD, META, MICRODATA, TIME, VISIBLE, URL, MARKUP = "json-ld", "meta", "microdata", "time", "visible", "url", "markup"
+
+Candidate = tuple[str, Callable[[], Any]]  # (provenance label, a getter evaluated only when needed)
 
 
 @dataclass(slots=True)
 class PageMetadata:
-    """Everything read from one page except the body."""
+    """Everything read from one page except the body, and where each field was found."""
 
     title: str | None = None
     canonical_url: str | None = None
@@ -48,35 +68,84 @@ class PageMetadata:
     site_name: str | None = None
     description: str | None = None
     json_ld_body: str | None = None
+    provenance: dict[str, str] = field(default_factory=dict)
 
 
-def read_metadata(tree: LexborHTMLParser, timezone: str) -> PageMetadata:
-    """Read every metadata field; dates come back as ISO 8601 strings with an offset."""
+def read_metadata(tree: LexborHTMLParser, timezone: str, url: str | None = None) -> PageMetadata:
+    """Read every metadata field; dates come back as ISO 8601 strings with an offset. Each field's
+    candidates are tried in order of trust; the first usable one wins and its label is recorded."""
     ld = _json_ld_article(tree)
     meta = _meta_index(tree)
-    title = _first(_text(ld.get("headline")), meta.get("og:title"), meta.get("twitter:title"), _h1(tree), _doc_title(tree))
-    published = _first_date(timezone, ld.get("datePublished"), meta.get("article:published_time"),
-                            meta.get("datepublished"), meta.get("date"), meta.get("dc.date"),
-                            meta.get("pubdate"), meta.get("publishdate"), _time_attr(tree, "datePublished"))
-    modified = _first_date(timezone, ld.get("dateModified"), meta.get("article:modified_time"),
-                           meta.get("og:updated_time"), meta.get("datemodified"), _time_attr(tree, "dateModified"))
-    if published is None:
-        published, visible_modified = _visible_dates(tree, timezone)
-        modified = modified or visible_modified
-    return PageMetadata(
-        title=_clean_title(title, meta.get("og:site_name")),
-        canonical_url=_canonical_link(tree) or meta.get("og:url"),
-        published=published,
-        modified=modified,
-        authors=_authors(ld, meta, tree),
-        section=_first(_text(ld.get("articleSection")), meta.get("article:section"), _breadcrumb_section(tree)),
-        tags=_tags(ld, meta, tree),
-        language=_language(tree, ld, meta),
-        image=_first(_image(ld.get("image")), meta.get("og:image"), meta.get("twitter:image")),
-        site_name=_first(meta.get("og:site_name"), _text(_name(ld.get("publisher")))),
-        description=_first(meta.get("description"), meta.get("og:description"), _text(ld.get("description"))),
-        json_ld_body=_text(ld.get("articleBody")),
+    found = PageMetadata()
+    sources = found.provenance
+
+    def pick(name: str, *candidates: Candidate) -> Any:
+        for label, getter in candidates:
+            value = getter()
+            if value:
+                sources[name] = label
+                return value
+        return None
+
+    def pick_date(name: str, *candidates: Candidate) -> str | None:
+        for label, getter in candidates:
+            text = _text(getter())
+            parsed = parse_date(text, timezone) if text else None
+            if parsed is not None:
+                sources[name] = label
+                return parsed.isoformat()
+        return None
+
+    found.title = _clean_title(pick("title",
+        (f"{JSON_LD}:headline", lambda: _text(ld.get("headline"))),
+        (f"{META}:og:title", lambda: meta.get("og:title")),
+        (f"{META}:twitter:title", lambda: meta.get("twitter:title")),
+        (f"{MARKUP}:h1", lambda: _h1(tree)),
+        (f"{MARKUP}:title", lambda: _doc_title(tree)),
+    ), meta.get("og:site_name"))
+    found.published = pick_date("published",
+        (f"{JSON_LD}:datePublished", lambda: ld.get("datePublished")),
+        *((f"{META}:{key}", lambda key=key: meta.get(key)) for key in _PUBLISHED_META),
+        (f"{MICRODATA}:datePublished", lambda: _itemprop_date(tree, "datePublished")),
     )
+    found.modified = pick_date("modified",
+        (f"{JSON_LD}:dateModified", lambda: ld.get("dateModified")),
+        *((f"{META}:{key}", lambda key=key: meta.get(key)) for key in _MODIFIED_META),
+        (f"{MICRODATA}:dateModified", lambda: _itemprop_date(tree, "dateModified")),
+    )
+    if found.published is None:
+        _read_visible_dates(tree, timezone, url, found)
+    found.canonical_url = pick("canonical_url",
+        (f"{MARKUP}:link-canonical", lambda: _canonical_link(tree)),
+        (f"{META}:og:url", lambda: meta.get("og:url")),
+    )
+    found.authors = _authors(ld, meta, tree, sources)
+    found.section = pick("section",
+        (f"{JSON_LD}:articleSection", lambda: _text(ld.get("articleSection"))),
+        (f"{META}:article:section", lambda: meta.get("article:section")),
+        (f"{MARKUP}:breadcrumb", lambda: _breadcrumb_section(tree)),
+    )
+    found.tags = _tags(ld, meta, tree, sources)
+    found.language = _language(tree, ld, meta, sources)
+    found.image = pick("image",
+        (f"{JSON_LD}:image", lambda: _image(ld.get("image"))),
+        (f"{META}:og:image", lambda: meta.get("og:image")),
+        (f"{META}:twitter:image", lambda: meta.get("twitter:image")),
+    )
+    found.site_name = pick("site_name",
+        (f"{META}:og:site_name", lambda: meta.get("og:site_name")),
+        (f"{JSON_LD}:publisher", lambda: _text(_name(ld.get("publisher")))),
+    )
+    found.description = pick("description",
+        (f"{META}:description", lambda: meta.get("description")),
+        (f"{META}:og:description", lambda: meta.get("og:description")),
+        (f"{JSON_LD}:description", lambda: _text(ld.get("description"))),
+    )
+    found.json_ld_body = _text(ld.get("articleBody"))
+    for name in ("title", "canonical_url", "section", "image", "site_name", "description"):
+        value = getattr(found, name)
+        setattr(found, name, value.strip() if isinstance(value, str) and value.strip() else None)
+    return found  # fmt: skip
 
 
 # --- JSON-LD -----------------------------------------------------------------------------------------
@@ -84,7 +153,9 @@ def read_metadata(tree: LexborHTMLParser, timezone: str) -> PageMetadata:
 
 def _json_ld_article(tree: LexborHTMLParser) -> dict[str, Any]:
     """The first JSON-LD object typed as an article (merged over @graph and lists), else {}."""
-    for script in tree.css('script[type="application/ld+json"]'):
+    for script in tree.css("script"):  # filtering here is 3x faster than an attribute selector
+        if (script.attributes.get("type") or "").strip().lower() != "application/ld+json":
+            continue
         try:
             data = json.loads(script.text(deep=True) or "null", strict=False)
         except (json.JSONDecodeError, RecursionError):
@@ -186,39 +257,46 @@ def _clean_title(title: str | None, site_name: str | None) -> str | None:
     return title or None
 
 
-def _time_attr(tree: LexborHTMLParser, prop: str) -> str | None:
+def _itemprop_date(tree: LexborHTMLParser, prop: str) -> str | None:
     node = tree.css_first(f'[itemprop="{prop}"]')
     if node is None:
         return None
     return node.attributes.get("content") or node.attributes.get("datetime") or node.text().strip() or None
 
 
-def _authors(ld: dict[str, Any], meta: dict[str, str], tree: LexborHTMLParser) -> list[str]:
+def _authors(ld: dict[str, Any], meta: dict[str, str], tree: LexborHTMLParser, sources: dict[str, str]) -> list[str]:
     raw = ld.get("author")
-    names: list[str] = []
-    for entry in raw if isinstance(raw, list) else [raw]:
-        name = _text(_name(entry))
-        if name:
-            names.append(name)
+    names = [name for entry in (raw if isinstance(raw, list) else [raw]) if (name := _text(_name(entry)))]
+    label = f"{JSON_LD}:author"
     if not names:
-        for candidate in (meta.get("author"), meta.get("article:author"), meta.get("dc.creator")):
+        for key in ("author", "article:author", "dc.creator", "parsely-author", "sailthru.author"):
+            candidate = meta.get(key)
             if candidate and not candidate.startswith("http"):
-                names = [candidate]
+                names, label = [candidate], f"{META}:{key}"
                 break
     if not names:
-        names = [n.text(deep=True).strip() for n in tree.css('a[rel="author"], [itemprop="author"] [itemprop="name"]')]
-    return _unique(name for name in names if name and len(name) < 120)
+        selector = 'a[rel="author"], [itemprop="author"] [itemprop="name"], [itemprop="author"][content]'
+        names = [n.attributes.get("content") or n.text(deep=True).strip() for n in tree.css(selector)]
+        label = f"{MARKUP}:rel-author"
+    authors = _unique(" ".join(name.split()) for name in names if name and len(name) < 120)
+    if authors:
+        sources["authors"] = label
+    return authors
 
 
-def _tags(ld: dict[str, Any], meta: dict[str, str], tree: LexborHTMLParser) -> list[str]:
-    tags = _meta_all(tree, "article:tag")
+def _tags(ld: dict[str, Any], meta: dict[str, str], tree: LexborHTMLParser, sources: dict[str, str]) -> list[str]:
+    tags, label = _meta_all(tree, "article:tag"), f"{META}:article:tag"
     keywords = ld.get("keywords")
     if not tags and keywords:
         items = keywords if isinstance(keywords, list) else [keywords]
         tags = [part for item in items if isinstance(item, str) for part in _TAG_SPLIT.split(item)]
+        label = f"{JSON_LD}:keywords"
     if not tags:
-        tags = [node.text(deep=True) for node in tree.css('a[rel~="tag"]')]
-    return _unique(" ".join(tag.split()) for tag in tags if tag and tag.strip())
+        tags, label = [node.text(deep=True) for node in tree.css('a[rel~="tag"]')], f"{MARKUP}:rel-tag"
+    unique = _unique(" ".join(tag.split()) for tag in tags if tag and tag.strip())
+    if unique:
+        sources["tags"] = label
+    return unique
 
 
 def _breadcrumb_section(tree: LexborHTMLParser) -> str | None:
@@ -228,20 +306,51 @@ def _breadcrumb_section(tree: LexborHTMLParser) -> str | None:
     return None
 
 
-def _language(tree: LexborHTMLParser, ld: dict[str, Any], meta: dict[str, str]) -> str | None:
-    html = tree.css_first("html")
-    declared = _first(_text(ld.get("inLanguage")), html.attributes.get("lang") if html else None,
-                      meta.get("og:locale"), meta.get("content-language"), meta.get("language"))
-    if not declared:
-        return None
-    return declared.replace("_", "-").split("-")[0].strip().lower() or None
+def _language(tree: LexborHTMLParser, ld: dict[str, Any], meta: dict[str, str], sources: dict[str, str]) -> str | None:
+    root = tree.css_first("html")
+    for label, value in (
+        (f"{JSON_LD}:inLanguage", _text(ld.get("inLanguage"))),
+        (f"{MARKUP}:html-lang", root.attributes.get("lang") if root else None),
+        (f"{META}:og:locale", meta.get("og:locale")),
+        (f"{META}:content-language", meta.get("content-language")),
+        (f"{META}:language", meta.get("language")),
+    ):
+        code = (value or "").replace("_", "-").split("-")[0].strip().lower()
+        if code:
+            sources["language"] = label
+            return code
+    return None
 
 
 # --- visible dates -------------------------------------------------------------------------------------
 
 
-def _visible_dates(tree: LexborHTMLParser, timezone: str) -> tuple[str | None, str | None]:
-    """Published and modified dates printed in the article's header, never the site header or teasers."""
+def _read_visible_dates(tree: LexborHTMLParser, timezone: str, url: str | None, found: PageMetadata) -> None:
+    """No machine-readable publication date: look at the article's header, then at the URL."""
+    published, modified = _visible_dates(tree, timezone)
+    if published is None and (date_in_url := url_date(url, timezone)) is not None:
+        published = (date_in_url, URL)
+    if published is not None:
+        found.published, found.provenance["published"] = published
+    if modified is not None and found.modified is None:
+        found.modified, found.provenance["modified"] = modified
+
+
+def url_date(url: str | None, timezone: str = "UTC") -> str | None:
+    """A full date written in the URL's path (/2024/01/25/, /2024-01-25-, /20240125/), as ISO 8601."""
+    if not url:
+        return None
+    match = _URL_DATE.search(url)
+    if match is None:
+        return None
+    year, month, day = (int(part) for part in match.groups() if part)
+    parsed = parse_date(f"{year:04d}-{month:02d}-{day:02d}", timezone) if 1 <= month <= 12 and 1 <= day <= 31 else None
+    return parsed.isoformat() if parsed else None
+
+
+def _visible_dates(tree: LexborHTMLParser, timezone: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
+    """Published and modified dates printed in the article's header, never the site header or teasers:
+    first <time> and date-classed elements inside <article>/<main>, then date-shaped text next to the h1."""
     published = modified = None
     scope = tree.css_first("article") or tree.css_first("main") or tree.body
     if scope is None:
@@ -253,14 +362,33 @@ def _visible_dates(tree: LexborHTMLParser, timezone: str) -> tuple[str | None, s
         parsed = parse_date(text, timezone)
         if parsed is None:
             continue
-        iso = parsed.isoformat()
+        label = TIME if node.tag == "time" else VISIBLE
         if _UPDATED_HINT.search(node.attributes.get("class") or "") or _UPDATED_HINT.search(text):
-            modified = modified or iso
+            modified = modified or (parsed.isoformat(), label)
         else:
-            published = published or iso
+            published = published or (parsed.isoformat(), label)
         if published and modified:
             break
+    if published is None:
+        published = _date_near_heading(tree, timezone)
     return published, modified
+
+
+def _date_near_heading(tree: LexborHTMLParser, timezone: str) -> tuple[str, str] | None:
+    """A date-shaped phrase in the few lines around the article's h1 (bylines without markup)."""
+    heading = tree.css_first("article h1") or tree.css_first("h1")
+    area = heading.parent if heading is not None else None
+    for _ in range(3):
+        if area is None:
+            return None
+        text = area.text(deep=True, separator=" ")[:1500]
+        for match in _DATE_PHRASE.finditer(text):
+            prefix = text[max(0, match.start() - 25) : match.start()]
+            parsed = parse_date(match.group(0), timezone)
+            if parsed is not None and not _UPDATED_HINT.search(prefix):
+                return parsed.isoformat(), VISIBLE
+        area = area.parent
+    return None
 
 
 def _is_date_node(node: LexborNode) -> bool:
@@ -281,23 +409,6 @@ def _in_teaser(node: LexborNode, scope: LexborNode) -> bool:
 
 
 # --- small helpers --------------------------------------------------------------------------------------
-
-
-def _first(*values: str | None) -> str | None:
-    for value in values:
-        if value and value.strip():
-            return value.strip()
-    return None
-
-
-def _first_date(timezone: str, *values: Any) -> str | None:
-    for value in values:
-        text = _text(value)
-        if text:
-            parsed = parse_date(text, timezone)
-            if parsed is not None:
-                return parsed.isoformat()
-    return None
 
 
 def _unique(items: Iterator[str] | list[str]) -> list[str]:

@@ -1,4 +1,4 @@
-"""Command line: run | crawl | extract | check-config | events | demo.
+"""Command line: run | crawl | extract | templates | check-config | events | demo.
 
 The only place that configures logging. Heavy imports (httpx, apscheduler, sqlite_utils) happen inside
 the commands that need them, so ``crawler --help`` and ``check-config`` stay quick.
@@ -11,14 +11,17 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from crawler import __version__
-from crawler.config import Config, load_config, resolve_config_path
+from crawler.config import Config, SourceConfig, load_config, resolve_config_path
 from crawler.errors import ConfigError, CrawlerError
 from crawler.logformat import configure_logging
+
+if TYPE_CHECKING:
+    from crawler.store import SyncStore
 
 __all__ = ["main"]
 
@@ -94,37 +97,116 @@ def crawl(config_path: Path | None, source_ids: tuple[str, ...], recheck_all: bo
 
 
 @main.command()
+@_config_option
 @click.argument("target")
+@click.option("--source", "source_id", help="Apply this source's selectors, time zone, language and learned template.")
 @click.option("--url", help="The page's URL (for resolving relative links when TARGET is a file).")
-@click.option("--timezone", default="UTC", show_default=True, help="Time zone for dates printed without an offset.")
-def extract(target: str, url: str | None, timezone: str) -> None:
-    """Extract one article from a FILE (or a URL) and print it as JSON."""
-    from crawler.extract import extract as extract_page
+@click.option("--timezone", help="Time zone for dates printed without an offset (default: the source's, else UTC).")
+def extract(config_path: Path | None, target: str, source_id: str | None, url: str | None, timezone: str | None) -> None:
+    """Extract one article from a FILE (or a URL) and print it as JSON, with where each field came from.
 
+    With --source, the output also shows what the generic extractor alone finds ("generic"), so the
+    effect of the source's [sources.extract] selectors is visible."""
+    from crawler.decode import decode_html
+    from crawler.extract import SelectorRules, extract_article
+
+    config = _load(config_path)[1] if source_id else None
+    source = _source(config, source_id) if config and source_id else None
     if target.startswith(("http://", "https://")):
-        body = _download(target)
+        content = _download(target, source)
         url = url or target
     else:
         try:
-            body = Path(target).read_bytes()
+            content = Path(target).read_bytes()
         except OSError as exc:
             raise click.BadParameter(str(exc), param_hint="TARGET") from None
-    article = extract_page(body, url, timezone)
-    click.echo(json.dumps(dataclasses.asdict(article), ensure_ascii=False, indent=2))
+    html, _ = decode_html(content)
+    zone = timezone or (source.timezone if source else "UTC")
+    language = source.language if source else None
+    rules = source.extract.rules() if source else SelectorRules()
+    template = _template_keys(config, source.id) if config and source else frozenset()
+    article = extract_article(html, url, zone, language, rules=rules, template=template)
+    output: dict[str, Any] = dataclasses.asdict(article)
+    if source is not None:
+        generic = extract_article(html, url, zone, language)
+        output["generic"] = {
+            "title": generic.title, "published": generic.published, "authors": generic.authors, "tags": generic.tags,
+            "body_chars": len(generic.body), "body_start": generic.body[:160], "provenance": generic.provenance,
+        }  # fmt: skip
+        output["template_blocks"] = len(template)
+    click.echo(json.dumps(output, ensure_ascii=False, indent=2))
 
 
-def _download(url: str) -> bytes:
-    """One polite GET for ``crawler extract URL`` (any public host; private ones refused)."""
+@main.command()
+@_config_option
+@click.argument("source_id", required=False)
+@click.option("--reset", is_flag=True, help="Forget the source's learned template (it is learned again as it crawls).")
+def templates(config_path: Path | None, source_id: str | None, reset: bool) -> None:
+    """Show the site-template blocks learned per source (text that recurs across its articles)."""
+    _, config = _load(config_path)
+    if source_id is not None and source_id not in {s.id for s in config.sources}:
+        raise click.BadParameter(f"no such source: {source_id}", param_hint="SOURCE_ID")
+    if reset and source_id is None:
+        raise click.BadParameter("--reset needs a SOURCE_ID", param_hint="--reset")
+    store = _open_existing_store(config)
+    try:
+        if reset and source_id is not None:
+            click.echo(f"{source_id}: {store.reset_template(source_id)} template block(s) forgotten")
+            return
+        rows = store.template_rows(source_id)
+    finally:
+        store.close()
+    if not rows:
+        click.echo("no template blocks learned yet (a source needs at least 5 stored articles)")
+    for row in rows:
+        text = " ".join(row["text"].split())
+        click.echo(f"{row['source_id']:<12} {row['articles']:>3}/{row['sampled']:<3} {row['learned_at'][:10]}  {text[:100]}")
+
+
+def _source(config: Config, source_id: str) -> SourceConfig:
+    for source in config.sources:
+        if source.id == source_id:
+            return source
+    raise click.BadParameter(f"no such source: {source_id}", param_hint="--source")
+
+
+def _template_keys(config: Config, source_id: str) -> frozenset[str]:
+    from crawler.store import SyncStore
+
+    if not config.crawler.database.exists():
+        return frozenset()
+    store = SyncStore(config.crawler.database)
+    try:
+        return store.template_keys(source_id)
+    finally:
+        store.close()
+
+
+def _open_existing_store(config: Config) -> SyncStore:
+    from crawler.store import SyncStore
+
+    if not config.crawler.database.exists():
+        click.echo(f"crawler: no database at {config.crawler.database} yet", err=True)
+        sys.exit(1)
+    return SyncStore(config.crawler.database)
+
+
+def _download(url: str, source: SourceConfig | None) -> bytes:
+    """One polite GET for ``crawler extract URL``: within the source's allowed domains when one is given,
+    else the URL's own host; private addresses refused either way."""
     from urllib.parse import urlsplit
 
     from crawler.config import CrawlerSettings
     from crawler.fetch import Fetcher
+    from crawler.pipeline import article_policy
     from crawler.urls import UrlPolicy
+
+    policy = article_policy(source) if source else UrlPolicy((urlsplit(url).hostname or "",))
 
     async def get() -> bytes:
         fetcher = Fetcher(CrawlerSettings(retries=1))
         try:
-            page = await fetcher.fetch(url, UrlPolicy((urlsplit(url).hostname or "",)))
+            page = await fetcher.fetch(url, policy)
             return page.body
         finally:
             await fetcher.aclose()
@@ -144,13 +226,8 @@ def _download(url: str) -> bytes:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def events(config_path: Path | None, source_id: str | None, after: int, limit: int, as_json: bool) -> None:
     """List stored events, oldest first."""
-    from crawler.store import SyncStore
-
     _, config = _load(config_path)
-    if not config.crawler.database.exists():
-        click.echo(f"crawler: no database at {config.crawler.database} yet", err=True)
-        sys.exit(1)
-    store = SyncStore(config.crawler.database)
+    store = _open_existing_store(config)
     try:
         rows = store.events_since(after, limit, source_id)
     finally:

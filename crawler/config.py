@@ -26,9 +26,10 @@ from pydantic import (
 )
 
 from crawler.errors import ConfigError
+from crawler.extract.overrides import SelectorRules, selector_error
 
 __all__ = [
-    "Config", "CrawlerSettings", "SourceConfig", "crontab_weekdays", "load_config", "parse_duration",
+    "Config", "CrawlerSettings", "ExtractSelectors", "SourceConfig", "crontab_weekdays", "load_config", "parse_duration",
     "resolve_config_path",
 ]
 
@@ -101,6 +102,36 @@ class CrawlerSettings(_Frozen):
         return value
 
 
+class ExtractSelectors(_Frozen):
+    """A source's [sources.extract] table: CSS selectors tried before the generic extractor."""
+
+    body: str | None = None
+    title: str | None = None
+    date: str | None = None
+    modified: str | None = None
+    author: str | None = None
+    tags: str | None = None
+    drop: list[str] = []
+
+    @field_validator("body", "title", "date", "modified", "author", "tags")
+    @classmethod
+    def _valid_selector(cls, selector: str | None) -> str | None:
+        if selector is not None and (problem := selector_error(selector)):
+            raise ValueError(problem)
+        return selector
+
+    @field_validator("drop")
+    @classmethod
+    def _valid_selectors(cls, selectors: list[str]) -> list[str]:
+        problems = [problem for selector in selectors if (problem := selector_error(selector))]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return selectors
+
+    def rules(self) -> SelectorRules:
+        return SelectorRules(self.body, self.title, self.date, self.modified, self.author, self.tags, tuple(self.drop))
+
+
 class SourceConfig(_Frozen):
     """One [[sources]] entry: a news site and how to watch it."""
 
@@ -118,6 +149,7 @@ class SourceConfig(_Frozen):
     enabled: bool = True
     recheck_interval: Duration = timedelta(hours=1)
     max_articles_per_run: int = Field(500, ge=1)
+    extract: ExtractSelectors = ExtractSelectors()
 
     @field_validator("id")
     @classmethod
@@ -280,6 +312,8 @@ def _describe(error: Any, raw: dict[str, Any], path: Path | str) -> str:
 
 
 def _allowed_keys(loc: list[Any]) -> list[str]:
+    if len(loc) > 3 and loc[0] == "sources" and loc[2] == "extract":
+        return list(ExtractSelectors.model_fields)
     if loc and loc[0] == "sources":
         return list(SourceConfig.model_fields)
     if loc and loc[0] == "crawler":

@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from crawler.extract.templates import remove_template_blocks
 from crawler.models import ExtractedArticle
 from crawler.textnorm import match_key
 
@@ -21,7 +22,9 @@ __all__ = ["VERSIONED_FIELDS", "changed_fields", "content_hash"]
 VERSIONED_FIELDS = ("title", "body", "published", "modified", "authors", "section", "tags", "image")
 
 
-def _comparable(field: str, value: Any) -> Any:
+def _comparable(field: str, value: Any, template: frozenset[str] = frozenset()) -> Any:
+    if field == "body" and isinstance(value, str) and template:
+        value = remove_template_blocks(value, template)
     if field in ("title", "body", "section") and isinstance(value, str):
         return match_key(value)
     if field in ("authors", "tags") and isinstance(value, list):
@@ -36,6 +39,9 @@ def content_hash(article: ExtractedArticle | Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
-def changed_fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    """Names of the versioned fields that differ between two versions, in VERSIONED_FIELDS order."""
-    return [f for f in VERSIONED_FIELDS if _comparable(f, old.get(f)) != _comparable(f, new.get(f))]
+def changed_fields(old: Mapping[str, Any], new: Mapping[str, Any], template: frozenset[str] = frozenset()) -> list[str]:
+    """Names of the versioned fields that differ between two versions, in VERSIONED_FIELDS order; bodies
+    are compared without the source's template blocks (learning a template is not an edit)."""
+    return [
+        f for f in VERSIONED_FIELDS if _comparable(f, old.get(f), template) != _comparable(f, new.get(f), template)
+    ]

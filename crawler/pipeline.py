@@ -28,7 +28,7 @@ from crawler.decode import decode_html
 from crawler.discover import discover_links
 from crawler.errors import CrawlerError, DiscoveryError, FetchError
 from crawler.events import Event, publish, utc_now
-from crawler.extract import extract_article
+from crawler.extract import SelectorRules, extract_article
 from crawler.fetch import Fetcher
 from crawler.models import DiscoveryKind, ExtractedArticle, Link, Page, RunSummary, Validators
 from crawler.normalize import normalize_article
@@ -57,13 +57,17 @@ async def run_source(source: SourceConfig, deps: Deps, *, recheck_all: bool = Fa
     summary = RunSummary(source.id)
     policy = article_policy(source)
     try:
+        template = await deps.store.do(SyncStore.template_keys, source.id)
+        job = _Job(source, policy, deps, summary, source.extract.rules(), template)
         links = await _discover(source, policy, deps, summary)
         new, due = await _select(links, source, deps, recheck_all)
-        jobs = [_collect(link, None, source, policy, deps, summary) for link in new[: source.max_articles_per_run]]
-        jobs += [_collect(link, known, source, policy, deps, summary) for link, known in due]
+        jobs = [_collect(link, None, job) for link in new[: source.max_articles_per_run]]
+        jobs += [_collect(link, known, job) for link, known in due]
         if len(new) > source.max_articles_per_run:
             summary.skipped["over_max_articles_per_run"] = len(new) - source.max_articles_per_run
         await asyncio.gather(*jobs)
+        if summary.new:
+            await _learn_template(source, deps)
     except CrawlerError as exc:
         summary.error = str(exc)
         logger.error("source %s: run failed: %s", source.id, exc, extra={"fields": {"source": source.id}})
@@ -153,9 +157,20 @@ async def _select(
 # --- stages 3-6: fetch, extract, normalise, store -----------------------------------------------------
 
 
-async def _collect(
-    link: Link, known: dict[str, Any] | None, source: SourceConfig, policy: UrlPolicy, deps: Deps, summary: RunSummary
-) -> None:
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """What every article of one source run shares."""
+
+    source: SourceConfig
+    policy: UrlPolicy
+    deps: Deps
+    summary: RunSummary
+    rules: SelectorRules
+    template: frozenset[str]
+
+
+async def _collect(link: Link, known: dict[str, Any] | None, job: _Job) -> None:
+    source, policy, deps, summary = job.source, job.policy, job.deps, job.summary
     kind = "recheck" if known else "article"
     validators = Validators(known["etag"], known["last_modified"]) if known else None
     outcome = "failed"
@@ -174,13 +189,13 @@ async def _collect(
             summary.unchanged += 1
             outcome = "unchanged"
             return
-        article = await asyncio.to_thread(_extract_page, page, source)
+        article = await asyncio.to_thread(_extract_page, page, job)
         if len(article.body) < _MIN_BODY_CHARS and not known:
             summary.skip("not_an_article")
             outcome = "skipped"
             return
         record = normalize_article(article, page, source, policy)
-        saved = await deps.store.do(SyncStore.save_article, record, utc_now())
+        saved = await deps.store.do(SyncStore.save_article, record, utc_now(), job.template)
         outcome = saved.kind
         setattr(summary, saved.kind, getattr(summary, saved.kind) + 1)
         if saved.event is not None:
@@ -190,9 +205,20 @@ async def _collect(
             deps.on_article_done(source.id, outcome)
 
 
-def _extract_page(page: Page, source: SourceConfig) -> ExtractedArticle:
+def _extract_page(page: Page, job: _Job) -> ExtractedArticle:
     text, _ = decode_html(page.body, page.content_type)
-    return extract_article(text, page.final_url, source.timezone, source.language)
+    source = job.source
+    return extract_article(text, page.final_url, source.timezone, source.language, rules=job.rules, template=job.template)
+
+
+async def _learn_template(source: SourceConfig, deps: Deps) -> None:
+    """New articles arrived: look again for blocks that recur across this source's pages."""
+    learned = await deps.store.do(SyncStore.learn_template, source.id, utc_now())
+    if learned:
+        logger.info(
+            "source %s: learned %d site-template block(s), e.g. %r", source.id, len(learned), learned[0].text[:80],
+            extra={"fields": {"source": source.id, "template_blocks": len(learned)}},
+        )
 
 
 # --- records and events ---------------------------------------------------------------------------------

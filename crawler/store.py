@@ -25,6 +25,7 @@ from crawler.config import SourceConfig
 from crawler.dedupe import changed_fields
 from crawler.errors import StoreError
 from crawler.events import Event
+from crawler.extract.templates import TemplateBlock, learn_template
 from crawler.models import ArticleRecord, Link, Validators
 
 __all__ = ["SaveOutcome", "Store", "SyncStore", "migrations"]
@@ -88,6 +89,15 @@ def m001_initial(db: Database) -> None:
 def m002_provenance(db: Database) -> None:
     """Where each extracted field came from (JSON object: field → source label)."""
     db.table("articles").add_column("provenance", str)
+
+
+@migrations()
+def m003_template_blocks(db: Database) -> None:
+    """Blocks learned as a source's site template (crawler/extract/templates.py)."""
+    db.table("template_blocks").create(
+        {"source_id": str, "key": str, "text": str, "articles": int, "sampled": int, "learned_at": str},
+        pk=("source_id", "key"), not_null={"text"},
+    )  # fmt: skip
 
 
 class SaveOutcome:
@@ -200,8 +210,9 @@ class SyncStore:
                         found[key] = record
         return found
 
-    def save_article(self, record: ArticleRecord, now: str) -> SaveOutcome:
-        """Insert a new article or a new version of a known one, with its event, in one transaction."""
+    def save_article(self, record: ArticleRecord, now: str, template: frozenset[str] = frozenset()) -> SaveOutcome:
+        """Insert a new article or a new version of a known one, with its event, in one transaction.
+        A body that differs only by the source's template blocks is refreshed without a new version."""
         with self.db.atomic():
             row = self.db.execute(
                 "SELECT * FROM articles WHERE canonical_url = ? OR url = ? ORDER BY canonical_url = ? DESC LIMIT 1",
@@ -217,7 +228,10 @@ class SyncStore:
                     [now, now, record.etag, record.last_modified, current["id"]],
                 )
                 return SaveOutcome("unchanged", current["id"], None)
-            return self._update_article(current, record, now)
+            if not changed_fields(current, asdict(record), template):
+                self._refresh_article(current["id"], record, now)
+                return SaveOutcome("unchanged", current["id"], None)
+            return self._update_article(current, record, now, template)
 
     def mark_checked(self, article_id: int, validators: Validators, now: str) -> None:
         """A re-check answered 304: the article is unchanged."""
@@ -239,9 +253,18 @@ class SyncStore:
         )  # fmt: skip
         return SaveOutcome("new", article_id, event)
 
-    def _update_article(self, current: dict[str, Any], record: ArticleRecord, now: str) -> SaveOutcome:
+    def _refresh_article(self, article_id: int, record: ArticleRecord, now: str) -> None:
+        """Store the newly extracted form of an unchanged article (e.g. once template blocks are gone)."""
+        update = _encode({name: getattr(record, name) for name in _ARTICLE_FIELDS})
+        update.update(content_hash=record.content_hash, last_seen=now, last_checked=now, etag=record.etag,
+                      last_modified=record.last_modified)  # fmt: skip
+        self.db.table("articles").update(article_id, update)
+
+    def _update_article(
+        self, current: dict[str, Any], record: ArticleRecord, now: str, template: frozenset[str]
+    ) -> SaveOutcome:
         new_values = asdict(record)
-        changed = changed_fields(current, new_values)
+        changed = changed_fields(current, new_values, template)
         version = int(current["versions"] or 1) + 1
         update = _encode({name: new_values[name] for name in _ARTICLE_FIELDS})
         update.update(content_hash=record.content_hash, versions=version, last_seen=now, last_checked=now,
@@ -260,6 +283,42 @@ class SyncStore:
         values.update(article_id=article_id, version=version, fetched_at=now, content_hash=record.content_hash,
                       changed=json.dumps(changed))  # fmt: skip
         self.db.table("article_versions").insert(values)
+
+    # --- site templates ----------------------------------------------------------------------------
+
+    def template_keys(self, source_id: str) -> frozenset[str]:
+        rows = self.db.execute("SELECT key FROM template_blocks WHERE source_id = ?", [source_id]).fetchall()
+        return frozenset(row[0] for row in rows)
+
+    def learn_template(self, source_id: str, now: str, sample: int = 100) -> list[TemplateBlock]:
+        """Learn from the source's newest stored bodies; blocks once learned stay until reset (their later
+        absence from bodies is the template working, not a reason to forget them). Returns new blocks."""
+        bodies = [row[0] for row in self.db.execute(
+            "SELECT body FROM articles WHERE source_id = ? AND body != '' ORDER BY first_seen DESC, id DESC LIMIT ?",
+            [source_id, sample],
+        ).fetchall()]  # fmt: skip
+        known = self.template_keys(source_id)
+        learned = learn_template(bodies)
+        with self.db.atomic():
+            self.db.table("template_blocks").upsert_all(
+                [{"source_id": source_id, "key": b.key, "text": b.text, "articles": b.articles, "sampled": b.sampled,
+                  "learned_at": now} for b in learned if b.key not in known],
+                pk=("source_id", "key"),
+            )  # fmt: skip
+        return [block for block in learned if block.key not in known]
+
+    def template_rows(self, source_id: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT source_id, key, text, articles, sampled, learned_at FROM template_blocks"
+        params: list[Any] = []
+        if source_id:
+            sql, params = sql + " WHERE source_id = ?", [source_id]
+        cursor = self.db.execute(sql + " ORDER BY source_id, articles DESC", params)
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def reset_template(self, source_id: str) -> int:
+        with self.db.atomic():
+            return self.db.execute("DELETE FROM template_blocks WHERE source_id = ?", [source_id]).rowcount
 
     # --- events and fetches --------------------------------------------------------------------------
 

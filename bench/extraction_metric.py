@@ -85,6 +85,7 @@ class DatasetPage:
     main_content: str
     with_snippets: list[str]
     without_snippets: list[str]
+    body_known: bool = True  # False for fixtures whose ground truth has no body (dates only)
 
 
 def load_pages(directory: Path, limit: int | None = None) -> Iterator[DatasetPage]:

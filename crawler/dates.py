@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from crawler.textnorm import ascii_digits
 
-__all__ = ["parse_date", "parse_iso"]
+__all__ = ["ARABIC_MONTHS", "parse_date", "parse_iso"]
 
 # Locale cascade: Iraqi/Levantine (includes the Egyptian/Gulf names), Maghrebi, Moroccan, English.
 _LOCALES = (("ar-IQ",), ("ar-DZ",), ("ar-MA",), ("en",))
@@ -28,6 +28,7 @@ _MONTHS = (
     "كانون الثاني|كانون الأول|كانون الاول|شباط|آذار|اذار|نيسان|أيار|ايار|حزيران|تموز|آب|اب|أيلول|ايلول|"
     "تشرين الأول|تشرين الاول|تشرين الثاني|جانفي|فيفري|أفريل|ماي|جوان|جويلية|أوت"
 )
+ARABIC_MONTHS = _MONTHS  # a regex alternation, for finding dates in running text
 _DUAL_MONTH = re.compile(rf"({_MONTHS})\s*[/\\-]\s*({_MONTHS})")
 _ERA_AFTER_YEAR = re.compile(r"(\d{4})\s*(?:م|ميلادي|ميلادية)(?=\s|$|[،,.\-])")
 _WEEKDAY_OR_DIGIT = re.compile(

@@ -60,7 +60,7 @@ timezone = "UTC"
 
 def run_demo(port: int, database: Path, new_every: float) -> None:
     configure_logging("text")
-    site = NewsSite(articles=12)
+    site = NewsSite(articles=12, promo="تابعوا آخر الأخبار على قناة الوكالة في تلغرام وواتساب.")
     try:
         server, _ = serve(site, port)
     except OSError as exc:

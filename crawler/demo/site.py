@@ -31,8 +31,9 @@ _SITE_NAME = "وكالة الأنباء التجريبية"
 class NewsSite:
     """A thread-safe, changing set of articles. ``start`` fixes the first article's date."""
 
-    def __init__(self, articles: int = 12, start: datetime | None = None) -> None:
+    def __init__(self, articles: int = 12, start: datetime | None = None, promo: str | None = None) -> None:
         self._lock = threading.Lock()
+        self.promo = promo  # a fixed closing paragraph on every Arabic article: what site templates learn
         self._start = start or datetime(2024, 1, 25, 8, 0, tzinfo=_BAGHDAD)
         self._articles: dict[int, DemoArticle] = {}
         self._by_path: dict[str, DemoArticle] = {}
@@ -89,7 +90,7 @@ class NewsSite:
                 return 200, "text/plain", "User-agent: *\nAllow: /\n"
             article = self._by_path.get(path)
             if article is not None:
-                return 200, "text/html; charset=utf-8", _article_page(article, self._articles)
+                return 200, "text/html; charset=utf-8", _article_page(article, self._articles, self.promo)
         return 404, "text/html; charset=utf-8", "<html><body><h1>404</h1></body></html>"
 
 
@@ -157,17 +158,19 @@ def _sitemap(articles: list[DemoArticle]) -> str:
             f'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">{urls}</urlset>')  # fmt: skip
 
 
-def _article_page(article: DemoArticle, everything: dict[int, DemoArticle]) -> str:
-    return _arabic_page(article, everything) if article.language == "ar" else _english_page(article, everything)
+def _article_page(article: DemoArticle, everything: dict[int, DemoArticle], promo: str | None) -> str:
+    return _arabic_page(article, everything, promo) if article.language == "ar" else _english_page(article, everything)
 
 
-def _arabic_page(a: DemoArticle, everything: dict[int, DemoArticle]) -> str:
+def _arabic_page(a: DemoArticle, everything: dict[int, DemoArticle], promo: str | None = None) -> str:
     """The seed page's structure: a TieLabs-like WordPress theme with read-also and similar-posts blocks."""
     related = [everything[i] for i in a.related if i in everything]
     body = "".join(f"<p>{_e(p)}</p>" for p in a.paragraphs[:2])
     if related:  # an inline "read also" box between paragraphs, as WordPress themes insert
         body += (f'<div class="read-also"><h4>إقرأ أيضاً:</h4><a href="{related[0].path}">{_e(related[0].title)}</a></div>')
     body += "".join(f"<p>{_e(p)}</p>" for p in a.paragraphs[2:])
+    if promo:  # a plain paragraph, indistinguishable from the article's own on one page
+        body += f"<p>{_e(promo)}</p>"
     tags = "".join(f'<a href="/tag/{i}/" rel="tag">{_e(t)}</a>' for i, t in enumerate(a.tags))
     similar = "".join(f'<li class="post-item"><h3 class="post-title"><a href="{r.path}">{_e(r.title)}</a></h3>'
                       f'<span class="date">منذ {i + 2} ساعات</span></li>' for i, r in enumerate(related))  # fmt: skip

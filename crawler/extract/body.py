@@ -30,9 +30,15 @@ __all__ = ["BodyResult", "extract_body", "override_body"]
 
 # Elements whose text is a unit of prose: paragraphs, list items and cells without paragraphs inside,
 # and div-like blocks that hold their text directly between <br>s (older CMSs).
-_UNIT_SELECTOR = (
-    "p, pre, h2, h3, h4, h5, h6, blockquote:not(:has(p)), li:not(:has(p, li)), td:not(:has(p, td)), dd, "
-    "div:has(> br), section:has(> br), span:has(> br), font:has(> br), td:has(> br)"
+_UNIT_SELECTOR = ", ".join(
+    [
+        "p, pre, h2, h3, h4, h5, h6",  # leaves: they cannot hold another unit
+        *(
+            f"{container}:not(:has(p, pre, li, td, dd, blockquote, h2, h3, h4, h5, h6))"  # no double counting
+            for container in ("blockquote", "li", "td", "dd")
+        ),
+        *(f"{tag}:has(> br):not(:has(p, li, td, dd))" for tag in ("div", "section", "span", "font", "td")),
+    ]
 )
 _BLOCK_TAGS = {
     "p", "div", "article", "section", "main", "ul", "ol", "dl", "table", "blockquote", "pre", "h1", "h2", "h3",
@@ -368,7 +374,15 @@ def _link_density(node: LexborNode) -> float:
 
 
 def _inline_text(node: LexborNode) -> str:
-    return " ".join(node.text(deep=True, separator="").split())
+    """The text of an inline run on one line; a <br> separates words ("2015 and<br>2018")."""
+    if node.css_first("br") is None:
+        return " ".join(node.text(deep=True, separator="").split())
+    parts = [
+        (child.text_content or "") if child.is_text_node else " "
+        for child in node.traverse(include_text=True)
+        if child.is_text_node or child.tag == "br"
+    ]
+    return " ".join("".join(parts).split())
 
 
 def _same_text(a: str, b: str) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from crawler.dates import parse_date
+from crawler.dates import ARABIC_MONTHS, parse_date
 
 __all__ = ["PageMetadata", "read_metadata", "url_date"]
 logger = logging.getLogger(__name__)
@@ -28,7 +28,9 @@ _ARTICLE_TYPES = {
 }  # fmt: skip
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—«»:•]\s+")
 _TAG_SPLIT = re.compile(r"\s*[,،;]\s*")
-_DATE_CLASS = re.compile(r"(^|[\s_-])(date|time|published|posted|post-date|entry-date|meta-date|timestamp)", re.I)
+_DATE_CLASS = re.compile(
+    r"(^|[\s_-])(date|time|published|posted|post-date|entry-date|meta-date|timestamp|created|dateline)", re.I
+)
 _PUBLISHED_META = ("article:published_time", "datepublished", "date", "dc.date", "dc.date.issued", "pubdate",
                    "publishdate", "publish-date", "sailthru.date", "parsely-pub-date", "og:published_time")
 _MODIFIED_META = ("article:modified_time", "og:updated_time", "datemodified", "dc.date.modified", "lastmod")
@@ -40,7 +42,8 @@ _MONTH_NAMES = (
 _DATE_PHRASE = re.compile(
     rf"\b{_MONTH_NAMES}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{{2}}\b"  # December 19, 2025
     rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH_NAMES},?\s+(?:19|20)\d{{2}}\b"  # 19 December 2025
-    r"|\b(?:19|20)\d{2}-\d{2}-\d{2}\b",
+    r"|\b(?:19|20)\d{2}-\d{2}-\d{2}\b"
+    rf"|\d{{1,2}}\s+(?:{ARABIC_MONTHS})(?:\s*/\s*(?:{ARABIC_MONTHS}))?\s+(?:19|20)\d{{2}}",  # 24 نيسان / أبريل 2020
     re.IGNORECASE,
 )
 _UPDATED_HINT = re.compile(r"(updated|modified|آخر تحديث|تحديث|تم التحديث|last-updated)", re.I)

@@ -39,6 +39,9 @@ _BOILERPLATE_WORDS = (
     r"sidebar|popular|most-?read|trending|author-?box|author-?bio|about-?author|post-?meta|entry-?meta|"
     r"meta-?views|byline|pagination|pager|prev-?next|post-?navigation|print|toolbar|outbrain|taboola|"
     r"recommend|recommended|you-?may-?like|next-?post|disqus|"
+    # calls to action: sign-up boxes, lead magnets, buttons
+    r"cta|call-?to-?action|opt-?in|signup|sign-?up|mailing-?list|mailchimp|mc4wp|convertkit|lead-?gen|"
+    r"buttons?|btn|"
     # the article's own header (title, byline, date, reading time) is metadata, read separately
     r"(entry|post|article|page|story)-?(header|head|info|details|byline|date|dateline)"
 )
@@ -56,7 +59,8 @@ _ANY_WORD = (
     "share", "social", "related", "read", "stor", "tag", "keyword", "breadcrumb", "comment", "respond", "newsletter",
     "subscri", "cookie", "consent", "banner", "advert", "ad", "sponsor", "promo", "sidebar", "popular", "trending",
     "author", "meta", "byline", "pag", "prev", "navigation", "print", "toolbar", "outbrain", "taboola", "recommend",
-    "like", "next", "disqus", "head", "info", "detail", "date", "widget",
+    "like", "next", "disqus", "head", "info", "detail", "date", "widget", "cta", "call", "opt", "sign", "mail",
+    "convertkit", "lead", "button", "btn",
 )  # fmt: skip
 
 # Headings that announce a block of other stories or metadata, in Arabic and English (as match keys).

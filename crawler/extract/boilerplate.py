@@ -36,7 +36,7 @@ _BOILERPLATE_WORDS = (
     r"share|sharing|social|sociallinks|related|read-?also|readmore|more-?stories|also-?read|"
     r"tags|tagcloud|tag-?list|post-?tags|keywords|breadcrumbs?|comments?|comment-?respond|respond|"
     r"newsletter|subscribe|subscription|cookie|consent|banner|advert|advertisement|ads|ad-?slot|sponsored|promo|"
-    r"sidebar|popular|most-?read|trending|author-?box|author-?bio|about-?author|post-?meta|entry-?meta|"
+    r"sidebar|popular|most-?read|trending|authors?|author-?box|author-?bio|about-?author|bio|post-?meta|entry-?meta|"
     r"meta-?views|byline|pagination|pager|prev-?next|post-?navigation|print|toolbar|outbrain|taboola|"
     r"recommend|recommended|you-?may-?like|next-?post|disqus|"
     # calls to action: sign-up boxes, lead magnets, buttons
@@ -60,7 +60,7 @@ _ANY_WORD = (
     "subscri", "cookie", "consent", "banner", "advert", "ad", "sponsor", "promo", "sidebar", "popular", "trending",
     "author", "meta", "byline", "pag", "prev", "navigation", "print", "toolbar", "outbrain", "taboola", "recommend",
     "like", "next", "disqus", "head", "info", "detail", "date", "widget", "cta", "call", "opt", "sign", "mail",
-    "convertkit", "lead", "button", "btn",
+    "convertkit", "lead", "button", "btn", "bio",
 )  # fmt: skip
 
 # Headings that announce a block of other stories or metadata, in Arabic and English (as match keys).

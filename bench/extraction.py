@@ -14,18 +14,23 @@ Peers are used only if installed (pip install trafilatura readability-lxml).
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from extraction_metric import DatasetPage, PageScore, Totals, load_pages, score_page  # noqa: E402
-
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+from bench.extraction_metric import (  # noqa: E402
+    DatasetPage,
+    PageScore,
+    Totals,
+    load_fixture_pages,
+    load_pages,
+    score_page,
+)
 from crawler.extract import extract  # noqa: E402
 from crawler.textnorm import match_key  # noqa: E402
 
@@ -165,43 +170,6 @@ def _truths_from_wcxb(directory: Path, pages: list[DatasetPage]) -> dict[str, di
             "author": author if isinstance(author, str) else "",
         }
     return truths
-
-
-def load_fixture_pages(directory: Path) -> Iterator[tuple[DatasetPage, dict[str, str]]]:
-    """The real-site fixtures (MANIFEST.tsv layout) and the seed page, whatever their truth format."""
-    for truth_file in sorted(directory.glob("*.expected.json")):
-        stem = truth_file.name.removesuffix(".expected.json")
-        html_file = next((p for p in (directory / f"{stem}.html", directory / f"{stem}.html.gz") if p.exists()), None)
-        if html_file is None:
-            html_file = directory / "article.html"
-        raw = html_file.read_bytes()
-        html = gzip.decompress(raw) if html_file.suffix == ".gz" else raw
-        record = json.loads(truth_file.read_text(encoding="utf-8"))
-        body, title, date = "", record.get("title") or "", record.get("published_date") or ""
-        if "V1" in record:  # fundus parser output
-            v1 = record["V1"]
-            body = "\n\n".join(p for s in v1["body"]["sections"] for p in s["paragraphs"])
-            title, date = v1.get("title") or "", (v1.get("publishing_date") or "")[:10]
-        elif "body_paragraphs" in record:  # our seed page
-            body = "\n\n".join(record["body_paragraphs"])
-            date = record["published"][:10]
-        elif (directory / f"{stem}.expected.txt").exists():  # newspaper4k text
-            body = (directory / f"{stem}.expected.txt").read_text(encoding="utf-8")
-        url = record.get("url") or ""
-        if not url:
-            meta = directory / f"{stem}.meta.json"
-            url = next(iter(json.loads(meta.read_text()).values()))["url"] if meta.exists() else ""
-        page = DatasetPage(
-            page_id=stem,
-            url=url,
-            html=html,
-            title=title,
-            main_content=body,
-            with_snippets=list(record.get("with") or []),
-            without_snippets=list(record.get("without") or []) + list(record.get("must_not_contain") or []),
-            body_known=bool(body),
-        )
-        yield page, {"title": title, "date": date[:10], "author": ""}
 
 
 def _percent(values: list[bool]) -> str:

@@ -5,7 +5,8 @@ Tokens are matches of the Unicode regex ``\\w+``; shingles are runs of 4 consecu
 counts. Dataset precision is the mean over pages that predicted something, dataset recall the mean over
 pages whose truth is non-empty, F1 the harmonic mean of the two means.
 
-Shared by bench/extraction.py (the full dataset) and tests/test_extraction_floor.py (the copied subset).
+Also the loaders of the two dataset layouts (WCXB; the real-site fixtures with their various truth files).
+Shared by bench/extraction.py (full datasets) and tests/test_extraction_quality.py (the copies in tests/).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["DatasetPage", "PageScore", "Totals", "load_pages", "score_page", "shingles"]
+__all__ = ["DatasetPage", "PageScore", "Totals", "load_fixture_pages", "load_pages", "score_page", "shingles"]
 
 _TOKEN = re.compile(r"\w+")
 _SHINGLE = 4
@@ -90,14 +91,15 @@ class DatasetPage:
 
 def load_pages(directory: Path, limit: int | None = None) -> Iterator[DatasetPage]:
     """Pages of a WCXB-layout directory: html/NNNN.html.gz beside ground-truth/NNNN.json."""
-    truth_files = sorted((directory / "ground-truth").glob("*.json"))
+    flat = not (directory / "ground-truth").is_dir()  # the copy in tests/ keeps NNNN.json beside NNNN.html.gz
+    truth_files = sorted((directory if flat else directory / "ground-truth").glob("[0-9]*.json"))
     if not truth_files:
         raise SystemExit(f"{directory}: no ground-truth/*.json (expected the WCXB layout)")
     for truth_file in truth_files[:limit]:
         record = json.loads(truth_file.read_text(encoding="utf-8"))
         truth = record.get("ground_truth") or {}
         page_id = truth_file.stem
-        html_file = directory / "html" / f"{page_id}.html.gz"
+        html_file = directory / ("" if flat else "html") / f"{page_id}.html.gz"
         yield DatasetPage(
             page_id=page_id,
             url=record.get("url") or "",
@@ -107,3 +109,40 @@ def load_pages(directory: Path, limit: int | None = None) -> Iterator[DatasetPag
             with_snippets=list(truth.get("with") or []),
             without_snippets=list(truth.get("without") or []),
         )
+
+
+def load_fixture_pages(directory: Path) -> Iterator[tuple[DatasetPage, dict[str, str]]]:
+    """The real-site fixtures (MANIFEST.tsv layout) and the seed page, whatever their truth format."""
+    for truth_file in sorted(directory.glob("*.expected.json")):
+        stem = truth_file.name.removesuffix(".expected.json")
+        html_file = next((p for p in (directory / f"{stem}.html", directory / f"{stem}.html.gz") if p.exists()), None)
+        if html_file is None:
+            html_file = directory / "article.html"
+        raw = html_file.read_bytes()
+        html = gzip.decompress(raw) if html_file.suffix == ".gz" else raw
+        record = json.loads(truth_file.read_text(encoding="utf-8"))
+        body, title, date = "", record.get("title") or "", record.get("published_date") or ""
+        if "V1" in record:  # fundus parser output
+            v1 = record["V1"]
+            body = "\n\n".join(p for s in v1["body"]["sections"] for p in s["paragraphs"])
+            title, date = v1.get("title") or "", (v1.get("publishing_date") or "")[:10]
+        elif "body_paragraphs" in record:  # our seed page
+            body = "\n\n".join(record["body_paragraphs"])
+            date = record["published"][:10]
+        elif (directory / f"{stem}.expected.txt").exists():  # newspaper4k text
+            body = (directory / f"{stem}.expected.txt").read_text(encoding="utf-8")
+        url = record.get("url") or ""
+        if not url:
+            meta = directory / f"{stem}.meta.json"
+            url = next(iter(json.loads(meta.read_text()).values()))["url"] if meta.exists() else ""
+        page = DatasetPage(
+            page_id=stem,
+            url=url,
+            html=html,
+            title=title,
+            main_content=body,
+            with_snippets=list(record.get("with") or []),
+            without_snippets=list(record.get("without") or []) + list(record.get("must_not_contain") or []),
+            body_known=bool(body),
+        )
+        yield page, {"title": title, "date": date[:10], "author": ""}

@@ -45,6 +45,7 @@ _BLOCK_TAGS = {
     "h4", "h5", "h6", "header", "footer", "nav", "aside", "figure", "hr", "form", "address", "center", "li", "tr",
     "tbody", "thead", "details", "summary",
 }  # fmt: skip
+_LINK_BLOCK_TAGS = {"div", "section", "aside", "span", "figure"}
 _ANY_BLOCK = ", ".join(sorted(_BLOCK_TAGS))
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _POSITIVE_HINT = re.compile(
@@ -120,8 +121,15 @@ def extract_body(tree: LexborHTMLParser, title: str | None) -> BodyResult:
     container = _choose_container(mass) if mass.total else tree.body
     blocks: list[_Block] = []
     _render(container, blocks, _Context(title, mass, mass.prose.get(container.mem_id, 0), flags), depth=0)
-    text = "\n\n".join(block.text for block in _trim_edges(blocks))
+    text = _join(blocks, title)
     return BodyResult(text, _describe(container), None if text else "the chosen container held only boilerplate")
+
+
+def _join(blocks: list[_Block], title: str | None) -> str:
+    """The body text: edges trimmed, and no block that merely repeats the title (in whatever tag)."""
+    title_words = " ".join(title.split()).casefold() if title else None
+    kept = [block.text for block in _trim_edges(blocks) if block.text.casefold() != title_words]
+    return "\n\n".join(kept)
 
 
 def override_body(tree: LexborHTMLParser, selector: str, title: str | None) -> BodyResult | None:
@@ -133,7 +141,7 @@ def override_body(tree: LexborHTMLParser, selector: str, title: str | None) -> B
     ctx = _Context(title, _Mass(), 0, _ClassFlags())
     for node in nodes:
         _render(node, blocks, ctx, depth=0)
-    return BodyResult("\n\n".join(block.text for block in _trim_edges(blocks)), selector)
+    return BodyResult(_join(blocks, title), selector)
 
 
 # --- choosing the container -----------------------------------------------------------------------------
@@ -282,6 +290,8 @@ def _render(node: LexborNode, blocks: list[_Block], ctx: _Context, depth: int) -
     tag = node.tag
     if depth > 0 and (ctx.flags.get(node) or is_boilerplate_block(node)) and not ctx.holds_most_of_article(node):
         return
+    if depth > 0 and tag in _LINK_BLOCK_TAGS and _is_link_block(node):
+        return  # a teaser injected between paragraphs: a short block that is all link
     if depth > _MAX_DEPTH or tag in ("p", "pre", "address"):
         _add_paragraph(node, blocks)
     elif tag in _HEADINGS:
@@ -365,6 +375,13 @@ def _add_table(node: LexborNode, blocks: list[_Block]) -> None:
             rows.append(" | ".join(cells))
     if rows and _link_density(node) < 0.6:
         blocks.append(_Block("\n".join(rows), False))
+
+
+def _is_link_block(node: LexborNode) -> bool:
+    if node.css_first("a") is None:
+        return False
+    text_length = len(node.text(deep=True, separator=" ").strip())
+    return 0 < text_length < 200 and _link_density(node) > 0.8
 
 
 def _link_density(node: LexborNode) -> float:

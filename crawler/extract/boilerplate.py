@@ -28,7 +28,9 @@ _CHROME_TAGS = (
     "nav, footer, aside, dialog, figure, figcaption, picture, video, audio, object, embed"
 )
 
+_CHROME_TAG_NAMES = frozenset(tag.strip() for tag in _CHROME_TAGS.split(","))
 _CHROME_LANDMARKS = {"aside", "nav", "footer", "dialog"}
+_STRIP_SELECTOR = f"{_CHROME_TAGS}, form, [hidden], [aria-hidden=true]"
 
 # Class/id tokens of blocks that are not the article: sharing, related stories, tag lists, comments,
 # author boxes, newsletters, cookie banners, ads, "most read" widgets, breadcrumbs and post meta lines.
@@ -54,14 +56,6 @@ _DESCRIPTIVE_TOKEN = re.compile(
     r"^(tag|category|categories|topic|format|status|type|postid|page-id|has|with|no|without|is|show|hide)-",
     re.IGNORECASE,
 )
-# Substrings of every word above: a plain substring test rules out most class strings cheaply.
-_ANY_WORD = (
-    "share", "social", "related", "read", "stor", "tag", "keyword", "breadcrumb", "comment", "respond", "newsletter",
-    "subscri", "cookie", "consent", "banner", "advert", "ad", "sponsor", "promo", "sidebar", "popular", "trending",
-    "author", "meta", "byline", "pag", "prev", "navigation", "print", "toolbar", "outbrain", "taboola", "recommend",
-    "like", "next", "disqus", "head", "info", "detail", "date", "widget", "cta", "call", "opt", "sign", "mail",
-    "convertkit", "lead", "button", "btn", "bio",
-)  # fmt: skip
 
 # Headings that announce a block of other stories or metadata, in Arabic and English (as match keys).
 _BLOCK_HEADINGS = tuple(
@@ -87,20 +81,22 @@ _HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6", "strong", "b", "span", "div
 
 
 def strip_page_chrome(tree: LexborHTMLParser) -> None:
-    """Remove elements that are never article text, whatever the site."""
-    for node in tree.css(_CHROME_TAGS):
-        # Broken markup (an unclosed <aside>) can swallow the article: keep chrome that wraps it.
-        if node.tag in _CHROME_LANDMARKS and node.css_first("article, main, h1") is not None:
-            continue
-        node.decompose()
-    for node in tree.css("[hidden], [aria-hidden=true]"):
-        # React streams server-rendered content into <div hidden id="S:0"> and moves it with JS.
-        if len(node.css("p")) < 3:
-            node.decompose()
-    for form in tree.css("form"):
-        # Comment, search and newsletter forms go; ASP.NET wraps whole pages in one <form>, which stays.
-        if len(form.text(deep=True, separator=" ").strip()) < 500:
-            form.decompose()
+    """Remove elements that are never article text, whatever the site, in one selector pass.
+
+    Matches come in document order, so they are removed last-first: a descendant always goes before its
+    ancestor, and no removed (freed) element is ever touched again."""
+    for node in reversed(tree.css(_STRIP_SELECTOR)):
+        tag = node.tag
+        if tag == "form":
+            # Comment, search and newsletter forms go; ASP.NET wraps whole pages in one <form>, which stays.
+            if len(node.text(deep=True, separator=" ").strip()) < 500:
+                node.decompose()
+        elif tag in _CHROME_TAG_NAMES:
+            # Broken markup (an unclosed <aside>) can swallow the article: keep chrome that wraps it.
+            if tag not in _CHROME_LANDMARKS or node.css_first("article, main, h1") is None:
+                node.decompose()
+        elif len(node.css("p")) < 3:
+            node.decompose()  # hidden; but React streams server-rendered content into <div hidden id="S:0">
 
 
 def has_boilerplate_class(node: LexborNode) -> bool:
@@ -112,17 +108,15 @@ def has_boilerplate_class(node: LexborNode) -> bool:
     return len(names) > 1 and _names_boilerplate(names)
 
 
-@lru_cache(maxsize=8192)
 def _names_boilerplate(names: str) -> bool:
-    """The class/id test proper, memoised: pages of one template repeat the same class strings."""
-    lowered = names.lower()
-    if not any(word in lowered for word in _ANY_WORD):
-        return False
-    for token in names.split():
-        token = token.split("--", 1)[0]
-        if (_BOILERPLATE_TOKEN.search(token) or _WIDGET_TOKEN.search(token)) and not _DESCRIPTIVE_TOKEN.search(token):
-            return True
-    return False
+    return any(_token_boilerplate(token) for token in names.split())
+
+
+@lru_cache(maxsize=16384)
+def _token_boilerplate(token: str) -> bool:
+    """The class/id test for one token, memoised: tokens repeat across a site's (and a theme's) pages."""
+    token = token.split("--", 1)[0]
+    return bool(_BOILERPLATE_TOKEN.search(token) or _WIDGET_TOKEN.search(token)) and not _DESCRIPTIVE_TOKEN.search(token)
 
 
 def is_label(text: str) -> bool:

@@ -43,9 +43,10 @@ def selector_error(selector: str) -> str | None:
 
 
 def apply_drops(tree: LexborHTMLParser, rules: SelectorRules) -> None:
-    """Remove what the source says is never content, before anything else reads the page."""
-    for selector in rules.drop:
-        for node in tree.css(selector):
+    """Remove what the source says is never content, before anything else reads the page (last match
+    first, so no element is touched after an ancestor of it was removed)."""
+    if rules.drop:
+        for node in reversed(tree.css(", ".join(rules.drop))):
             node.decompose()
 
 

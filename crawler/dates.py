@@ -35,6 +35,19 @@ _WEEKDAY_OR_DIGIT = re.compile(
     rf"(\d|الأحد|الاحد|الإثنين|الاثنين|الأثنين|الثلاثاء|الأربعاء|الاربعاء|الخميس|الجمعة|السبت|{_MONTHS}|[A-Za-z])"
 )
 _EARLIEST = datetime(1990, 1, 1)
+_ENGLISH_MONTH_NAMES = {
+    name.lower()
+    for full in ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                 "November", "December")
+    for name in (full, full[:3], "sept" if full == "September" else full[:3])
+}  # fmt: skip
+_ENGLISH_MONTHS = {name[:3]: index for index, name in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}  # fmt: skip
+_ENGLISH_DATE = re.compile(
+    r"(?:(?P<m1>[A-Za-z]{3,9})\.?\s+(?P<d1>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y1>\d{4})"
+    r"|(?P<d2>\d{1,2})(?:st|nd|rd|th)?\s+(?P<m2>[A-Za-z]{3,9})\.?,?\s+(?P<y2>\d{4}))\s*$"
+)
+_YEAR = re.compile(r"(?<!\d)(?:19|20|13|14)\d{2}(?!\d)")  # Gregorian, and Hijri/Jalali for later
 
 
 def parse_iso(text: str, tz: str = "UTC") -> datetime | None:
@@ -57,8 +70,11 @@ def parse_date(text: str, tz: str = "UTC", now: datetime | None = None) -> datet
     if iso is not None:
         return iso if _plausible(iso, now) else None
     cleaned = _prenormalize(text)
-    if not cleaned:
-        return None
+    if not cleaned or not _YEAR.search(cleaned):
+        return None  # no four-digit year: a relative or partial date ("منذ ساعتين", "5 May"), never trusted
+    value = _english_date(cleaned, tz)
+    if value is not None:
+        return value if _plausible(value, now) else None
     for locales in _LOCALES:
         value = _parser(locales).get_date_data(cleaned).date_obj
         if value is not None:
@@ -66,6 +82,22 @@ def parse_date(text: str, tz: str = "UTC", now: datetime | None = None) -> datet
                 value = value.replace(tzinfo=ZoneInfo(tz))
             return value if _plausible(value, now) else None
     return None
+
+
+def _english_date(text: str, tz: str) -> datetime | None:
+    """Fast path for the commonest English forms, date only ("December 19, 2025", "19 Dec 2025"):
+    dateparser takes half a millisecond per call, this a microsecond."""
+    match = _ENGLISH_DATE.match(text)
+    if match is None:
+        return None
+    month = _ENGLISH_MONTHS.get((match["m1"] or match["m2"]).lower()[:3])
+    day, year = int(match["d1"] or match["d2"]), int(match["y1"] or match["y2"])
+    if month is None or (match["m1"] or match["m2"]).lower() not in _ENGLISH_MONTH_NAMES:
+        return None
+    try:
+        return datetime(year, month, day, tzinfo=ZoneInfo(tz))
+    except ValueError:
+        return None
 
 
 def _prenormalize(text: str) -> str:

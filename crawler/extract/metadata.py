@@ -46,6 +46,10 @@ _DATE_PHRASE = re.compile(
     rf"|\d{{1,2}}\s+(?:{ARABIC_MONTHS})(?:\s*/\s*(?:{ARABIC_MONTHS}))?\s+(?:19|20)\d{{2}}",  # 24 نيسان / أبريل 2020
     re.IGNORECASE,
 )
+_FOUR_DIGITS = re.compile(r"\d{4}")
+_DATE_NODE_SELECTOR = "time, " + ", ".join(
+    f"[class*={word} i]" for word in ("date", "time", "publish", "posted", "created", "dateline")
+)
 _UPDATED_HINT = re.compile(r"(updated|modified|آخر تحديث|تحديث|تم التحديث|last-updated)", re.I)
 
 
@@ -368,7 +372,7 @@ def _visible_dates(tree: LexborHTMLParser, timezone: str) -> tuple[tuple[str, st
     scope = tree.css_first("article") or tree.css_first("main") or tree.body
     if scope is None:
         return None, None
-    for node in scope.css("time, [class]"):
+    for node in scope.css(_DATE_NODE_SELECTOR):  # the selector engine pre-filters; _is_date_node decides
         if not _is_date_node(node) or _in_teaser(node, scope):
             continue
         text = node.attributes.get("datetime") or node.text(deep=True, separator=" ")
@@ -395,6 +399,9 @@ def _date_near_heading(tree: LexborHTMLParser, timezone: str) -> tuple[str, str]
         if area is None:
             return None
         text = area.text(deep=True, separator=" ")[:1500]
+        if not _FOUR_DIGITS.search(text):
+            area = area.parent
+            continue
         for match in _DATE_PHRASE.finditer(text):
             prefix = text[max(0, match.start() - 25) : match.start()]
             parsed = parse_date(match.group(0), timezone)

@@ -236,7 +236,7 @@ def _hint_factor(node: LexborNode) -> float:
     """Class/id and tag hints: a small nudge between containers of similar mass."""
     if node.tag in ("body", "html"):
         return 1.0  # the page's own classes ("Page-body") say nothing about a block
-    hint = f"{node.attributes.get('class') or ''} {node.attributes.get('id') or ''}"
+    hint = f"{node.attrs.get('class') or ''} {node.attrs.get('id') or ''}"
     factor = 1.0
     if _POSITIVE_HINT.search(hint):
         factor *= 1.1
@@ -248,8 +248,8 @@ def _hint_factor(node: LexborNode) -> float:
 
 
 def _describe(node: LexborNode) -> str:
-    classes = (node.attributes.get("class") or "").split()
-    ident = node.attributes.get("id")
+    classes = (node.attrs.get("class") or "").split()
+    ident = node.attrs.get("id")
     return (node.tag or "") + (f"#{ident}" if ident else "") + "".join(f".{c}" for c in classes[:3])
 
 

@@ -104,7 +104,7 @@ def has_boilerplate_class(node: LexborNode) -> bool:
     Classes on <body> describe the page (WordPress: "single", "has-sidebar"), never a block."""
     if node.tag in ("body", "html"):
         return False
-    names = f"{node.attributes.get('class') or ''} {node.attributes.get('id') or ''}"
+    names = f"{node.attrs.get('class') or ''} {node.attrs.get('id') or ''}"
     return len(names) > 1 and _names_boilerplate(names)
 
 

@@ -84,6 +84,7 @@ def read_metadata(tree: LexborHTMLParser, timezone: str, url: str | None = None)
     head = _read_head_markup(tree)
     ld = _json_ld_article(head.json_ld)
     meta = head.meta
+    markup = _MarkupFallbacks(tree)
     found = PageMetadata()
     sources = found.provenance
 
@@ -108,32 +109,32 @@ def read_metadata(tree: LexborHTMLParser, timezone: str, url: str | None = None)
         (f"{JSON_LD}:headline", lambda: _text(ld.get("headline"))),
         (f"{META}:og:title", lambda: meta.get("og:title")),
         (f"{META}:twitter:title", lambda: meta.get("twitter:title")),
-        (f"{MARKUP}:h1", lambda: _h1(tree)),
+        (f"{MARKUP}:h1", lambda: _h1(markup)),
         (f"{MARKUP}:title", lambda: _doc_title(tree)),
-    ), meta.get("og:site_name"), lambda: _h1(tree))
+    ), meta.get("og:site_name"), lambda: _h1(markup))
     found.published = pick_date("published",
         (f"{JSON_LD}:datePublished", lambda: ld.get("datePublished")),
         *((f"{META}:{key}", lambda key=key: meta.get(key)) for key in _PUBLISHED_META),
-        (f"{MICRODATA}:datePublished", lambda: _itemprop_date(tree, "datePublished")),
+        (f"{MICRODATA}:datePublished", lambda: _itemprop_date(markup, "datePublished")),
     )
     found.modified = pick_date("modified",
         (f"{JSON_LD}:dateModified", lambda: ld.get("dateModified")),
         *((f"{META}:{key}", lambda key=key: meta.get(key)) for key in _MODIFIED_META),
-        (f"{MICRODATA}:dateModified", lambda: _itemprop_date(tree, "dateModified")),
+        (f"{MICRODATA}:dateModified", lambda: _itemprop_date(markup, "dateModified")),
     )
     if found.published is None:
-        _read_visible_dates(tree, timezone, url, found)
+        _read_visible_dates(tree, markup, timezone, url, found)
     found.canonical_url = pick("canonical_url",
         (f"{MARKUP}:link-canonical", lambda: head.canonical),
         (f"{META}:og:url", lambda: meta.get("og:url")),
     )
-    found.authors = _authors(ld, meta, tree, sources)
+    found.authors = _authors(ld, meta, markup, sources)
     found.section = pick("section",
         (f"{JSON_LD}:articleSection", lambda: _text(ld.get("articleSection"))),
         (f"{META}:article:section", lambda: meta.get("article:section")),
-        (f"{MARKUP}:breadcrumb", lambda: _breadcrumb_section(tree)),
+        (f"{MARKUP}:breadcrumb", lambda: _breadcrumb_section(markup)),
     )
-    found.tags = _tags(ld, head.meta_all.get("article:tag", []), tree, sources)
+    found.tags = _tags(ld, head.meta_all.get("article:tag", []), markup, sources)
     found.language = _language(tree, ld, meta, sources)
     found.image = pick("image",
         (f"{JSON_LD}:image", lambda: _image(ld.get("image"))),
@@ -228,10 +229,45 @@ class _HeadMarkup:
     canonical: str | None = None
 
 
+class _MarkupFallbacks:
+    """The markup read only when JSON-LD and meta tags lack a field (rel=author/tag links, microdata,
+    breadcrumbs), gathered by one selector query the first time any of it is needed."""
+
+    def __init__(self, tree: LexborHTMLParser) -> None:
+        self._tree = tree
+        self._nodes: list[LexborNode] | None = None
+        self._h1: tuple[LexborNode | None] | None = None
+
+    @property
+    def nodes(self) -> list[LexborNode]:
+        if self._nodes is None:
+            self._nodes = self._tree.css('a[rel], [itemprop], [class*="breadcrumb"], [id*="breadcrumb"]')
+        return self._nodes
+
+    def h1(self) -> LexborNode | None:
+        """The article's h1 (one inside <article> first: a site logo is often the page's first h1)."""
+        if self._h1 is None:
+            self._h1 = (self._tree.css_first("article h1") or self._tree.css_first("h1"),)
+        return self._h1[0]
+
+    def with_rel(self, rel: str) -> list[LexborNode]:
+        return [n for n in self.nodes if n.tag == "a" and rel in (n.attrs.get("rel") or "").lower().split()]
+
+    def with_itemprop(self, prop: str) -> list[LexborNode]:
+        return [n for n in self.nodes if prop in (n.attrs.get("itemprop") or "").split()]
+
+    def breadcrumb(self) -> LexborNode | None:
+        for node in self.nodes:
+            names = f"{node.attrs.get('class') or ''} {node.attrs.get('id') or ''}"
+            if "breadcrumb" in names and node.tag != "a":
+                return node
+        return None
+
+
 def _read_head_markup(tree: LexborHTMLParser) -> _HeadMarkup:
     found = _HeadMarkup()
     for node in tree.css("meta[content], script[type], link[rel][href]"):
-        attributes = node.attributes
+        attributes = node.attrs
         if node.tag == "meta":
             key = attributes.get("property") or attributes.get("name") or attributes.get("itemprop")
             content = (attributes.get("content") or "").strip()
@@ -247,8 +283,8 @@ def _read_head_markup(tree: LexborHTMLParser) -> _HeadMarkup:
     return found
 
 
-def _h1(tree: LexborHTMLParser) -> str | None:
-    node = tree.css_first("article h1") or tree.css_first("h1")
+def _h1(markup: _MarkupFallbacks) -> str | None:
+    node = markup.h1()
     return node.text(deep=True, separator=" ").strip() or None if node else None
 
 
@@ -274,14 +310,15 @@ def _clean_title(title: str | None, site_name: str | None, read_heading: Callabl
     return title or None
 
 
-def _itemprop_date(tree: LexborHTMLParser, prop: str) -> str | None:
-    node = tree.css_first(f'[itemprop="{prop}"]')
-    if node is None:
+def _itemprop_date(markup: _MarkupFallbacks, prop: str) -> str | None:
+    nodes = markup.with_itemprop(prop)
+    if not nodes:
         return None
-    return node.attributes.get("content") or node.attributes.get("datetime") or node.text().strip() or None
+    node = nodes[0]
+    return node.attrs.get("content") or node.attrs.get("datetime") or node.text().strip() or None
 
 
-def _authors(ld: dict[str, Any], meta: dict[str, str], tree: LexborHTMLParser, sources: dict[str, str]) -> list[str]:
+def _authors(ld: dict[str, Any], meta: dict[str, str], markup: _MarkupFallbacks, sources: dict[str, str]) -> list[str]:
     raw = ld.get("author")
     names = [name for entry in (raw if isinstance(raw, list) else [raw]) if (name := _text(_name(entry)))]
     label = f"{JSON_LD}:author"
@@ -292,16 +329,20 @@ def _authors(ld: dict[str, Any], meta: dict[str, str], tree: LexborHTMLParser, s
                 names, label = [candidate], f"{META}:{key}"
                 break
     if not names:
-        selector = 'a[rel="author"], [itemprop="author"] [itemprop="name"], [itemprop="author"][content]'
-        names = [n.attributes.get("content") or n.text(deep=True).strip() for n in tree.css(selector)]
+        names = [n.text(deep=True).strip() for n in markup.with_rel("author")]
         label = f"{MARKUP}:rel-author"
+    if not names:
+        for node in markup.with_itemprop("author"):
+            name_node = node.css_first('[itemprop="name"]')
+            names.append(node.attrs.get("content") or (name_node or node).text(deep=True).strip())
+        label = f"{MICRODATA}:author"
     authors = _unique(" ".join(name.split()) for name in names if name and len(name) < 120)
     if authors:
         sources["authors"] = label
     return authors
 
 
-def _tags(ld: dict[str, Any], meta_tags: list[str], tree: LexborHTMLParser, sources: dict[str, str]) -> list[str]:
+def _tags(ld: dict[str, Any], meta_tags: list[str], markup: _MarkupFallbacks, sources: dict[str, str]) -> list[str]:
     tags, label = meta_tags, f"{META}:article:tag"
     keywords = ld.get("keywords")
     if not tags and keywords:
@@ -309,15 +350,16 @@ def _tags(ld: dict[str, Any], meta_tags: list[str], tree: LexborHTMLParser, sour
         tags = [part for item in items if isinstance(item, str) for part in _TAG_SPLIT.split(item)]
         label = f"{JSON_LD}:keywords"
     if not tags:
-        tags, label = [node.text(deep=True) for node in tree.css('a[rel~="tag"]')], f"{MARKUP}:rel-tag"
+        tags, label = [node.text(deep=True) for node in markup.with_rel("tag")], f"{MARKUP}:rel-tag"
     unique = _unique(" ".join(tag.split()) for tag in tags if tag and tag.strip())
     if unique:
         sources["tags"] = label
     return unique
 
 
-def _breadcrumb_section(tree: LexborHTMLParser) -> str | None:
-    crumbs = tree.css('[id*="breadcrumb"] a, [class*="breadcrumb"] a')
+def _breadcrumb_section(markup: _MarkupFallbacks) -> str | None:
+    trail = markup.breadcrumb()
+    crumbs = trail.css("a") if trail is not None else []
     if len(crumbs) >= 2:
         return crumbs[-1].text(deep=True).strip() or None
     return None
@@ -327,7 +369,7 @@ def _language(tree: LexborHTMLParser, ld: dict[str, Any], meta: dict[str, str], 
     root = tree.css_first("html")
     for label, value in (
         (f"{JSON_LD}:inLanguage", _text(ld.get("inLanguage"))),
-        (f"{MARKUP}:html-lang", root.attributes.get("lang") if root else None),
+        (f"{MARKUP}:html-lang", root.attrs.get("lang") if root else None),
         (f"{META}:og:locale", meta.get("og:locale")),
         (f"{META}:content-language", meta.get("content-language")),
         (f"{META}:language", meta.get("language")),
@@ -342,9 +384,11 @@ def _language(tree: LexborHTMLParser, ld: dict[str, Any], meta: dict[str, str], 
 # --- visible dates -------------------------------------------------------------------------------------
 
 
-def _read_visible_dates(tree: LexborHTMLParser, timezone: str, url: str | None, found: PageMetadata) -> None:
+def _read_visible_dates(
+    tree: LexborHTMLParser, markup: _MarkupFallbacks, timezone: str, url: str | None, found: PageMetadata
+) -> None:
     """No machine-readable publication date: look at the article's header, then at the URL."""
-    published, modified = _visible_dates(tree, timezone)
+    published, modified = _visible_dates(tree, markup, timezone)
     if published is None and (date_in_url := url_date(url, timezone)) is not None:
         published = (date_in_url, URL)
     if published is not None:
@@ -365,7 +409,9 @@ def url_date(url: str | None, timezone: str = "UTC") -> str | None:
     return parsed.isoformat() if parsed else None
 
 
-def _visible_dates(tree: LexborHTMLParser, timezone: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
+def _visible_dates(
+    tree: LexborHTMLParser, markup: _MarkupFallbacks, timezone: str
+) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
     """Published and modified dates printed in the article's header, never the site header or teasers:
     first <time> and date-classed elements inside <article>/<main>, then date-shaped text next to the h1."""
     published = modified = None
@@ -375,25 +421,24 @@ def _visible_dates(tree: LexborHTMLParser, timezone: str) -> tuple[tuple[str, st
     for node in scope.css(_DATE_NODE_SELECTOR):  # the selector engine pre-filters; _is_date_node decides
         if not _is_date_node(node) or _in_teaser(node, scope):
             continue
-        text = node.attributes.get("datetime") or node.text(deep=True, separator=" ")
+        text = node.attrs.get("datetime") or node.text(deep=True, separator=" ")
         parsed = parse_date(text, timezone)
         if parsed is None:
             continue
         label = TIME if node.tag == "time" else VISIBLE
-        if _UPDATED_HINT.search(node.attributes.get("class") or "") or _UPDATED_HINT.search(text):
+        if _UPDATED_HINT.search(node.attrs.get("class") or "") or _UPDATED_HINT.search(text):
             modified = modified or (parsed.isoformat(), label)
         else:
             published = published or (parsed.isoformat(), label)
         if published and modified:
             break
     if published is None:
-        published = _date_near_heading(tree, timezone)
+        published = _date_near_heading(markup.h1(), timezone)
     return published, modified
 
 
-def _date_near_heading(tree: LexborHTMLParser, timezone: str) -> tuple[str, str] | None:
+def _date_near_heading(heading: LexborNode | None, timezone: str) -> tuple[str, str] | None:
     """A date-shaped phrase in the few lines around the article's h1 (bylines without markup)."""
-    heading = tree.css_first("article h1") or tree.css_first("h1")
     area = heading.parent if heading is not None else None
     for _ in range(3):
         if area is None:
@@ -414,14 +459,14 @@ def _date_near_heading(tree: LexborHTMLParser, timezone: str) -> tuple[str, str]
 def _is_date_node(node: LexborNode) -> bool:
     if node.tag == "time":
         return True
-    return bool(_DATE_CLASS.search(node.attributes.get("class") or "")) and len(node.text(deep=True)) < 120
+    return bool(_DATE_CLASS.search(node.attrs.get("class") or "")) and len(node.text(deep=True)) < 120
 
 
 def _in_teaser(node: LexborNode, scope: LexborNode) -> bool:
     """True inside related/read-also blocks, lists of other stories, or comments."""
     current = node.parent
     while current is not None and current.mem_id != scope.mem_id:
-        hint = f"{current.attributes.get('class') or ''} {current.attributes.get('id') or ''}".lower()
+        hint = f"{current.attrs.get('class') or ''} {current.attrs.get('id') or ''}".lower()
         if current.tag in ("li", "aside", "nav", "footer") or re.search(r"related|read-also|teaser|comment|widget", hint):
             return True
         current = current.parent

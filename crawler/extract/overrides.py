@@ -55,7 +55,7 @@ def override_text(tree: LexborHTMLParser, selector: str | None) -> str | None:
     node = tree.css_first(selector) if selector else None
     if node is None:
         return None
-    text = node.attributes.get("content") or node.text(deep=True, separator=" ")
+    text = node.attrs.get("content") or node.text(deep=True, separator=" ")
     return " ".join(text.split()) or None
 
 
@@ -79,4 +79,4 @@ def override_date(tree: LexborHTMLParser, selector: str | None, timezone: str) -
 
 
 def _value(node: LexborNode) -> str:
-    return node.attributes.get("datetime") or node.attributes.get("content") or node.text(deep=True, separator=" ")
+    return node.attrs.get("datetime") or node.attrs.get("content") or node.text(deep=True, separator=" ")

@@ -100,6 +100,7 @@ class Result:
     name: str
     totals: Totals = field(default_factory=Totals)
     times_ms: list[float] = field(default_factory=list)
+    metadata_times_ms: list[float] = field(default_factory=list)  # a peer's separate run that reads metadata too
     titles: list[bool] = field(default_factory=list)
     dates: list[bool] = field(default_factory=list)
     any_dates: list[bool] = field(default_factory=list)  # the truth is either the published or the modified date
@@ -146,7 +147,12 @@ def evaluate(
         body_key = match_key(prediction.body)
         result.leaked += sum(1 for s in page.without_snippets if match_key(s) in body_key)
         result.missed += sum(1 for s in page.with_snippets if match_key(s) not in body_key)
-        meta = metadata(page) if metadata else prediction
+        if metadata:
+            started = time.perf_counter()
+            meta = metadata(page)
+            result.metadata_times_ms.append((time.perf_counter() - started) * 1000)
+        else:
+            meta = prediction
         truth = truths[page.page_id]
         if truth.get("title") and "title" in fields:
             result.titles.append(_same_title(meta.title, truth["title"]))
@@ -190,6 +196,23 @@ def print_table(results: list[Result], pages: int) -> None:
         )
 
 
+def print_speed_ratios(results: list[Result]) -> None:
+    """Ours reads metadata (title, dates, authors, tags...) on every page; trafilatura's extract() does
+    not by default, so both the body-only and the like-for-like (with metadata) ratios are printed."""
+    ours = next((r for r in results if r.name == "crawler"), None)
+    if ours is None:
+        return
+    mine = statistics.median(ours.times_ms)
+    for peer in results:
+        if peer is ours:
+            continue
+        print(f"{peer.name}: median {statistics.median(peer.times_ms):.2f} ms = {statistics.median(peer.times_ms) / mine:.1f}x ours", end="")
+        if peer.metadata_times_ms:
+            with_metadata = statistics.median(peer.metadata_times_ms)
+            print(f"; with metadata (like ours) {with_metadata:.2f} ms = {with_metadata / mine:.1f}x ours", end="")
+        print()
+
+
 def print_worst(result: Result, count: int) -> None:
     def f1(score: PageScore) -> float:
         p, r = score.precision or 0.0, score.recall or 0.0
@@ -230,6 +253,7 @@ def main() -> None:
     if readability:
         results.append(evaluate("readability", readability, pages, truths, fields=("title",)))
     print_table(results, len(pages))
+    print_speed_ratios(results)
     for r in results:
         if r.any_dates and r.any_dates != r.dates:
             print(f"{r.name}: the truth's date is the published or the modified date on {_percent(r.any_dates).strip()}")

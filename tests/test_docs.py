@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 
 from crawler.cli import main
-from crawler.config import CrawlerSettings, SourceConfig
+from crawler.config import CrawlerSettings, ExtractSelectors, SourceConfig
 from crawler.events import EVENT_TYPES
 
 ROOT = Path(__file__).parent.parent
@@ -19,6 +19,7 @@ def test_example_config_sets_every_key() -> None:
     example = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
     assert set(example["crawler"]) == set(CrawlerSettings.model_fields)
     assert set(example["sources"][0]) | {"cron"} == set(SourceConfig.model_fields)
+    assert set(example["sources"][0]["extract"]) == set(ExtractSelectors.model_fields)
 
 
 def test_every_key_is_commented_in_the_example() -> None:
@@ -29,7 +30,7 @@ def test_every_key_is_commented_in_the_example() -> None:
 
 
 def test_readme_documents_every_config_key() -> None:
-    for key in [*CrawlerSettings.model_fields, *SourceConfig.model_fields]:
+    for key in [*CrawlerSettings.model_fields, *SourceConfig.model_fields, *ExtractSelectors.model_fields]:
         assert f"| `{key}` |" in README, key
 
 

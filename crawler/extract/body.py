@@ -88,25 +88,50 @@ class _ClassFlags:
 
 
 @dataclass(slots=True)
-class _Mass:
-    """Prose characters under each element (by mem_id), and the elements themselves."""
+class _Ancestry:
+    """The elements above prose units, each once, by mem_id: parent, depth, and whether it or an
+    ancestor has a boilerplate class. A parent map, not per-element lists, so that a 20,000-deep page
+    costs linear, not quadratic, time."""
 
-    prose: dict[int, int] = field(default_factory=dict)
-    nodes: dict[int, LexborNode] = field(default_factory=dict)
+    parent: dict[int, int | None] = field(default_factory=dict)
     depth: dict[int, int] = field(default_factory=dict)
+    in_boilerplate: dict[int, bool] = field(default_factory=dict)
+    nodes: dict[int, LexborNode] = field(default_factory=dict)
+
+    def register(self, node: LexborNode, flags: _ClassFlags) -> int:
+        """Record node and its ancestors below <html>; returns node's key."""
+        path: list[LexborNode] = []
+        current: LexborNode | None = node
+        while current is not None and current.tag != "html" and current.mem_id not in self.parent:
+            path.append(current)
+            current = current.parent
+        above = current.mem_id if current is not None and current.mem_id in self.parent else None
+        depth = self.depth[above] if above is not None else 0
+        flagged = self.in_boilerplate[above] if above is not None else False
+        for element in reversed(path):
+            key = element.mem_id
+            depth += 1
+            flagged = flagged or flags.get(element)
+            self.parent[key], self.depth[key], self.in_boilerplate[key], self.nodes[key] = above, depth, flagged, element
+            above = key
+        return node.mem_id
+
+
+@dataclass(slots=True)
+class _Mass:
+    """Prose characters under each element (by mem_id)."""
+
+    ancestry: _Ancestry
+    prose: dict[int, int] = field(default_factory=dict)
     total: int = 0
 
-    def add(self, ancestors: list[LexborNode], chars: int) -> None:
-        """Count a unit's prose in each of its ancestors (innermost first)."""
+    def add(self, key: int | None, chars: int) -> None:
+        """Count a unit's prose in the element ``key`` (the unit's parent) and every ancestor of it."""
         self.total += chars
-        prose, nodes, depth = self.prose, self.nodes, self.depth
-        height = len(ancestors)
-        for index, node in enumerate(ancestors):
-            key = node.mem_id
-            if key in prose:
-                prose[key] += chars
-            else:
-                prose[key], nodes[key], depth[key] = chars, node, height - index
+        prose, parent = self.prose, self.ancestry.parent
+        while key is not None:
+            prose[key] = prose.get(key, 0) + chars
+            key = parent[key]
 
 
 def extract_body(tree: LexborHTMLParser, title: str | None) -> BodyResult:
@@ -138,7 +163,7 @@ def override_body(tree: LexborHTMLParser, selector: str, title: str | None) -> B
     if not nodes:
         return None
     blocks: list[_Block] = []
-    ctx = _Context(title, _Mass(), 0, _ClassFlags())
+    ctx = _Context(title, _Mass(_Ancestry()), 0, _ClassFlags())
     for node in nodes:
         _render(node, blocks, ctx, depth=0)
     return BodyResult(_join(blocks, title), selector)
@@ -156,39 +181,21 @@ def _prose_mass(tree: LexborHTMLParser, flags: _ClassFlags) -> _Mass:
     """Prose mass of every ancestor of a prose unit. Units inside boilerplate blocks (comments, related
     stories, sidebars) count only when the page has too little prose outside them: then the class names
     lie (a theme calling its content column "sidebar-main") and ignoring them is safer."""
-    clean, everything = _Mass(), _Mass()
-    ancestry: dict[int, tuple[list[LexborNode], bool]] = {}
+    ancestry = _Ancestry()
+    clean, everything = _Mass(ancestry), _Mass(ancestry)
     seen: set[int] = set()
     for unit in tree.css(_UNIT_SELECTOR):
         if unit.mem_id in seen:
             continue
         seen.add(unit.mem_id)
         chars = _prose_chars(unit)
-        if chars == 0 or unit.parent is None:
+        if chars == 0 or unit.parent is None or unit.parent.tag == "html":
             continue
-        chain, in_boilerplate = _ancestors(unit.parent, ancestry, flags)
-        everything.add(chain, chars)
-        if not in_boilerplate and not flags.get(unit):
-            clean.add(chain, chars)
+        key = ancestry.register(unit.parent, flags)
+        everything.add(key, chars)
+        if not ancestry.in_boilerplate[key] and not flags.get(unit):
+            clean.add(key, chars)
     return clean if clean.total >= 0.15 * everything.total else everything
-
-
-def _ancestors(
-    node: LexborNode, memo: dict[int, tuple[list[LexborNode], bool]], flags: _ClassFlags
-) -> tuple[list[LexborNode], bool]:
-    """node and its ancestors below <html>, innermost first, and whether any has a boilerplate class.
-    Memoised per element: units share parents, and walking up from each one was the slowest step."""
-    path: list[LexborNode] = []
-    current: LexborNode | None = node
-    while current is not None and current.tag != "html" and current.mem_id not in memo:
-        path.append(current)
-        current = current.parent
-    above, flagged = memo[current.mem_id] if current is not None and current.mem_id in memo else ([], False)
-    for element in reversed(path):
-        above = [element, *above]
-        flagged = flagged or flags.get(element)
-        memo[element.mem_id] = (above, flagged)
-    return above, flagged
 
 
 def _prose_chars(unit: LexborNode) -> int:
@@ -210,7 +217,7 @@ def _choose_container(mass: _Mass) -> LexborNode:
     best_score = float("-inf")
     for key in _deepest_per_mass(mass):
         prose = mass.prose[key]
-        node = mass.nodes[key]
+        node = mass.ancestry.nodes[key]
         total = _char_count(node)
         score = (prose - _JUNK_WEIGHT * max(total - prose, 0)) * _hint_factor(node)
         if score > best_score:
@@ -227,7 +234,7 @@ def _deepest_per_mass(mass: _Mass) -> list[int]:
         if prose < 0.25 * mass.total:
             continue
         current = deepest.get(prose)
-        if current is None or mass.depth[key] > mass.depth[current]:
+        if current is None or mass.ancestry.depth[key] > mass.ancestry.depth[current]:
             deepest[prose] = key
     return list(deepest.values())
 

@@ -113,7 +113,7 @@ def extract(config_path: Path | None, target: str, source_id: str | None, url: s
     config = _load(config_path)[1] if source_id else None
     source = _source(config, source_id) if config and source_id else None
     if target.startswith(("http://", "https://")):
-        content = _download(target, source)
+        content = _download(target, source, config)
         url = url or target
     else:
         try:
@@ -191,9 +191,10 @@ def _open_existing_store(config: Config) -> SyncStore:
     return SyncStore(config.crawler.database)
 
 
-def _download(url: str, source: SourceConfig | None) -> bytes:
-    """One polite GET for ``crawler extract URL``: within the source's allowed domains when one is given,
-    else the URL's own host; private addresses refused either way."""
+def _download(url: str, source: SourceConfig | None, config: Config | None) -> bytes:
+    """One polite GET for ``crawler extract URL``: within the source's allowed domains and with the
+    config's [crawler] settings when a source is given, else the URL's own host with default settings
+    (private addresses refused)."""
     from urllib.parse import urlsplit
 
     from crawler.config import CrawlerSettings
@@ -204,7 +205,7 @@ def _download(url: str, source: SourceConfig | None) -> bytes:
     policy = article_policy(source) if source else UrlPolicy((urlsplit(url).hostname or "",))
 
     async def get() -> bytes:
-        fetcher = Fetcher(CrawlerSettings(retries=1))
+        fetcher = Fetcher(config.crawler if config else CrawlerSettings(retries=1))
         try:
             page = await fetcher.fetch(url, policy)
             return page.body

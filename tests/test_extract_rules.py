@@ -1,0 +1,162 @@
+"""Per-source selector overrides and learned site templates, end to end: config file, demo site on
+127.0.0.1, the real pipeline and a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import query, site_source, write_config
+from test_pipeline import crawl
+
+from crawler.cli import main
+from crawler.config import parse_config
+from crawler.demo.site import NewsSite, serve
+from crawler.errors import ConfigError
+from crawler.extract import SelectorRules, extract
+from crawler.extract.templates import block_key, learn_template
+from crawler.models import ArticleRecord
+from crawler.store import SyncStore
+
+PROMO = "تابعوا آخر الأخبار على قناة الوكالة في تلغرام وواتساب."
+PAGE = """<html><head><title>Site | Wrong title</title>
+<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2020-01-01T00:00:00Z"}</script>
+</head><body><div class="layout"><h1 class="headline">The real headline</h1>
+<p class="byline">By <span class="who">Rana Ali</span> and <span class="who">Omar Said</span></p>
+<span class="stamp" data-x="1">15 آذار 2024</span>
+<div class="story"><p>First paragraph of the story, long enough to be prose, with commas, and more.</p>
+<div class="box-x"><p>An inline note that the generic extractor cannot tell from text, sadly.</p></div>
+<p>Second paragraph of the story, also long enough to be prose, with commas, and more.</p></div>
+<ul class="labels"><li>economy</li><li>oil</li></ul></div></body></html>"""
+
+
+@pytest.fixture
+def promo_site() -> Iterator[tuple[NewsSite, str]]:
+    """The demo site whose Arabic articles all end with the same promotional line."""
+    site = NewsSite(articles=8, promo=PROMO)
+    server, thread = serve(site, 0)
+    try:
+        yield site, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_selectors_win_over_the_generic_extractor_and_say_so() -> None:
+    rules = SelectorRules(
+        body="div.story", title="h1.headline", date="span.stamp", author="span.who", tags="ul.labels li",
+        drop=(".box-x",),
+    )  # fmt: skip
+    article = extract(PAGE, "https://example.com/a", rules=rules)
+    assert article.title == "The real headline"
+    assert article.published == "2024-03-15T00:00:00+00:00"
+    assert article.authors == ["Rana Ali", "Omar Said"]
+    assert article.tags == ["economy", "oil"]
+    assert "inline note" not in article.body and article.body.startswith("First paragraph")
+    assert article.provenance["published"] == "override:span.stamp"
+    assert article.provenance["body"] == "override:div.story"
+
+    generic = extract(PAGE, "https://example.com/a")
+    assert generic.published == "2020-01-01T00:00:00+00:00" and generic.provenance["published"].startswith("json-ld")
+    assert "inline note" in generic.body
+
+
+def test_a_selector_that_matches_nothing_falls_back_to_the_generic_path() -> None:
+    article = extract(PAGE, rules=SelectorRules(body="div.gone", title="h1.gone", date="time.gone"))
+    assert article.provenance["body"].startswith("markup:")
+    assert article.provenance["published"] == "json-ld:datePublished"
+    assert "First paragraph" in article.body
+
+
+def test_bad_selectors_are_config_errors_naming_source_and_key() -> None:
+    raw = {"sources": [{"id": "s", "name": "S", "feeds": ["https://e.com/f"], "interval": "1h",
+                        "extract": {"body": "div[", "drop": ["p", "a:nope"], "colour": "red"}}]}  # fmt: skip
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, "crawler.toml")
+    problems = "\n".join(caught.value.problems)
+    assert "crawler.toml: sources[0] (id='s'): extract.body: invalid CSS selector 'div['" in problems
+    assert "extract.drop: invalid CSS selector 'a:nope'" in problems
+    assert "extract.colour: unknown key; allowed keys are: body, title, date, modified, author, tags, drop" in problems
+
+
+def test_extract_command_with_a_source_fetches_within_its_domains_and_shows_the_effect(
+    news_site: tuple[NewsSite, str], tmp_path: Path
+) -> None:
+    site, base = news_site
+    sources = site_source(base) + '[sources.extract]\ntitle = "nav#breadcrumb a"\ndrop = [".entry-content p"]\n\n'
+    config = write_config(tmp_path, sources)
+    article = next(a for a in site.articles() if a.language == "ar")
+    result = CliRunner().invoke(main, ["extract", f"{base}{article.path}", "--source", "demo", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    output = json.loads(result.output)
+    assert output["title"] == "الرئيسية" and output["provenance"]["title"] == "override:nav#breadcrumb a"
+    assert output["generic"]["title"] == article.title
+    assert output["generic"]["body_chars"] > len(output["body"])
+
+    elsewhere = CliRunner().invoke(
+        main, ["extract", "http://localhost:1/x", "--source", "demo", "--config", str(config)]
+    )  # not one of the source's allowed domains
+    assert elsewhere.exit_code == 1 and "allowed" in elsewhere.output
+
+
+def test_site_template_is_learned_after_a_run_and_removed_from_later_articles(
+    promo_site: tuple[NewsSite, str], tmp_path: Path
+) -> None:
+    site, base = promo_site
+    config = write_config(tmp_path, site_source(base))
+    db = tmp_path / "crawler.db"
+    crawl(config)
+    first_bodies = [body for (body,) in query(db, "SELECT body FROM articles")]
+    assert all(body.endswith(PROMO) for body in first_bodies)  # nothing learned yet during the first run
+    learned = query(db, "SELECT text, articles, sampled FROM template_blocks WHERE source_id = 'demo'")
+    assert learned == [(PROMO, len(first_bodies), len(first_bodies))]
+
+    listed = CliRunner().invoke(main, ["templates", "--config", str(config)])
+    assert listed.exit_code == 0 and PROMO[:40] in listed.output
+
+    fresh = site.add_article()
+    while fresh.language != "ar":  # the source follows the Arabic feed
+        fresh = site.add_article()
+    crawl(config)
+    (body, provenance), = query(db, "SELECT body, provenance FROM articles WHERE url LIKE ?", (f"%{fresh.path}",))
+    assert PROMO not in body and body == "\n\n".join(fresh.paragraphs)
+    assert json.loads(provenance)["body"].endswith("site template")
+    assert query(db, "SELECT count(*) FROM events WHERE type = 'article_updated'") == [(0,)]
+
+    reset = CliRunner().invoke(main, ["templates", "demo", "--reset", "--config", str(config)])
+    assert reset.exit_code == 0 and "1 template block(s) forgotten" in reset.output
+
+
+def _record(body: str) -> ArticleRecord:
+    return ArticleRecord(
+        source_id="s", url="https://e.com/a", canonical_url="https://e.com/a", title="T", published=None,
+        modified=None, authors=[], section=None, tags=[], language="ar", image=None, site_name=None,
+        description=None, body=body, content_hash=block_key(body), etag=None, last_modified=None,
+    )  # fmt: skip
+
+
+def test_a_body_that_only_lost_template_blocks_is_refreshed_without_a_new_version(tmp_path: Path) -> None:
+    store = SyncStore(tmp_path / "store.db")
+    try:
+        store.db.table("sources").insert({"id": "s", "name": "S"})
+        with_promo = "Paragraph one of the story.\n\n" + PROMO
+        assert store.save_article(_record(with_promo), "2026-01-01T00:00:00Z").kind == "new"
+        template = frozenset({block_key(PROMO)})
+        outcome = store.save_article(_record("Paragraph one of the story."), "2026-01-02T00:00:00Z", template)
+        assert outcome.kind == "unchanged" and outcome.event is None
+        assert store.db.execute("SELECT body, versions FROM articles").fetchone() == ("Paragraph one of the story.", 1)
+        edited = store.save_article(_record("Paragraph one, edited."), "2026-01-03T00:00:00Z", template)
+        assert edited.kind == "updated"
+    finally:
+        store.close()
+
+
+def test_learning_needs_enough_articles_and_keeps_recurring_blocks_only() -> None:
+    bodies = [f"Story {i} text, unique.\n\nFollow us on Telegram.\n\nCopyright 2025" for i in range(10)]
+    learned = {block.text for block in learn_template(bodies)}
+    assert learned == {"Follow us on Telegram.", "Copyright 2025"}
+    assert learn_template(bodies[:4]) == []  # four articles are not enough to call anything a template

@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+DATASET ?= ../shared/datasets/wcxb-dev-articles
+
+.PHONY: demo test lint bench bench-extraction clean
 
 $(BIN)/crawler: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +23,11 @@ test: $(BIN)/crawler
 
 bench: $(BIN)/crawler
 	$(BIN)/python bench/crawl.py --articles 3000
+
+# Extraction quality and speed beside trafilatura and readability-lxml (installed here, not for tests).
+bench-extraction: $(BIN)/crawler
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/extraction.py $(DATASET) --check-floor bench/extraction_floor.json
 
 clean:
 	rm -rf $(VENV) data build *.egg-info

@@ -232,6 +232,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["crawler", "trafilatura", "readability"], action="append")
     parser.add_argument("--worst", type=int, default=0, help="list the N worst pages of our extractor")
     parser.add_argument("--json", type=Path, help="also write per-page scores of our extractor here")
+    parser.add_argument("--check-floor", type=Path, help="exit 1 if our F1 is below this file's floor for the dataset")
     args = parser.parse_args()
 
     if args.fixtures:
@@ -262,6 +263,20 @@ def main() -> None:
     if args.json and results and results[0].name == "crawler":
         scores = {k: [v.precision, v.recall] for k, v in results[0].per_page.items()}
         args.json.write_text(json.dumps(scores, indent=1))
+    if args.check_floor and results and results[0].name == "crawler":
+        check_floor(args.check_floor, args.directory, results[0].totals.f1, limited=bool(args.limit))
+
+
+def check_floor(floor_file: Path, directory: Path, f1: float, limited: bool) -> None:
+    """The dataset's quality floor (keyed by the dataset folder's name); a drop below it fails the run."""
+    floors = json.loads(floor_file.read_text(encoding="utf-8"))
+    floor = floors.get(directory.resolve().name)
+    if floor is None or limited:
+        print(f"no floor checked ({'--limit given' if limited else f'{directory.name} not in {floor_file}'})")
+        return
+    if f1 < floor["f1"]:
+        raise SystemExit(f"F1 {f1:.4f} is below the floor {floor['f1']} for {directory.name} ({floor_file})")
+    print(f"F1 {f1:.4f} is above the floor {floor['f1']} for {directory.name}")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from typing import NamedTuple
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler.extract.boilerplate import (
-    has_boilerplate_class,
+    boilerplate_strength,
     is_boilerplate_block,
     is_label_heading,
     is_label_paragraph,
@@ -76,15 +76,15 @@ class _Block(NamedTuple):
 
 @dataclass(slots=True)
 class _ClassFlags:
-    """has_boilerplate_class per element of one page, computed once (reading attributes is not free)."""
+    """boilerplate_strength per element of one page (0 none, 1 weak, 2 strong), computed once."""
 
-    known: dict[int, bool] = field(default_factory=dict)
+    known: dict[int, int] = field(default_factory=dict)
 
-    def get(self, node: LexborNode) -> bool:
-        flagged = self.known.get(node.mem_id)
-        if flagged is None:
-            flagged = self.known[node.mem_id] = has_boilerplate_class(node)
-        return flagged
+    def get(self, node: LexborNode) -> int:
+        strength = self.known.get(node.mem_id)
+        if strength is None:
+            strength = self.known[node.mem_id] = boilerplate_strength(node)
+        return strength
 
 
 @dataclass(slots=True)
@@ -95,7 +95,8 @@ class _Ancestry:
 
     parent: dict[int, int | None] = field(default_factory=dict)
     depth: dict[int, int] = field(default_factory=dict)
-    in_boilerplate: dict[int, bool] = field(default_factory=dict)
+    strength: dict[int, int] = field(default_factory=dict)  # strongest boilerplate class on the chain
+    weak: dict[int, tuple[int, ...]] = field(default_factory=dict)  # the weakly flagged elements on the chain
     nodes: dict[int, LexborNode] = field(default_factory=dict)
 
     def register(self, node: LexborNode, flags: _ClassFlags) -> int:
@@ -107,12 +108,16 @@ class _Ancestry:
             current = current.parent
         above = current.mem_id if current is not None and current.mem_id in self.parent else None
         depth = self.depth[above] if above is not None else 0
-        flagged = self.in_boilerplate[above] if above is not None else False
+        strength = self.strength[above] if above is not None else 0
+        weak = self.weak[above] if above is not None else ()
         for element in reversed(path):
             key = element.mem_id
             depth += 1
-            flagged = flagged or flags.get(element)
-            self.parent[key], self.depth[key], self.in_boilerplate[key], self.nodes[key] = above, depth, flagged, element
+            own = flags.get(element)
+            strength = max(strength, own)
+            weak = (*weak, key) if own == 1 else weak
+            self.parent[key], self.depth[key], self.nodes[key] = above, depth, element
+            self.strength[key], self.weak[key] = strength, weak
             above = key
         return node.mem_id
 
@@ -182,7 +187,8 @@ def _prose_mass(tree: LexborHTMLParser, flags: _ClassFlags) -> _Mass:
     stories, sidebars) count only when the page has too little prose outside them: then the class names
     lie (a theme calling its content column "sidebar-main") and ignoring them is safer."""
     ancestry = _Ancestry()
-    clean, everything = _Mass(ancestry), _Mass(ancestry)
+    everything = _Mass(ancestry)
+    units: list[tuple[int, int, int]] = []  # (parent key, prose characters, the unit's own class strength)
     seen: set[int] = set()
     for unit in tree.css(_UNIT_SELECTOR):
         if unit.mem_id in seen:
@@ -193,7 +199,14 @@ def _prose_mass(tree: LexborHTMLParser, flags: _ClassFlags) -> _Mass:
             continue
         key = ancestry.register(unit.parent, flags)
         everything.add(key, chars)
-        if not ancestry.in_boilerplate[key] and not flags.get(unit):
+        units.append((key, chars, flags.get(unit)))
+    # A weakly named block holding most of the page's prose is the article ("newsletter-content" on a
+    # newsletter archive), not a promotion: its prose counts.
+    trusted = {key for key, prose in everything.prose.items() if prose > 0.5 * everything.total and flags.known.get(key) == 1}
+    clean = _Mass(ancestry)
+    for key, chars, own in units:
+        chain = ancestry.strength[key]
+        if own == 0 and (chain == 0 or chain == 1 and trusted.issuperset(ancestry.weak[key])):
             clean.add(key, chars)
     return clean if clean.total >= 0.15 * everything.total else everything
 

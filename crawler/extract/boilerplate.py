@@ -14,6 +14,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from crawler.textnorm import match_key
 
 __all__ = [
+    "boilerplate_strength",
     "has_boilerplate_class",
     "is_boilerplate_block",
     "is_label",
@@ -32,30 +33,38 @@ _CHROME_TAG_NAMES = frozenset(tag.strip() for tag in _CHROME_TAGS.split(","))
 _CHROME_LANDMARKS = {"aside", "nav", "footer", "dialog"}
 _STRIP_SELECTOR = f"{_CHROME_TAGS}, form, [hidden], [aria-hidden=true]"
 
-# Class/id tokens of blocks that are not the article: sharing, related stories, tag lists, comments,
-# author boxes, newsletters, cookie banners, ads, "most read" widgets, breadcrumbs and post meta lines.
-_BOILERPLATE_WORDS = (
+# Class/id tokens of blocks that are not the article. Strong: sharing, related stories, tag lists, comments,
+# sidebars, author boxes, breadcrumbs, post meta lines, navigation between posts, the article's own header.
+_STRONG_WORDS = (
     r"share|sharing|social|sociallinks|related|read-?also|readmore|more-?stories|also-?read|"
     r"tags|tagcloud|tag-?list|post-?tags|keywords|breadcrumbs?|comments?|comment-?respond|respond|"
-    r"newsletter|subscribe|subscription|cookie|consent|banner|advert|advertisement|ads|ad-?slot|sponsored|promo|"
-    r"sidebar|popular|most-?read|trending|authors?|author-?box|author-?bio|about-?author|bio|post-?meta|entry-?meta|"
-    r"meta-?views|byline|pagination|pager|prev-?next|post-?navigation|print|toolbar|outbrain|taboola|"
+    r"sidebar|authors?|author-?box|author-?bio|about-?author|bio|post-?meta|entry-?meta|"
+    r"meta-?views|byline|pagination|pager|prev-?next|post-?navigation|outbrain|taboola|"
     r"recommend|recommended|you-?may-?like|next-?post|disqus|"
-    # calls to action: sign-up boxes, lead magnets, buttons
-    r"cta|call-?to-?action|opt-?in|signup|sign-?up|mailing-?list|mailchimp|mc4wp|convertkit|lead-?gen|"
-    r"buttons?|btn|"
     # the article's own header (title, byline, date, reading time) is metadata, read separately
     r"(entry|post|article|page|story)-?(header|head|info|details|byline|date|dateline)"
 )
+# Weak: newsletters, cookie banners, ads, promotions, "most read" lists, calls to action, buttons. A theme
+# sometimes names its content wrapper after one of these (a newsletter archive's "newsletter-content").
+_WEAK_WORDS = (
+    r"newsletter|subscribe|subscription|cookie|consent|banner|advert|advertisement|ads|ad-?slot|sponsored|promo|"
+    r"popular|most-?read|trending|print|toolbar|"
+    r"cta|call-?to-?action|opt-?in|signup|sign-?up|mailing-?list|mailchimp|mc4wp|convertkit|lead-?gen|"
+    r"buttons?|btn"
+)
+_BOILERPLATE_WORDS = f"{_STRONG_WORDS}|{_WEAK_WORDS}"
+_WEAK_TOKEN = re.compile(rf"(^|[-_])({_WEAK_WORDS})([-_]|$)", re.IGNORECASE)
 _BOILERPLATE_TOKEN = re.compile(rf"(^|[-_])({_BOILERPLATE_WORDS})([-_]|$)", re.IGNORECASE)
 # Sidebar widgets are "widget", "widget_text", "widget-area"; "elementor-widget-*" and HubSpot's "widget-span" are layout.
 _WIDGET_TOKEN = re.compile(r"^widget([-_](?!span|type|container|wrap)|$)|^sidebar-widget", re.IGNORECASE)
 # Tokens that describe, not name, a block: WordPress taxonomy classes ("tag-social", "category-comments")
-# and layout states ("has-sidebar", "is-sticky-share"); BEM modifiers ("article--sidebar-right") are cut off.
+# and layout states ("has-sidebar", "is-sticky-share", "container-with-sidebar" are cut out); BEM modifiers
+# ("article--sidebar-right") are cut off.
 _DESCRIPTIVE_TOKEN = re.compile(
     r"^(tag|category|categories|topic|format|status|type|postid|page-id|has|with|no|without|is|show|hide)-",
     re.IGNORECASE,
 )
+_LAYOUT_STATE = re.compile(r"(^|[-_])(has|with|no|without)[-_][a-z]+", re.IGNORECASE)
 
 # Headings that announce a block of other stories or metadata, in Arabic and English (as match keys).
 _BLOCK_HEADINGS = tuple(
@@ -100,23 +109,27 @@ def strip_page_chrome(tree: LexborHTMLParser) -> None:
 
 
 def has_boilerplate_class(node: LexborNode) -> bool:
-    """True when a class or id token names a boilerplate block (share bar, related posts, tags...).
-    Classes on <body> describe the page (WordPress: "single", "has-sidebar"), never a block."""
+    """True when a class or id token names a boilerplate block (share bar, related posts, tags...)."""
+    return boilerplate_strength(node) > 0
+
+
+def boilerplate_strength(node: LexborNode) -> int:
+    """0: the class/id names no boilerplate; 1: a weak name (newsletter, promo, banner...); 2: a strong one
+    (comments, related, sidebar...). Classes on <body> describe the page ("single", "has-sidebar")."""
     if node.tag in ("body", "html"):
-        return False
+        return 0
     names = f"{node.attrs.get('class') or ''} {node.attrs.get('id') or ''}"
-    return len(names) > 1 and _names_boilerplate(names)
-
-
-def _names_boilerplate(names: str) -> bool:
-    return any(_token_boilerplate(token) for token in names.split())
+    return max((_token_strength(token) for token in names.split()), default=0) if len(names) > 1 else 0
 
 
 @lru_cache(maxsize=16384)
-def _token_boilerplate(token: str) -> bool:
+def _token_strength(token: str) -> int:
     """The class/id test for one token, memoised: tokens repeat across a site's (and a theme's) pages."""
-    token = token.split("--", 1)[0]
-    return bool(_BOILERPLATE_TOKEN.search(token) or _WIDGET_TOKEN.search(token)) and not _DESCRIPTIVE_TOKEN.search(token)
+    token = _LAYOUT_STATE.sub("", token.split("--", 1)[0])
+    if _DESCRIPTIVE_TOKEN.search(token) or not (_BOILERPLATE_TOKEN.search(token) or _WIDGET_TOKEN.search(token)):
+        return 0
+    stripped = _WEAK_TOKEN.sub("-", token)
+    return 2 if _BOILERPLATE_TOKEN.search(stripped) or _WIDGET_TOKEN.search(stripped) else 1
 
 
 def is_label(text: str) -> bool:

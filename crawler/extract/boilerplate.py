@@ -64,6 +64,7 @@ _DESCRIPTIVE_TOKEN = re.compile(
     r"^(tag|category|categories|topic|format|status|type|postid|page-id|has|with|no|without|is|show|hide)-",
     re.IGNORECASE,
 )
+_CAMEL_HUMP = re.compile(r"([a-z])([A-Z])")  # "commentBody", "relatedPosts" read as "comment-Body"
 _LAYOUT_STATE = re.compile(r"(^|[-_])(has|with|no|without)[-_][a-z]+", re.IGNORECASE)
 
 # Headings that announce a block of other stories or metadata, in Arabic and English (as match keys).
@@ -125,7 +126,7 @@ def boilerplate_strength(node: LexborNode) -> int:
 @lru_cache(maxsize=16384)
 def _token_strength(token: str) -> int:
     """The class/id test for one token, memoised: tokens repeat across a site's (and a theme's) pages."""
-    token = _LAYOUT_STATE.sub("", token.split("--", 1)[0])
+    token = _LAYOUT_STATE.sub("", _CAMEL_HUMP.sub(r"\1-\2", token.split("--", 1)[0]))
     if _DESCRIPTIVE_TOKEN.search(token) or not (_BOILERPLATE_TOKEN.search(token) or _WIDGET_TOKEN.search(token)):
         return 0
     stripped = _WEAK_TOKEN.sub("-", token)

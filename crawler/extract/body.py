@@ -56,6 +56,8 @@ _NEGATIVE_HINT = re.compile(
     r"breadcrumb|popular|most-|newsletter|subscribe|cookie|modal|popup",
     re.I,
 )
+# A line that is only a date and a time ("2 تير 1399 - 12:09:08 ب.ظ", "Jan 5, 2025 10:32 AM"): page metadata.
+_TIMESTAMP_LINE = re.compile(r"^(?=.{0,60}$)(?=.*\d{4})(?=.*\d{1,2}:\d{2}).*$")
 _SENTENCE_END = re.compile(r"[.!?؟。…:;؛,،]")
 _MIN_PROSE_CHARS = 25
 _JUNK_WEIGHT = 1.5  # how much one character of non-prose text inside a container costs
@@ -158,7 +160,10 @@ def extract_body(tree: LexborHTMLParser, title: str | None) -> BodyResult:
 def _join(blocks: list[_Block], title: str | None) -> str:
     """The body text: edges trimmed, and no block that merely repeats the title (in whatever tag)."""
     title_words = " ".join(title.split()).casefold() if title else None
-    kept = [block.text for block in _trim_edges(blocks) if block.text.casefold() != title_words]
+    kept = [
+        block.text for block in _trim_edges(blocks)
+        if block.text.casefold() != title_words and not _TIMESTAMP_LINE.search(block.text)
+    ]  # fmt: skip
     return "\n\n".join(kept)
 
 

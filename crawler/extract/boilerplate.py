@@ -117,10 +117,21 @@ def has_boilerplate_class(node: LexborNode) -> bool:
 def boilerplate_strength(node: LexborNode) -> int:
     """0: the class/id names no boilerplate; 1: a weak name (newsletter, promo, banner...); 2: a strong one
     (comments, related, sidebar...). Classes on <body> describe the page ("single", "has-sidebar")."""
-    if node.tag in ("body", "html"):
+    attributes = node.attrs
+    classes, ident = attributes.get("class"), attributes.get("id")
+    if not (classes or ident) or node.tag in ("body", "html"):
         return 0
-    names = f"{node.attrs.get('class') or ''} {node.attrs.get('id') or ''}"
-    return max((_token_strength(token) for token in names.split()), default=0) if len(names) > 1 else 0
+    return _names_strength(f"{classes or ''} {ident or ''}")
+
+
+@lru_cache(maxsize=16384)
+def _names_strength(names: str) -> int:
+    strongest = 0
+    for token in names.split():
+        strongest = max(strongest, _token_strength(token))
+        if strongest == 2:
+            break
+    return strongest
 
 
 @lru_cache(maxsize=16384)

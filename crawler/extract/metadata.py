@@ -82,7 +82,7 @@ def read_metadata(tree: LexborHTMLParser, timezone: str, url: str | None = None)
     """Read every metadata field; dates come back as ISO 8601 strings with an offset. Each field's
     candidates are tried in order of trust; the first usable one wins and its label is recorded."""
     head = _read_head_markup(tree)
-    ld = _json_ld_article(head.json_ld)
+    ld = _json_ld_article(head.json_ld) or _json_ld_article(_body_json_ld(tree))
     meta = head.meta
     markup = _MarkupFallbacks(tree)
     found = PageMetadata()
@@ -265,22 +265,39 @@ class _MarkupFallbacks:
 
 
 def _read_head_markup(tree: LexborHTMLParser) -> _HeadMarkup:
+    """From <head> only (a fraction of the page to search); microdata <meta itemprop> in the body is read
+    by _MarkupFallbacks, JSON-LD in the body by _body_json_ld."""
     found = _HeadMarkup()
-    for node in tree.css("meta[content], script[type], link[rel][href]"):
-        attributes = node.attrs
-        if node.tag == "meta":
-            key = attributes.get("property") or attributes.get("name") or attributes.get("itemprop")
-            content = (attributes.get("content") or "").strip()
-            if key and content:
-                key = key.strip().lower()
-                found.meta.setdefault(key, content)
-                found.meta_all.setdefault(key, []).append(content)
-        elif node.tag == "script":
-            if (attributes.get("type") or "").strip().lower() == "application/ld+json":
-                found.json_ld.append(node.text(deep=True))
-        elif found.canonical is None and "canonical" in (attributes.get("rel") or "").lower().split():
-            found.canonical = (attributes.get("href") or "").strip() or None
+    head_nodes = tree.head.css("meta[content], script[type], link[rel][href]") if tree.head is not None else []
+    for node in head_nodes:
+        _index_head_node(node, found)
     return found
+
+
+def _body_json_ld(tree: LexborHTMLParser) -> list[str]:
+    """JSON-LD scripts in <body> (plugins often print them in the footer)."""
+    if tree.body is None:
+        return []
+    return [
+        node.text(deep=True) for node in tree.body.css("script[type]")
+        if (node.attrs.get("type") or "").strip().lower() == "application/ld+json"
+    ]  # fmt: skip
+
+
+def _index_head_node(node: LexborNode, found: _HeadMarkup) -> None:
+    attributes = node.attrs
+    if node.tag == "meta":
+        key = attributes.get("property") or attributes.get("name") or attributes.get("itemprop")
+        content = (attributes.get("content") or "").strip()
+        if key and content:
+            key = key.strip().lower()
+            found.meta.setdefault(key, content)
+            found.meta_all.setdefault(key, []).append(content)
+    elif node.tag == "script":
+        if (attributes.get("type") or "").strip().lower() == "application/ld+json":
+            found.json_ld.append(node.text(deep=True))
+    elif found.canonical is None and "canonical" in (attributes.get("rel") or "").lower().split():
+        found.canonical = (attributes.get("href") or "").strip() or None
 
 
 def _h1(markup: _MarkupFallbacks) -> str | None:

@@ -45,6 +45,7 @@ _BLOCK_TAGS = {
     "h4", "h5", "h6", "header", "footer", "nav", "aside", "figure", "hr", "form", "address", "center", "li", "tr",
     "tbody", "thead", "details", "summary",
 }  # fmt: skip
+_LEAF_BLOCKS = {"p", "pre", "address", "h1", "h2", "h3", "h4", "h5", "h6"}
 _LINK_BLOCK_TAGS = {"div", "section", "aside", "span", "figure"}
 _ANY_BLOCK = ", ".join(sorted(_BLOCK_TAGS))
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
@@ -313,10 +314,13 @@ class _Context:
 def _render(node: LexborNode, blocks: list[_Block], ctx: _Context, depth: int) -> None:
     """Append the text blocks of node, in document order, to blocks."""
     tag = node.tag
-    if depth > 0 and (ctx.flags.get(node) or is_boilerplate_block(node)) and not ctx.holds_most_of_article(node):
+    if depth > 0 and tag not in _LEAF_BLOCKS:  # paragraphs and headings cannot open with a label or be a teaser box
+        if (ctx.flags.get(node) or is_boilerplate_block(node)) and not ctx.holds_most_of_article(node):
+            return
+        if tag in _LINK_BLOCK_TAGS and _is_link_block(node):
+            return  # a teaser injected between paragraphs: a short block that is all link
+    elif depth > 0 and ctx.flags.get(node) and not ctx.holds_most_of_article(node):
         return
-    if depth > 0 and tag in _LINK_BLOCK_TAGS and _is_link_block(node):
-        return  # a teaser injected between paragraphs: a short block that is all link
     if depth > _MAX_DEPTH or tag in ("p", "pre", "address"):
         _add_paragraph(node, blocks)
     elif tag in _HEADINGS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,17 +14,24 @@ from crawler.demo.site import NewsSite, serve
 TESTS = Path(__file__).parent
 
 
-@pytest.fixture
-def news_site() -> Iterator[tuple[NewsSite, str]]:
-    """A fresh demo site with 6 articles, served on a free port: (site, base URL)."""
-    site = NewsSite(articles=6)
+@contextmanager
+def serving(site: NewsSite) -> Iterator[str]:
+    """Serve a demo site on a free port of 127.0.0.1 for the duration of the block: its base URL."""
     server, thread = serve(site, 0)
     try:
-        yield site, f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def news_site() -> Iterator[tuple[NewsSite, str]]:
+    """A fresh demo site with 6 articles, served on a free port: (site, base URL)."""
+    site = NewsSite(articles=6)
+    with serving(site) as base:
+        yield site, base
 
 
 def write_config(tmp_path: Path, sources: str, **crawler: object) -> Path:

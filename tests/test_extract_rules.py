@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import query, site_source, write_config
+from conftest import query, serving, site_source, write_config
 from test_pipeline import crawl
 
 from crawler.cli import main
 from crawler.config import parse_config
-from crawler.demo.site import NewsSite, serve
+from crawler.demo.site import NewsSite
 from crawler.errors import ConfigError
 from crawler.extract import SelectorRules, extract
 from crawler.extract.templates import block_key, learn_template
@@ -37,13 +37,8 @@ PAGE = """<html><head><title>Site | Wrong title</title>
 def promo_site() -> Iterator[tuple[NewsSite, str]]:
     """The demo site whose Arabic articles all end with the same promotional line."""
     site = NewsSite(articles=8, promo=PROMO)
-    server, thread = serve(site, 0)
-    try:
-        yield site, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(site) as base:
+        yield site, base
 
 
 def test_selectors_win_over_the_generic_extractor_and_say_so() -> None:

@@ -25,6 +25,10 @@ _SPACE_CHARS = r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]"
 # Runs that are not already a single plain space (matching every word gap would make this the slowest step).
 _SPACES = re.compile(rf"[\t\u00a0\u2000-\u200a\u202f\u205f\u3000]{_SPACE_CHARS}*| {_SPACE_CHARS}+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
+# Anything display_text's line tidying would change once NFKC has made other spaces plain ones: a double
+# space, a space at a line's end, a run of blank lines, or whitespace that is neither space nor newline.
+_UNTIDY = ("  ", " \n", "\n ", "\n\n\n", "\t", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\x85",
+           "\u1680", "\u2028", "\u2029")  # fmt: skip
 
 
 def clean_whitespace(text: str) -> str:
@@ -45,8 +49,10 @@ def display_text(text: str, language: str | None = None) -> str:
     text = _CONTROLS.sub("", text)
     if language is not None and language.lower().startswith("ar") and _PERSIAN_LETTERS.search(text):
         text = text.translate(_PERSIAN_TO_ARABIC)
-    text = "\n".join(" ".join(line.split()) for line in text.split("\n"))
-    return _BLANK_LINES.sub("\n\n", text).strip()
+    if any(marker in text for marker in _UNTIDY):  # most bodies are tidy already; scans beat re-joining
+        text = "\n".join(" ".join(line.split()) for line in text.split("\n"))
+        text = _BLANK_LINES.sub("\n\n", text)
+    return text.strip()
 
 
 def match_key(text: str) -> str:

@@ -132,14 +132,23 @@ class _Mass:
     ancestry: _Ancestry
     prose: dict[int, int] = field(default_factory=dict)
     total: int = 0
+    _direct: dict[int, int] = field(default_factory=dict)
 
-    def add(self, key: int | None, chars: int) -> None:
-        """Count a unit's prose in the element ``key`` (the unit's parent) and every ancestor of it."""
+    def add(self, key: int, chars: int) -> None:
+        """Count a unit's prose in the element ``key`` (the unit's parent); ``finish`` passes it upwards."""
         self.total += chars
+        self._direct[key] = self._direct.get(key, 0) + chars
+
+    def finish(self) -> _Mass:
+        """Every element's prose: its own units' and its descendants'. Units share parents, so summing per
+        parent first walks each chain once per parent instead of once per unit."""
         prose, parent = self.prose, self.ancestry.parent
-        while key is not None:
-            prose[key] = prose.get(key, 0) + chars
-            key = parent[key]
+        for start, chars in self._direct.items():
+            key: int | None = start
+            while key is not None:
+                prose[key] = prose.get(key, 0) + chars
+                key = parent[key]
+        return self
 
 
 def extract_body(tree: LexborHTMLParser, title: str | None) -> BodyResult:
@@ -206,6 +215,7 @@ def _prose_mass(tree: LexborHTMLParser, flags: _ClassFlags) -> _Mass:
         key = ancestry.register(unit.parent, flags)
         everything.add(key, chars)
         units.append((key, chars, flags.get(unit)))
+    everything.finish()
     # A weakly named block holding most of the page's prose is the article ("newsletter-content" on a
     # newsletter archive), not a promotion: its prose counts.
     trusted = {key for key, prose in everything.prose.items() if prose > 0.5 * everything.total and flags.known.get(key) == 1}
@@ -214,7 +224,7 @@ def _prose_mass(tree: LexborHTMLParser, flags: _ClassFlags) -> _Mass:
         chain = ancestry.strength[key]
         if own == 0 and (chain == 0 or chain == 1 and trusted.issuperset(ancestry.weak[key])):
             clean.add(key, chars)
-    return clean if clean.total >= 0.15 * everything.total else everything
+    return clean.finish() if clean.total >= 0.15 * everything.total else everything
 
 
 def _prose_chars(unit: LexborNode) -> int:

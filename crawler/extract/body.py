@@ -389,7 +389,8 @@ def _add_paragraph(node: LexborNode, blocks: list[_Block]) -> None:
     text = _inline_text(node)
     if not text:
         return
-    links = sum(len(a.text(deep=True).strip()) for a in node.css("a"))
+    # Link text matters only for short paragraphs (a "read also: <link>" teaser, a line of links).
+    links = sum(len(a.text(deep=True).strip()) for a in node.css("a")) if len(text) < 200 else 0
     if is_label_paragraph(text, links) or (links > 0.8 * len(text) and len(text) < 200):
         return
     blocks.append(_Block(text, node.tag == "p"))

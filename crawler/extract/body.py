@@ -45,6 +45,8 @@ _BLOCK_TAGS = {
     "h4", "h5", "h6", "header", "footer", "nav", "aside", "figure", "hr", "form", "address", "center", "li", "tr",
     "tbody", "thead", "details", "summary",
 }  # fmt: skip
+# Inline elements that hold only text in practice; others (a, span, font...) may wrap whole blocks.
+_FORMATTING_TAGS = {"strong", "em", "b", "i", "u", "small", "sup", "sub", "code", "mark", "abbr", "time", "img", "wbr"}
 _LEAF_BLOCKS = {"p", "pre", "address", "h1", "h2", "h3", "h4", "h5", "h6"}
 _LINK_BLOCK_TAGS = {"div", "section", "aside", "span", "figure"}
 _ANY_BLOCK = ", ".join(sorted(_BLOCK_TAGS))
@@ -365,7 +367,7 @@ def _render_mixed(node: LexborNode, blocks: list[_Block], ctx: _Context, depth: 
             _flush(run, blocks)
             _render(child, blocks, ctx, depth + 1)
         elif child.is_element_node and (not ctx.flags.get(child) or ctx.holds_most_of_article(child)):
-            if child.css_first(_ANY_BLOCK) is not None:
+            if child.tag not in _FORMATTING_TAGS and child.css_first(_ANY_BLOCK) is not None:
                 _flush(run, blocks)
                 _render(child, blocks, ctx, depth + 1)
             else:

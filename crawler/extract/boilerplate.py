@@ -134,7 +134,7 @@ def _names_strength(names: str) -> int:
     return strongest
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=65536)  # a few MB at most; tokens repeat across a source's pages and a theme's sites
 def _token_strength(token: str) -> int:
     """The class/id test for one token, memoised: tokens repeat across a site's (and a theme's) pages."""
     token = _LAYOUT_STATE.sub("", _CAMEL_HUMP.sub(r"\1-\2", token.split("--", 1)[0]))

@@ -241,13 +241,14 @@ class _MarkupFallbacks:
     @property
     def nodes(self) -> list[LexborNode]:
         if self._nodes is None:
-            self._nodes = self._tree.css('a[rel], [itemprop], [class*="breadcrumb"], [id*="breadcrumb"]')
+            self._nodes = self._tree.css('h1, a[rel], [itemprop], [class*="breadcrumb"], [id*="breadcrumb"]')
         return self._nodes
 
     def h1(self) -> LexborNode | None:
         """The article's h1 (one inside <article> first: a site logo is often the page's first h1)."""
         if self._h1 is None:
-            self._h1 = (self._tree.css_first("article h1") or self._tree.css_first("h1"),)
+            headings = [node for node in self.nodes if node.tag == "h1"]
+            self._h1 = (next((h for h in headings if _inside_article(h)), headings[0] if headings else None),)
         return self._h1[0]
 
     def with_rel(self, rel: str) -> list[LexborNode]:
@@ -262,6 +263,15 @@ class _MarkupFallbacks:
             if "breadcrumb" in names and node.tag != "a":
                 return node
         return None
+
+
+def _inside_article(node: LexborNode) -> bool:
+    current = node.parent
+    while current is not None:
+        if current.tag == "article":
+            return True
+        current = current.parent
+    return False
 
 
 def _read_head_markup(tree: LexborHTMLParser) -> _HeadMarkup:

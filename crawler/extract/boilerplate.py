@@ -86,6 +86,8 @@ _BLOCK_HEADINGS = tuple(
         "الأكثر تداولا", "اشترك في النشرة", "النشرة البريدية", "مواضيع مشابهة", "مطالب مرتبط", "اخبار مرتبط",
     )
 )  # fmt: skip
+_LABEL_PUNCTUATION = " :：-–—.!|»«"
+_ARABIC_SCRIPT = re.compile("[\u0600-\u06ff]")
 _LONGEST_LABEL = 2 * max(map(len, _BLOCK_HEADINGS)) + 10  # room for harakat, spaces and punctuation
 _HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6", "strong", "b", "span", "div", "p", "header"}
 
@@ -151,8 +153,9 @@ def is_label(text: str) -> bool:
 
 @lru_cache(maxsize=8192)
 def _is_label_text(text: str) -> bool:
-    key = match_key(text).strip(" :：-–—.!|»«")
-    return key in _BLOCK_HEADINGS
+    if not _ARABIC_SCRIPT.search(text):  # Latin labels need no Arabic folding: a cheap key will do
+        return " ".join(text.split()).strip(_LABEL_PUNCTUATION).casefold() in _BLOCK_HEADINGS
+    return match_key(text).strip(_LABEL_PUNCTUATION) in _BLOCK_HEADINGS
 
 
 def is_boilerplate_block(node: LexborNode) -> bool:

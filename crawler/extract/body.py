@@ -61,6 +61,7 @@ _NEGATIVE_HINT = re.compile(
 )
 # A line that is only a date and a time ("2 تير 1399 - 12:09:08 ب.ظ", "Jan 5, 2025 10:32 AM"): page metadata.
 _TIMESTAMP_LINE = re.compile(r"^(?=.{0,60}$)(?=.*\d{4})(?=.*\d{1,2}:\d{2}).*$")
+_BLANK_LINE = re.compile(r"\n\s*\n")
 _SENTENCE_END = re.compile(r"[.!?؟。…:;؛,،]")
 _MIN_PROSE_CHARS = 25
 _JUNK_WEIGHT = 1.5  # how much one character of non-prose text inside a container costs
@@ -164,7 +165,8 @@ def extract_body(tree: LexborHTMLParser, title: str | None) -> BodyResult:
     # Text straight inside <body> (plain pages, bare fragments) has no unit to score: take the body.
     container = _choose_container(mass) if mass.total else tree.body
     blocks: list[_Block] = []
-    _render(container, blocks, _Context(title, mass, mass.prose.get(container.mem_id, 0), flags), depth=0)
+    ctx = _Context(title, mass, mass.prose.get(container.mem_id, 0), flags, _holders_of_breaks(container))
+    _render(container, blocks, ctx, depth=0)
     text = _join(blocks, title)
     return BodyResult(text, _describe(container), None if text else "the chosen container held only boilerplate")
 
@@ -185,7 +187,8 @@ def override_body(tree: LexborHTMLParser, selector: str, title: str | None) -> B
     if not nodes:
         return None
     blocks: list[_Block] = []
-    ctx = _Context(title, _Mass(_Ancestry()), 0, _ClassFlags())
+    breaks = frozenset().union(*(_holders_of_breaks(node) for node in nodes))
+    ctx = _Context(title, _Mass(_Ancestry()), 0, _ClassFlags(), breaks)
     for node in nodes:
         _render(node, blocks, ctx, depth=0)
     return BodyResult(_join(blocks, title), selector)
@@ -317,10 +320,24 @@ class _Context:
     mass: _Mass
     container_prose: int
     flags: _ClassFlags
+    with_breaks: frozenset[int]  # elements of the container that hold a <br> somewhere inside
 
     def holds_most_of_article(self, node: LexborNode) -> bool:
         """A 'boilerplate' class on a block that holds most of the article's prose is a false alarm."""
         return self.mass.prose.get(node.mem_id, 0) > 0.5 * self.container_prose > 0
+
+
+def _holders_of_breaks(container: LexborNode) -> frozenset[int]:
+    """Every element inside container that has a <br> below it (one query instead of one per block)."""
+    holders: set[int] = set()
+    for line_break in container.css("br"):
+        node = line_break.parent
+        while node is not None and node.mem_id not in holders:
+            holders.add(node.mem_id)
+            if node.mem_id == container.mem_id:
+                break
+            node = node.parent
+    return frozenset(holders)
 
 
 def _render(node: LexborNode, blocks: list[_Block], ctx: _Context, depth: int) -> None:
@@ -334,17 +351,17 @@ def _render(node: LexborNode, blocks: list[_Block], ctx: _Context, depth: int) -
     elif depth > 0 and ctx.flags.get(node) and not ctx.holds_most_of_article(node):
         return
     if depth > _MAX_DEPTH or tag in ("p", "pre", "address"):
-        _add_paragraph(node, blocks)
+        _add_paragraph(node, blocks, ctx)
     elif tag in _HEADINGS:
-        text = _inline_text(node)
+        text = _inline_text(node, ctx)
         if text and not (ctx.title and tag in ("h1", "h2") and _same_text(text, ctx.title)):
             blocks.append(_Block(text, False))
     elif tag in ("ul", "ol", "dl"):
-        _add_list(node, blocks)
+        _add_list(node, blocks, ctx)
     elif tag == "table":
-        _add_table(node, blocks)
+        _add_table(node, blocks, ctx)
     elif tag == "blockquote" and not any(child.tag in _BLOCK_TAGS for child in _element_children(node)):
-        _add_paragraph(node, blocks)
+        _add_paragraph(node, blocks, ctx)
     else:
         _render_mixed(node, blocks, ctx, depth)
 
@@ -381,14 +398,14 @@ def _flush(run: list[str], blocks: list[_Block]) -> None:
     run.clear()
     if not text or text.isspace():
         return  # most runs are the indentation between two block elements
-    for piece in re.split(r"\n\s*\n", text):
+    for piece in _BLANK_LINE.split(text) if "\n" in text else (text,):
         piece = " ".join(piece.split())
         if piece and not is_label_paragraph(piece, 0):
             blocks.append(_Block(piece, False))
 
 
-def _add_paragraph(node: LexborNode, blocks: list[_Block]) -> None:
-    text = _inline_text(node)
+def _add_paragraph(node: LexborNode, blocks: list[_Block], ctx: _Context) -> None:
+    text = _inline_text(node, ctx)
     if not text:
         return
     # Link text matters only for short paragraphs (a "read also: <link>" teaser, a line of links).
@@ -398,20 +415,20 @@ def _add_paragraph(node: LexborNode, blocks: list[_Block]) -> None:
     blocks.append(_Block(text, node.tag == "p"))
 
 
-def _add_list(node: LexborNode, blocks: list[_Block]) -> None:
+def _add_list(node: LexborNode, blocks: list[_Block], ctx: _Context) -> None:
     """A list is one block, one line per item; a list of links (other stories) is dropped."""
     if _link_density(node) > 0.6:
         return
-    items = [_inline_text(item) for item in node.css("li, dt, dd")]
+    items = [_inline_text(item, ctx) for item in node.css("li, dt, dd")]
     lines = [item for item in items if item]
     if lines:
         blocks.append(_Block("\n".join(lines), False))
 
 
-def _add_table(node: LexborNode, blocks: list[_Block]) -> None:
+def _add_table(node: LexborNode, blocks: list[_Block], ctx: _Context) -> None:
     rows = []
     for row in node.css("tr"):
-        cells = [_inline_text(cell) for cell in row.css("td, th")]
+        cells = [_inline_text(cell, ctx) for cell in row.css("td, th")]
         cells = [cell for cell in cells if cell]
         if cells:
             rows.append(" | ".join(cells))
@@ -432,9 +449,9 @@ def _link_density(node: LexborNode) -> float:
     return min(link_length / text_length, 1.0)
 
 
-def _inline_text(node: LexborNode) -> str:
+def _inline_text(node: LexborNode, ctx: _Context) -> str:
     """The text of an inline run on one line; a <br> separates words ("2015 and<br>2018")."""
-    if node.css_first("br") is None:
+    if node.mem_id not in ctx.with_breaks:
         return " ".join(node.text(deep=True, separator="").split())
     parts = [
         (child.text_content or "") if child.is_text_node else " "

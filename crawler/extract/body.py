@@ -210,7 +210,7 @@ def _prose_mass(tree: LexborHTMLParser, flags: _ClassFlags) -> _Mass:
     everything = _Mass(ancestry)
     units: list[tuple[int, int, int]] = []  # (parent key, prose characters, the unit's own class strength)
     seen: set[int] = set()
-    for unit in tree.css(_UNIT_SELECTOR):
+    for unit in _body_or_root(tree).css(_UNIT_SELECTOR):  # the head holds no text
         if unit.mem_id in seen:
             continue
         seen.add(unit.mem_id)
@@ -230,6 +230,12 @@ def _prose_mass(tree: LexborHTMLParser, flags: _ClassFlags) -> _Mass:
         if own == 0 and (chain == 0 or chain == 1 and trusted.issuperset(ancestry.weak[key])):
             clean.add(key, chars)
     return clean.finish() if clean.total >= 0.15 * everything.total else everything
+
+
+def _body_or_root(tree: LexborHTMLParser) -> LexborNode:
+    root = tree.body or tree.root
+    assert root is not None  # extract_body returns early for a page without a body
+    return root
 
 
 def _prose_chars(unit: LexborNode) -> int:

@@ -97,7 +97,10 @@ def strip_page_chrome(tree: LexborHTMLParser) -> None:
 
     Matches come in document order, so they are removed last-first: a descendant always goes before its
     ancestor, and no removed (freed) element is ever touched again."""
-    for node in reversed(tree.css(_STRIP_SELECTOR)):
+    root = tree.body or tree.root  # the head's scripts and styles never reach the body's text
+    if root is None:
+        return
+    for node in reversed(root.css(_STRIP_SELECTOR)):
         tag = node.tag
         if tag == "form":
             # Comment, search and newsletter forms go; ASP.NET wraps whole pages in one <form>, which stays.

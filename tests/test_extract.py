@@ -61,3 +61,46 @@ def test_header_today_date_and_teaser_dates_never_win() -> None:
     )
     article = extract(html, timezone="Asia/Baghdad")
     assert article.published == "2024-01-25T00:00:00+03:00"
+
+
+SENTENCE = "A sentence of the article's own text, long enough to read as prose, with commas, and a full stop."
+
+
+def test_body_split_over_sibling_blocks_is_found_whole_without_what_sits_between() -> None:
+    """Two halves of a story (a few paragraphs each, as on real pages) around a newsletter box."""
+    more = f"<p>{SENTENCE}</p>" * 3
+    html = (
+        "<html><body><nav><a href='/'>Home</a><a href='/w'>World</a></nav><main><h1>Split story</h1>"
+        f"<section class='story-body'><p>Part one. {SENTENCE}</p>{more}</section>"
+        "<div class='newsletter-signup'><p>Get our newsletter every morning, free of charge.</p></div>"
+        f"<section class='story-body'><p>Part two. {SENTENCE}</p>{more}<blockquote>A quoted witness said so.</blockquote>"
+        "<table><tr><th>Year</th><th>Rate</th></tr><tr><td>2024</td><td>3.1</td></tr></table></section>"
+        "<div class='related-stories'><h2>Related</h2><ul><li><a href='/x'>Another story entirely</a></li></ul></div>"
+        "</main><footer><p>All rights reserved by the publisher, 2025.</p></footer></body></html>"
+    )
+    body = extract(html).body
+    assert body.startswith("Part one.") and "Part two." in body
+    assert "A quoted witness said so." in body and "Year | Rate\n2024 | 3.1" in body
+    assert "newsletter" not in body and "Another story" not in body and "rights reserved" not in body
+
+
+def test_amp_page_keeps_the_article_and_drops_amp_chrome() -> None:
+    html = (
+        "<html amp lang='en'><body><amp-sidebar id='menu'><ul><li><a href='/'>Home</a></li></ul></amp-sidebar>"
+        "<article><h1>AMP story</h1><amp-img src='a.jpg' width='1' height='1'></amp-img>"
+        f"<p>{SENTENCE}</p><amp-ad type='x'><div>Advertisement placeholder text for a sponsor.</div></amp-ad>"
+        f"<p>{SENTENCE} Second.</p><amp-social-share type='twitter'>Share on Twitter</amp-social-share></article>"
+        "</body></html>"
+    )
+    body = extract(html).body
+    assert body == f"{SENTENCE}\n\n{SENTENCE} Second."
+
+
+def test_json_ld_article_body_replaces_a_poor_guess_from_the_markup() -> None:
+    html = (
+        '<html><head><script type="application/ld+json">{"@type": "NewsArticle", "headline": "H", '
+        f'"articleBody": "{SENTENCE * 4}"}}</script></head>'
+        "<body><div id='app'><p>Loading the story, please wait a moment.</p></div></body></html>"
+    )
+    article = extract(html)
+    assert article.body.startswith("A sentence of the article") and article.provenance["body"] == "json-ld:articleBody"

@@ -77,7 +77,7 @@ class BodyResult:
 
 class _Block(NamedTuple):
     text: str
-    paragraph: bool  # written as a <p> by the author, not loose text, a heading or a list
+    paragraph: bool  # written as a <p> (or a table) by the author, not loose text, a heading or a list
 
 
 @dataclass(slots=True)
@@ -439,7 +439,7 @@ def _add_table(node: LexborNode, blocks: list[_Block], ctx: _Context) -> None:
         if cells:
             rows.append(" | ".join(cells))
     if rows and _link_density(node) < 0.6:
-        blocks.append(_Block("\n".join(rows), False))
+        blocks.append(_Block("\n".join(rows), True))  # kept at the end like a paragraph: tables are content
 
 
 def _is_link_block(node: LexborNode) -> bool:

@@ -26,7 +26,10 @@ __all__ = [
 # Never content: scripts and styles, forms and widgets, site chrome around the article.
 _CHROME_TAGS = (
     "script, style, noscript, template, iframe, svg, canvas, button, input, select, textarea, "
-    "nav, footer, aside, dialog, figure, figcaption, picture, video, audio, object, embed"
+    "nav, footer, aside, dialog, figure, figcaption, picture, video, audio, object, embed, "
+    # AMP pages: ads, menus, share bars, consent dialogs and embeds are custom elements
+    "amp-ad, amp-embed, amp-sticky-ad, amp-sidebar, amp-social-share, amp-consent, amp-user-notification, "
+    "amp-analytics, amp-iframe, amp-video, amp-youtube, amp-twitter, amp-instagram, amp-facebook"
 )
 
 _CHROME_TAG_NAMES = frozenset(tag.strip() for tag in _CHROME_TAGS.split(","))

@@ -1,4 +1,4 @@
-"""Command line: run | crawl | extract | templates | check-config | events | demo.
+"""Command line: run | crawl | extract | search | templates | check-config | events | demo.
 
 The only place that configures logging. Heavy imports (httpx, apscheduler, sqlite_utils) happen inside
 the commands that need them, so ``crawler --help`` and ``check-config`` stay quick.
@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -135,6 +136,44 @@ def extract(config_path: Path | None, target: str, source_id: str | None, url: s
         }  # fmt: skip
         output["template_blocks"] = len(template)
     click.echo(json.dumps(output, ensure_ascii=False, indent=2))
+
+
+@main.command()
+@_config_option
+@click.argument("query")
+@click.option("--source", "source_id", help="Only articles of this source.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only articles published (else first seen) on or after this date.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def search(
+    config_path: Path | None, query: str, source_id: str | None, since: datetime | None, limit: int, as_json: bool
+) -> None:
+    """Full-text search of stored titles and bodies, best match first (every word must match; spelling
+    variants, harakat and Persian letters do not matter)."""
+    from crawler.search import query_terms, snippet
+
+    _, config = _load(config_path)
+    terms = query_terms(query)
+    if not terms:
+        raise click.BadParameter("the query has no words to search for", param_hint="QUERY")
+    store = _open_existing_store(config)
+    try:
+        rows = store.search(terms, source_id, since.date().isoformat() if since else None, limit)
+    finally:
+        store.close()
+    for row in rows:
+        found = {
+            "id": row["id"], "source": row["source_id"], "url": row["canonical_url"], "title": row["title"],
+            "published": row["published"], "score": round(-row["score"], 3), "snippet": snippet(row["body"] or "", terms),
+        }  # fmt: skip
+        if as_json:
+            click.echo(json.dumps(found, ensure_ascii=False))
+        else:
+            date = (row["published"] or row["first_seen"] or "")[:10]
+            click.echo(f"{date}  {row['source_id']}  {row['title'] or '(no title)'}\n    {row['canonical_url']}")
+            click.echo(f"    {found['snippet']}\n")
+    if not rows and not as_json:
+        click.echo("no matches")
 
 
 @main.command()

@@ -27,6 +27,7 @@ from crawler.errors import StoreError
 from crawler.events import Event
 from crawler.extract.templates import TemplateBlock, learn_template
 from crawler.models import ArticleRecord, Link, Validators
+from crawler.search import FTS_TOKENIZER, index_text, match_expression
 
 __all__ = ["SaveOutcome", "Store", "SyncStore", "migrations"]
 logger = logging.getLogger(__name__)
@@ -98,6 +99,17 @@ def m003_template_blocks(db: Database) -> None:
         {"source_id": str, "key": str, "text": str, "articles": int, "sampled": int, "learned_at": str},
         pk=("source_id", "key"), not_null={"text"},
     )  # fmt: skip
+
+
+@migrations()
+def m004_search_index(db: Database) -> None:
+    """FTS5 over titles and bodies in match-key form (crawler/search.py), rowid = articles.id."""
+    db.execute(f"CREATE VIRTUAL TABLE articles_fts USING fts5(title, body, tokenize = \"{FTS_TOKENIZER}\")")
+    rows = db.execute("SELECT id, title, body FROM articles").fetchall()
+    db.conn.executemany(
+        "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
+        [(article_id, index_text(title), index_text(body)) for article_id, title, body in rows],
+    )
 
 
 class SaveOutcome:
@@ -246,6 +258,7 @@ class SyncStore:
         values = _encode(asdict(record))
         values.update(first_seen=now, last_seen=now, last_checked=now, last_changed=now, versions=1)
         article_id = int(self.db.table("articles").insert(values).last_pk)  # type: ignore[arg-type]
+        self._index(article_id, record)
         self._insert_version(article_id, 1, record, now, changed=[])
         event = self._insert_event(
             Event("article_new", record.source_id, article_id,
@@ -259,6 +272,15 @@ class SyncStore:
         update.update(content_hash=record.content_hash, last_seen=now, last_checked=now, etag=record.etag,
                       last_modified=record.last_modified)  # fmt: skip
         self.db.table("articles").update(article_id, update)
+        self._index(article_id, record)
+
+    def _index(self, article_id: int, record: ArticleRecord) -> None:
+        """The article's search-index row, written in the same transaction as the article."""
+        self.db.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
+        self.db.execute(
+            "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
+            [article_id, index_text(record.title), index_text(record.body)],
+        )
 
     def _update_article(
         self, current: dict[str, Any], record: ArticleRecord, now: str, template: frozenset[str]
@@ -270,6 +292,7 @@ class SyncStore:
         update.update(content_hash=record.content_hash, versions=version, last_seen=now, last_checked=now,
                       last_changed=now, etag=record.etag, last_modified=record.last_modified)  # fmt: skip
         self.db.table("articles").update(current["id"], update)
+        self._index(current["id"], record)
         self._insert_version(current["id"], version, record, now, changed)
         event = self._insert_event(
             Event("article_updated", record.source_id, current["id"],
@@ -283,6 +306,36 @@ class SyncStore:
         values.update(article_id=article_id, version=version, fetched_at=now, content_hash=record.content_hash,
                       changed=json.dumps(changed))  # fmt: skip
         self.db.table("article_versions").insert(values)
+
+    # --- search ------------------------------------------------------------------------------------
+
+    def search(
+        self, terms: list[str], source_id: str | None = None, since: str | None = None, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        """Articles matching every term, best first (bm25; a title match weighs 3x a body match).
+        ``since`` is a date (YYYY-MM-DD) compared with the publication date, else the first-seen date."""
+        if not terms:
+            return []
+        # Rank inside the FTS table first, then fetch the few winners: joining every match before sorting
+        # costs twice as much on common words.
+        ranked = "SELECT rowid, bm25(articles_fts, 3.0, 1.0) AS score FROM articles_fts WHERE articles_fts MATCH ?"
+        params: list[Any] = [match_expression(terms)]
+        filters = []
+        if source_id:
+            filters.append("source_id = ?")
+            params.append(source_id)
+        if since:
+            filters.append("substr(COALESCE(published, first_seen), 1, 10) >= ?")
+            params.append(since)
+        if filters:
+            ranked += f" AND rowid IN (SELECT id FROM articles WHERE {' AND '.join(filters)})"
+        cursor = self.db.execute(
+            "SELECT a.id, a.source_id, a.canonical_url, a.title, a.published, a.first_seen, a.body, r.score"
+            f" FROM ({ranked} ORDER BY score LIMIT ?) AS r JOIN articles a ON a.id = r.rowid ORDER BY r.score",
+            [*params, limit],
+        )
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
 
     # --- site templates ----------------------------------------------------------------------------
 

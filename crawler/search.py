@@ -1,0 +1,75 @@
+"""Full-text search terms: what goes into the FTS5 index, what a query becomes, and result snippets.
+
+SQLite's FTS5 tokenizers do not fold Arabic: `unicode61`'s remove_diacritics acts on Latin only, and by
+default it splits a vocalised word at its harakat. So the index holds text already in match-key form
+(textnorm.match_key: harakat stripped, alef forms, ى/ي, ة/ه, Persian ی/ک folded, digits ASCII) and every
+query goes through the same function; the tokenizer keeps combining marks inside tokens as a safety net.
+Arabic clitics: a word written with a prefixed conjunction or preposition and the article ("والعراق",
+"بالعراق", "للعراق") is indexed twice, as written and as "العراق", so a query for either finds both.
+Pure functions; the store runs the SQL.
+"""
+
+from __future__ import annotations
+
+import re
+
+from crawler.textnorm import match_key
+
+__all__ = ["FTS_TOKENIZER", "index_text", "match_expression", "query_terms", "snippet"]
+
+FTS_TOKENIZER = "unicode61 categories 'L* N* Co Mn'"  # Mn: a mark never splits a word into letters
+_WORD = re.compile(r"\w+")
+# و/ف (and, so) and ب/ل/ك (with, for, like) before the article; "لل" is ل + ال with the alef dropped.
+_CLITIC_LETTERS = frozenset("وفبكل")
+_CLITIC_ARTICLE = re.compile(r"^(?:[وف]?[بكل]|[وف])ال(?=\w{2})|^[وف]?لل(?=\w{2})")
+
+
+def _stem(token: str) -> str:
+    """The article form of a token with clitics ("والعراق" → "العراق"), else the token."""
+    return _CLITIC_ARTICLE.sub("ال", token, count=1)
+
+
+def index_text(text: str | None) -> str:
+    """The form of a title or body stored in the index (words in match-key form, clitic variants added)."""
+    if not text:
+        return ""
+    words = []
+    for token in _WORD.findall(match_key(text)):
+        words.append(token)
+        stem = _stem(token)
+        if stem != token:
+            words.append(stem)
+    return " ".join(words)
+
+
+def query_terms(query: str) -> list[str]:
+    """The query's words as index terms (a clitic form searches for its article form, which every
+    spelling of the word carries in the index)."""
+    return list(dict.fromkeys(_stem(token) for token in _WORD.findall(match_key(query))))
+
+
+def match_expression(terms: list[str]) -> str:
+    """An FTS5 MATCH expression requiring every term; each is quoted, so no query text is FTS syntax."""
+    return " ".join(f'"{term}"' for term in terms)
+
+
+def snippet(text: str, terms: list[str], width: int = 24) -> str:
+    """About ``width`` words of the display text around the first matching word, matches in [brackets]."""
+    words = text.split()
+    keys = match_key(text).split()  # one pass over the whole text; per-word keys only if the counts differ
+    if len(keys) != len(words):
+        keys = [match_key(word) for word in words]
+    wanted = set(terms)
+    hits = [index for index, key in enumerate(keys) if _word_key(key) in wanted]
+    if not hits:
+        return " ".join(words[:width]) + (" …" if len(words) > width else "")
+    start = max(0, hits[0] - width // 3)
+    end = min(len(words), start + width)
+    window = [f"[{words[i]}]" if _word_key(keys[i]) in wanted else words[i] for i in range(start, end)]
+    return ("… " if start else "") + " ".join(window) + (" …" if end < len(words) else "")
+
+
+def _word_key(key: str) -> str:
+    """A word's index term: punctuation dropped, clitics resolved (only words that can carry them)."""
+    token = "".join(_WORD.findall(key))
+    return _stem(token) if token[:1] in _CLITIC_LETTERS else token

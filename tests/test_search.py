@@ -1,0 +1,106 @@
+"""Full-text search: spelling variants of Arabic find each other, filters and ranking, the index follows
+updates, and the CLI prints snippets. Real SQLite files; articles stored through the store itself."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import write_config
+
+from crawler.cli import main
+from crawler.dedupe import content_hash
+from crawler.models import ArticleRecord
+from crawler.search import index_text, query_terms, snippet
+from crawler.store import SyncStore
+
+ARTICLES = {
+    "persian-letters": ("تقرير عن القوات الأمیرکیة", "قالت مصادر إن القوات الأمیرکیة ستبقى في القواعد حتى نهاية العام."),
+    "vocalised": ("خبر مشكول", "أَعْلَنَتِ القُوَّاتُ الأَمِيرْكِيَّةُ انسحابَ وحداتٍ من القاعدة."),
+    "plain": ("القوات الأميركية تنسحب", "أعلنت القوات الأميركية انسحاب وحدات من قاعدة في غرب العراق."),
+    "ta-marbuta-as-ha": ("خبر آخر", "ذكرت وسائل اعلام ان القوات الاميركيه وصلت الى المطار."),
+    "clitic": ("اتفاق في بغداد", "وقع الطرفان اتفاقاً بشأن الأمن والعراق وجيرانه، وقال وزير إن للعراق حقوقاً."),
+    "unrelated": ("Budget approved", "The city council approved the annual budget after weeks of debate."),
+}
+
+
+def _record(slug: str, source: str = "ar", published: str = "2024-03-01T10:00:00+03:00") -> ArticleRecord:
+    title, body = ARTICLES[slug]
+    values = {"title": title, "body": body, "published": published}
+    return ArticleRecord(
+        source_id=source, url=f"https://e.com/{slug}", canonical_url=f"https://e.com/{slug}", title=title,
+        published=published, modified=None, authors=[], section=None, tags=[], language="ar", image=None,
+        site_name=None, description=None, body=body, content_hash=content_hash(values), etag=None, last_modified=None,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SyncStore:
+    store = SyncStore(tmp_path / "crawler.db")
+    store.db.table("sources").insert_all([{"id": "ar", "name": "AR"}, {"id": "other", "name": "Other"}])
+    for slug in ARTICLES:
+        store.save_article(_record(slug, "other" if slug == "ta-marbuta-as-ha" else "ar"), "2024-03-01T07:00:00Z")
+    return store
+
+
+def _found(store: SyncStore, query: str, **filters: str) -> set[str]:
+    return {row["canonical_url"].rsplit("/", 1)[1] for row in store.search(query_terms(query), **filters)}
+
+
+def test_every_spelling_of_a_query_finds_every_spelling_in_the_articles(store: SyncStore) -> None:
+    expected = {"persian-letters", "vocalised", "plain", "ta-marbuta-as-ha"}
+    for query in ("القوات الأميركية", "القوات الأمیرکیة", "القُوَّاتُ الأَمِيرْكِيَّةُ", "القوات الاميركيه", "القـــوات"):
+        assert _found(store, query) >= expected, query
+    assert _found(store, "القوات الأميركية") == expected
+    store.close()
+
+
+def test_clitic_forms_find_the_bare_word_and_back(store: SyncStore) -> None:
+    assert _found(store, "العراق") == {"plain", "clitic"}
+    assert _found(store, "والعراق") == {"plain", "clitic"}
+    store.close()
+
+
+def test_filters_and_ranking(store: SyncStore) -> None:
+    assert _found(store, "القوات الأميركية", source_id="other") == {"ta-marbuta-as-ha"}
+    assert _found(store, "القوات", since="2024-03-02") == set()
+    ranked = store.search(query_terms("القوات الأميركية"))
+    assert ranked[0]["canonical_url"].endswith("/plain")  # the words are in its title too
+    store.close()
+
+
+def test_the_index_follows_an_updated_article(store: SyncStore) -> None:
+    edited = replace(_record("unrelated"), body="The council rejected the budget.", content_hash="edited")
+    assert store.save_article(edited, "2024-03-02T07:00:00Z").kind == "updated"
+    assert _found(store, "rejected") == {"unrelated"}
+    assert _found(store, "weeks of debate") == set()
+    store.close()
+
+
+def test_query_text_is_never_fts_syntax(store: SyncStore) -> None:
+    for hostile in ('" OR 1', "NEAR(a b)", "title:x", "a AND NOT b", "*", "القوات)"):
+        store.search(query_terms(hostile))  # must not raise
+    store.close()
+
+
+def test_index_text_and_snippets() -> None:
+    assert index_text("والعراق") == "والعراق العراق"
+    text = "مقدمة طويلة " * 20 + "أعلنت القُوَّاتُ الأَمِيرْكِيَّةُ شيئاً. " + "خاتمة " * 30
+    shown = snippet(text, query_terms("القوات الأميركية"))
+    assert "[القُوَّاتُ] [الأَمِيرْكِيَّةُ]" in shown and shown.startswith("… ") and shown.endswith(" …")
+
+
+def test_search_command_prints_ranked_results_with_snippets(store: SyncStore, tmp_path: Path) -> None:
+    store.close()
+    config = write_config(tmp_path, '[[sources]]\nid = "ar"\nname = "AR"\nfeeds = ["https://e.com/f"]\ninterval = "1h"\n')
+    result = CliRunner().invoke(main, ["search", "القوات الأميركية", "--config", str(config), "--json", "--limit", "2"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert len(rows) == 2 and rows[0]["url"].endswith("/plain") and "[" in rows[0]["snippet"]
+    text = CliRunner().invoke(main, ["search", "ميزانية غير موجودة", "--config", str(config)])
+    assert text.exit_code == 0 and "no matches" in text.output
+    empty = CliRunner().invoke(main, ["search", "!!!", "--config", str(config)])
+    assert empty.exit_code == 2 and "no words" in empty.output

@@ -2,9 +2,15 @@
 
 Machine-readable dates (ISO 8601 from JSON-LD, meta tags, <time datetime>) take a fast stdlib path.
 Human-written dates go through a small pre-normaliser (labels such as "آخر تحديث:", double month names
-"مارس/ آذار", the era suffix "2020م", tatweel and bidi marks) and then dateparser with fixed locales
-tried in turn; dateparser's language autodetection is never used (slow, and it reads "15 آب 2025" as
-Urdu and returns today). Dates without an offset take the page's or source's time zone.
+"مارس/ آذار", the era suffix "2020م", tatweel and bidi marks), then, in order:
+- "… هـ الموافق 25 يناير 2024 م": the Gregorian part after الموافق;
+- Hijri dates (a Hijri month name): hijridate's Umm al-Qura conversion, never dateparser's guess;
+- Jalali dates (a Persian month name and a 13xx/14xx year): jdatetime's arithmetic calendar;
+- relative dates ("منذ 3 ساعات", "أمس", "2 hours ago"), only when the caller asks for them, from ``now``;
+- a plain English date by a fast path; anything else with a four-digit year by dateparser with fixed
+  locales tried in turn. Autodetection is never used (slow, and it reads "15 آب 2025" as Urdu and returns
+  today), and a string without a year is never completed with today's day and month.
+Dates without an offset take the page's or source's time zone.
 """
 
 from __future__ import annotations
@@ -47,7 +53,48 @@ _ENGLISH_DATE = re.compile(
     r"(?:(?P<m1>[A-Za-z]{3,9})\.?\s+(?P<d1>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y1>\d{4})"
     r"|(?P<d2>\d{1,2})(?:st|nd|rd|th)?\s+(?P<m2>[A-Za-z]{3,9})\.?,?\s+(?P<y2>\d{4}))\s*$"
 )
-_YEAR = re.compile(r"(?<!\d)(?:19|20|13|14)\d{2}(?!\d)")  # Gregorian, and Hijri/Jalali for later
+_YEAR = re.compile(r"(?<!\d)(?:19|20|13|14)\d{2}(?!\d)")  # Gregorian, Hijri and Jalali years
+_LETTER_FOLD = str.maketrans({"ی": "ي", "ک": "ك", "أ": "ا", "إ": "ا", "آ": "ا", "ى": "ي", "\u200c": " "})
+# Hijri months (Umm al-Qura), in folded letters; ذي is the genitive of ذو.
+_HIJRI_MONTH_NUMBERS = {
+    name: number
+    for number, names in enumerate((
+        ("محرم",), ("صفر",), ("ربيع الاول", "ربيع الأول"), ("ربيع الثاني", "ربيع الاخر", "ربيع الآخر"),
+        ("جمادى الاولى", "جمادي الاولي", "جمادى الاول"), ("جمادى الاخرة", "جمادى الثانية", "جمادي الاخرة"),
+        ("رجب",), ("شعبان",), ("رمضان",), ("شوال",), ("ذو القعدة", "ذي القعدة"), ("ذو الحجة", "ذي الحجة"),
+    ), start=1)
+    for name in (n.translate(_LETTER_FOLD) for n in names)
+}  # fmt: skip
+_HIJRI_DATE = re.compile(
+    rf"(?P<day>\d{{1,2}})\s+(?P<month>{'|'.join(sorted(_HIJRI_MONTH_NUMBERS, key=len, reverse=True))})\s+(?P<year>1[34]\d{{2}})"
+)
+_JALALI_MONTH_NUMBERS = {
+    name: number
+    for number, name in enumerate(
+        ("فروردين", "ارديبهشت", "خرداد", "تير", "مرداد", "شهريور", "مهر", "ابان", "اذر", "دي", "بهمن", "اسفند"), start=1
+    )
+}
+_JALALI_DATE = re.compile(
+    rf"(?P<day>\d{{1,2}})\s+(?P<month>{'|'.join(_JALALI_MONTH_NUMBERS)})\s+(?P<year>1[34]\d{{2}})"
+    r"(?:\s*[-،,]?\s*(?P<hour>\d{1,2}):(?P<minute>\d{2}))?"
+)
+_UNIT_SECONDS = {
+    **dict.fromkeys(("ثانية", "ثوان", "ثواني", "second"), 1),
+    **dict.fromkeys(("دقيقة", "دقائق", "minute"), 60),
+    **dict.fromkeys(("ساعة", "ساعات", "hour"), 3600),
+    **dict.fromkeys(("يوم", "ايام", "day"), 86400),
+    **dict.fromkeys(("اسبوع", "اسابيع", "week"), 604800),
+    **dict.fromkeys(("شهر", "اشهر", "month"), 30 * 86400),
+    **dict.fromkeys(("سنة", "سنوات", "عام", "اعوام", "year"), 365 * 86400),
+}
+_DUAL_UNITS = {"ثانيتين": "ثانية", "دقيقتين": "دقيقة", "ساعتين": "ساعة", "يومين": "يوم", "اسبوعين": "اسبوع",
+               "شهرين": "شهر", "سنتين": "سنة", "عامين": "عام"}  # fmt: skip
+_ARABIC_AGO = re.compile(
+    rf"(?:منذ|قبل|مضت)\s+(?P<count>\d+)?\s*(?P<unit>{'|'.join(sorted([*_UNIT_SECONDS, *_DUAL_UNITS], key=len, reverse=True))})"
+)
+_ENGLISH_AGO = re.compile(r"(?P<count>\d+|an?|one)?\s*(?P<unit>second|minute|hour|day|week|month|year)s?\s+ago")
+_PERSIAN_PM = re.compile(r"ب\.\s?ظ|بعد از ظهر|عصر")
+_RELATIVE_DAYS = {"امس": 1, "البارحة": 1, "اول امس": 2, "yesterday": 1}
 
 
 def parse_iso(text: str, tz: str = "UTC") -> datetime | None:
@@ -62,16 +109,24 @@ def parse_iso(text: str, tz: str = "UTC") -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=ZoneInfo(tz))
 
 
-def parse_date(text: str, tz: str = "UTC", now: datetime | None = None) -> datetime | None:
-    """Parse a date as printed on a news page, or None when it is not a full, plausible date."""
+def parse_date(text: str, tz: str = "UTC", now: datetime | None = None, *, relative: bool = False) -> datetime | None:
+    """Parse a date as printed on a news page, or None when it is not a full, plausible date.
+    ``relative`` accepts "منذ 3 ساعات"-style strings, counted back from ``now`` (default: the current time)."""
     if not text or len(text) > 200:
         return None
     iso = parse_iso(text, tz)
     if iso is not None:
         return iso if _plausible(iso, now) else None
+    if relative and (ago := _relative_date(_strip_marks(text), now or datetime.now(ZoneInfo(tz)))) is not None:
+        return ago
     cleaned = _prenormalize(text)
+    if "الموافق" in cleaned:  # "13 رجب 1445 هـ الموافق 25 يناير 2024 م": the Gregorian date follows
+        cleaned = _ERA_AFTER_YEAR.sub(r"\1", cleaned.split("الموافق")[-1]).strip()
     if not cleaned or not _YEAR.search(cleaned):
-        return None  # no four-digit year: a relative or partial date ("منذ ساعتين", "5 May"), never trusted
+        return None  # no four-digit year: a partial date ("5 May") is never completed with today's
+    calendar_date = _hijri_date(cleaned, tz) or _jalali_date(cleaned, tz)
+    if calendar_date is not None:
+        return calendar_date if _plausible(calendar_date, now) else None
     value = _english_date(cleaned, tz)
     if value is not None:
         return value if _plausible(value, now) else None
@@ -82,6 +137,59 @@ def parse_date(text: str, tz: str = "UTC", now: datetime | None = None) -> datet
                 value = value.replace(tzinfo=ZoneInfo(tz))
             return value if _plausible(value, now) else None
     return None
+
+
+def _hijri_date(text: str, tz: str) -> datetime | None:
+    """A Hijri date ("14 رجب 1445 هـ", Umm al-Qura calendar); None when no Hijri month is named."""
+    match = _HIJRI_DATE.search(_fold_letters(text))
+    if match is None:
+        return None
+    from hijridate import Hijri  # imported on first use: most pages never need it
+
+    month = _HIJRI_MONTH_NUMBERS[_fold_letters(match["month"])]
+    try:
+        gregorian = Hijri(int(match["year"]), month, int(match["day"])).to_gregorian()
+    except (ValueError, OverflowError):
+        return None
+    return datetime(gregorian.year, gregorian.month, gregorian.day, tzinfo=ZoneInfo(tz))
+
+
+def _jalali_date(text: str, tz: str) -> datetime | None:
+    """A Jalali (Persian) date ("۲۹ بهمن ۱۳۹۸ - ۰۶:۵۵"); None without a Persian month and a 13xx/14xx year."""
+    match = _JALALI_DATE.search(_fold_letters(text))
+    if match is None:
+        return None
+    import jdatetime  # imported on first use
+
+    try:
+        gregorian = jdatetime.date(int(match["year"]), _JALALI_MONTH_NUMBERS[match["month"]], int(match["day"])).togregorian()
+        year, month, day = gregorian.year, gregorian.month, gregorian.day
+        hour, minute = (int(match["hour"]), int(match["minute"])) if match["hour"] else (0, 0)
+        if hour < 12 and _PERSIAN_PM.search(text):
+            hour += 12  # ب.ظ: "after noon"
+        return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(tz))
+    except (ValueError, OverflowError):
+        return None
+
+
+def _relative_date(text: str, now: datetime) -> datetime | None:
+    """"منذ 3 ساعات", "قبل يومين", "أمس", "5 minutes ago", "yesterday" → now minus that much."""
+    text = _fold_letters(text).strip()
+    if text in _RELATIVE_DAYS:
+        return now - timedelta(days=_RELATIVE_DAYS[text])
+    match = _ARABIC_AGO.fullmatch(text) or _ENGLISH_AGO.fullmatch(text.lower())
+    if match is None:
+        return None
+    unit = match["unit"]
+    dual = unit in _DUAL_UNITS
+    count = 2 if dual else int(match["count"]) if (match["count"] or "").isdigit() else 1
+    seconds = _UNIT_SECONDS[_DUAL_UNITS.get(unit, unit)]
+    return now - timedelta(seconds=count * seconds)
+
+
+def _fold_letters(text: str) -> str:
+    """Persian ی/ک as Arabic ي/ك and alef forms as ا, for matching month and unit names."""
+    return text.translate(_LETTER_FOLD)
 
 
 def _english_date(text: str, tz: str) -> datetime | None:
@@ -98,6 +206,10 @@ def _english_date(text: str, tz: str) -> datetime | None:
         return datetime(year, month, day, tzinfo=ZoneInfo(tz))
     except ValueError:
         return None
+
+
+def _strip_marks(text: str) -> str:
+    return " ".join(ascii_digits(_HARAKAT.sub("", _BIDI_TATWEEL.sub("", text))).split())
 
 
 def _prenormalize(text: str) -> str:

@@ -449,7 +449,7 @@ def _visible_dates(
         if not _is_date_node(node) or _in_teaser(node, scope):
             continue
         text = node.attrs.get("datetime") or node.text(deep=True, separator=" ")
-        parsed = parse_date(text, timezone)
+        parsed = parse_date(text, timezone, relative=True)  # "منذ 3 ساعات" in the article's own header
         if parsed is None:
             continue
         label = TIME if node.tag == "time" else VISIBLE

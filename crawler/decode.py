@@ -3,21 +3,29 @@
 Order: byte-order mark, then the HTTP Content-Type charset, then the page's own <meta charset> /
 <?xml encoding?>, then charset-normalizer's detection, then UTF-8 with replacement. Every declared
 charset is checked by a strict decode before it is trusted, so a wrong label falls through to the
-next rule instead of silently garbling the text.
+next rule instead of silently garbling the text. A Latin label (latin-1, cp1252) decodes any bytes
+without error, so it is also distrusted when the result looks like Arabic bytes read as Latin
+("ÇáÚÑÇÞ"). Text that was UTF-8 read as cp1256 somewhere upstream ("ط§ظ„ط¹ط±ط§ظ‚") is repaired line by
+line when the reverse round trip is exact.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 
 from charset_normalizer import from_bytes
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
 
-__all__ = ["decode_html"]
+__all__ = ["decode_html", "repair_mojibake"]
 logger = logging.getLogger(__name__)
 
 # Labels servers send by default when nobody configured a charset; a page's own meta tag beats them.
 _WEAK_HEADER_LABELS = {"cp1252", "latin_1", "iso8859-1", "ascii"}
+_LATIN_LABELS = {"cp1252", "latin_1", "iso8859-1", "iso8859_1", "iso8859-15", "iso8859_15", "windows-1252"}
+_LATIN_SUPPLEMENT = re.compile("[\u00c0-\u00ff]")
+_LETTERS = re.compile(r"[^\W\d_]")
+_MOJIBAKE_MARKER = "ظ„"  # how "ل" (UTF-8 d9 84) reads in cp1256: the commonest Arabic letter
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
@@ -33,11 +41,11 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
     for candidate in (header, declared):
         if candidate:
             text = _strict(body, candidate)
-            if text is not None:
-                return text, candidate
+            if text is not None and not (candidate in _LATIN_LABELS and _looks_like_misread_arabic(text)):
+                return repair_mojibake(text), candidate
 
     if _strict(body, "utf-8") is not None:
-        return body.decode("utf-8"), "utf-8"
+        return repair_mojibake(body.decode("utf-8")), "utf-8"
     best = from_bytes(body).best()
     if best is not None and best.encoding:
         text = _strict(body, best.encoding)
@@ -45,6 +53,28 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
             return text, best.encoding
     logger.info("no charset decodes the page cleanly; using utf-8 with replacement characters")
     return body.decode("utf-8", errors="replace"), "utf-8"
+
+
+def repair_mojibake(text: str) -> str:
+    """Undo UTF-8 that was decoded as cp1256 and stored again ("ط§ظ„" for "ال"), line by line, where the
+    reverse round trip is exact; other text is returned as it is."""
+    if _MOJIBAKE_MARKER not in text:
+        return text
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if line.count(_MOJIBAKE_MARKER) + line.count("ط§") >= 2:
+            try:
+                lines[index] = line.encode("cp1256").decode("utf-8")
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                continue  # not mojibake after all (or mixed on one line): left alone
+    return "\n".join(lines)
+
+
+def _looks_like_misread_arabic(text: str) -> bool:
+    """cp1256 bytes read as latin-1/cp1252 give runs of accented capitals ("ÇáÚÑÇÞ æÇáÍßæãÉ")."""
+    sample = text[:20000]
+    accented = len(_LATIN_SUPPLEMENT.findall(sample))
+    return accented > 50 and accented > 0.3 * len(_LETTERS.findall(sample))
 
 
 def _strict(body: bytes, encoding: str) -> str | None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.decode import decode_html
+from crawler.decode import decode_html, repair_mojibake
 from crawler.extract import extract
 
 CHARSET = Path(__file__).parent / "fixtures" / "charset"
@@ -45,3 +45,36 @@ def test_bom_decides() -> None:
 def test_extract_accepts_bytes_with_the_same_rules() -> None:
     article = extract((CHARSET / "ar-charset-windows-1256-no-charset.html").read_bytes())
     assert "قطاع غزة" in article.body
+
+
+ARABIC_PAGE = "<html><body><p>" + "العراق والحكومة العراقية تعلن خطة جديدة للخدمات. " * 10 + "</p></body></html>"
+
+
+def test_a_latin_label_on_arabic_bytes_is_not_trusted() -> None:
+    """Servers default to latin-1; read as latin-1, cp1256 bytes become "ÇáÚÑÇÞ" without any decode error."""
+    text, encoding = decode_html(ARABIC_PAGE.encode("cp1256"), "text/html; charset=iso-8859-1")
+    assert encoding == "cp1256" and "العراق والحكومة" in text and "\ufffd" not in text
+
+
+def test_a_latin_page_keeps_its_latin_label() -> None:
+    page = "<html><body><p>" + "Café crème à la française, déjà vu. " * 20 + "</p></body></html>"
+    text, encoding = decode_html(page.encode("latin-1"), "text/html; charset=iso-8859-1")
+    assert encoding == "cp1252" and "Café crème" in text  # w3lib reads the latin-1 label as its superset
+
+
+def test_utf8_read_as_cp1256_upstream_is_repaired() -> None:
+    mojibake = ARABIC_PAGE.encode("utf-8").decode("cp1256")  # "ط§ظ„ط¹ط±ط§ظ‚ …"
+    text, _ = decode_html(mojibake.encode("utf-8"), "text/html; charset=utf-8")
+    assert "العراق والحكومة العراقية" in text and "ظ„" not in text
+
+
+def test_mojibake_repair_leaves_real_text_and_mixed_lines_alone() -> None:
+    assert repair_mojibake("ظلال الطائرة فوق بغداد") == "ظلال الطائرة فوق بغداد"
+    mixed = "café " + "العراق".encode("utf-8").decode("cp1256")
+    assert repair_mojibake(mixed) == mixed  # é is not UTF-8 once encoded back: the line is not touched
+
+
+def test_a_wrong_utf8_declaration_on_cp1256_bytes_never_gives_replacement_characters() -> None:
+    body = ('<html><head><meta charset="utf-8"></head>' + ARABIC_PAGE[6:]).encode("cp1256")
+    text, encoding = decode_html(body, "text/html")
+    assert "\ufffd" not in text and "العراق" in text and encoding == "cp1256"

@@ -9,7 +9,6 @@ boilerplate.py). Text fields come back in display form (textnorm.display_text).
 from __future__ import annotations
 
 import logging
-import re
 from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser
@@ -17,6 +16,7 @@ from selectolax.lexbor import LexborHTMLParser
 from crawler.decode import decode_html
 from crawler.extract.body import BodyResult, extract_body, override_body
 from crawler.extract.boilerplate import strip_page_chrome
+from crawler.extract.language import choose_language
 from crawler.extract.metadata import PageMetadata, read_metadata
 from crawler.extract.overrides import SelectorRules, apply_drops, override_date, override_list, override_text
 from crawler.extract.templates import remove_template_blocks
@@ -26,9 +26,6 @@ from crawler.textnorm import display_text
 __all__ = ["SelectorRules", "extract", "extract_article"]
 logger = logging.getLogger(__name__)
 
-_ARABIC_LETTER = re.compile("[\u0600-\u06ff]")
-_PERSIAN_ONLY = re.compile("[پچژگ]")
-_LATIN_LETTER = re.compile("[A-Za-z]")
 
 
 def extract(
@@ -75,7 +72,9 @@ def extract_article(
     except Exception as exc:  # noqa: BLE001 - as above
         logger.warning("body extraction failed on %s: %r", url, exc, exc_info=True)
         body = BodyResult("", reason=f"body extraction failed: {exc!r}")
-    language = _language(meta.language, body.text or meta.title or "", language_hint)
+    language, detected = choose_language(meta.language, body.text or meta.title or "", language_hint)
+    if detected:
+        meta.provenance["language"] = "detected"
     text = display_text(body.text, language)
     return ExtractedArticle(
         url=url,
@@ -141,19 +140,6 @@ def _empty(url: str | None, reason: str) -> ExtractedArticle:
         url=url, canonical_url=None, title=None, published=None, modified=None, authors=[], section=None, tags=[],
         language=None, image=None, site_name=None, description=None, body="", empty_body_reason=reason,
     )  # fmt: skip
-
-
-def _language(declared: str | None, text: str, hint: str | None) -> str | None:
-    """The declared language, unless the text's script plainly contradicts it (a theme's lang="en-US"
-    on an Arabic page); then the script decides, and the source's language breaks ties."""
-    sample = text[:800]  # enough letters to tell the script; counting more costs time on every page
-    arabic = len(_ARABIC_LETTER.findall(sample))
-    latin = len(_LATIN_LETTER.findall(sample))
-    if arabic > 3 * latin and arabic > 50:
-        script_language = "fa" if _PERSIAN_ONLY.search(sample) and hint != "ar" else "ar"
-        if declared not in ("ar", "fa", "ur", "ps", "ku", "ckb"):
-            return hint if hint in ("ar", "fa") else script_language
-    return declared or hint
 
 
 def _display(value: str | None, language: str | None) -> str | None:

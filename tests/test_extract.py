@@ -104,3 +104,24 @@ def test_json_ld_article_body_replaces_a_poor_guess_from_the_markup() -> None:
     )
     article = extract(html)
     assert article.body.startswith("A sentence of the article") and article.provenance["body"] == "json-ld:articleBody"
+
+
+ARABIC_TEXT = "أعلنت وزارة الخارجية خطة جديدة لتحسين الخدمات في المحافظات، وفقاً لبيان رسمي صدر اليوم. " * 4
+ENGLISH_TEXT = "The city council approved the annual budget after weeks of debate, according to a statement. " * 4
+
+
+@pytest.mark.parametrize(
+    ("lang_attribute", "text", "language", "detected"),
+    [
+        (' lang="ar"', ARABIC_TEXT, "ar", False),  # a declaration that fits the text is trusted
+        (' lang="en-US"', ARABIC_TEXT, "ar", True),  # a theme's site-wide English on an Arabic article
+        (' lang="ar"', ENGLISH_TEXT, "en", True),  # an English story on an Arabic site
+        ("", ENGLISH_TEXT, "en", True),  # nothing declared
+    ],
+)
+def test_language_comes_from_the_text_when_the_declaration_is_missing_or_wrong(
+    lang_attribute: str, text: str, language: str, detected: bool
+) -> None:
+    article = extract(f"<html{lang_attribute}><body><article><p>{text}</p></article></body></html>")
+    assert article.language == language
+    assert (article.provenance.get("language") == "detected") is detected

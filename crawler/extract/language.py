@@ -72,6 +72,7 @@ def choose_language(declared: str | None, text: str, hint: str | None) -> tuple[
     code, probability = detected
     if hint in _ARABIC_SCRIPT and code in _ARABIC_SCRIPT and probability < 0.9:
         code = hint  # Arabic and Persian share letters; a weak call defers to the source's language
-    if declared is None or (code != declared and probability >= _OVERRULE):
+    contradicted = declared is not None and script is not None and _script_of(declared) not in (script, None)
+    if declared is None or contradicted or (code != declared and probability >= _OVERRULE):
         return code, code != declared
     return declared, False

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from crawler.extract.templates import remove_template_blocks
@@ -23,6 +24,8 @@ VERSIONED_FIELDS = ("title", "body", "published", "modified", "authors", "sectio
 
 
 def _comparable(field: str, value: Any, template: frozenset[str] = frozenset()) -> Any:
+    if field in ("published", "modified") and isinstance(value, str):
+        return _instant(value)  # the same instant written with another offset is the same date
     if field == "body" and isinstance(value, str) and template:
         value = remove_template_blocks(value, template)
     if field in ("title", "body", "section") and isinstance(value, str):
@@ -30,6 +33,14 @@ def _comparable(field: str, value: Any, template: frozenset[str] = frozenset()) 
     if field in ("authors", "tags") and isinstance(value, list):
         return [match_key(item) for item in value]
     return value
+
+
+def _instant(iso: str) -> str:
+    try:
+        value = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return value.astimezone(UTC).isoformat() if value.tzinfo else iso
 
 
 def content_hash(article: ExtractedArticle | Mapping[str, Any]) -> str:

@@ -78,6 +78,8 @@ class ExtractedArticle:
     # "markup:div#content" for the body); see the README's extraction section.
     provenance: dict[str, str] = field(default_factory=dict)
     empty_body_reason: str | None = None  # why the body is empty, when it is
+    published_text: str | None = None  # the publication date as the page wrote it ("يناير 25, 2024")
+    modified_text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,8 @@ class ArticleRecord:
     etag: str | None
     last_modified: str | None
     provenance: dict[str, str] = field(default_factory=dict)
+    published_text: str | None = None  # the dates as the page wrote them; published/modified are UTC
+    modified_text: str | None = None
 
 
 @dataclass(slots=True)

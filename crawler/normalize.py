@@ -2,17 +2,19 @@
 
 Owns the choice of the article's identity (its canonical URL: the page's own rel=canonical when it
 stays on the source's allowed domains, else the fetched URL), the language fallback to the source's,
-and the content hash. Pure: no I/O.
+dates as UTC instants (the strings the page wrote are kept beside them), and the content hash. Pure: no I/O.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from crawler.config import SourceConfig
 from crawler.dedupe import content_hash
 from crawler.models import ArticleRecord, ExtractedArticle, Page
 from crawler.urls import UrlPolicy, canonicalize
 
-__all__ = ["normalize_article"]
+__all__ = ["as_utc", "normalize_article"]
 
 
 def normalize_article(article: ExtractedArticle, page: Page, source: SourceConfig, policy: UrlPolicy) -> ArticleRecord:
@@ -27,8 +29,8 @@ def normalize_article(article: ExtractedArticle, page: Page, source: SourceConfi
         url=canonicalize(page.url),
         canonical_url=canonical,
         title=article.title,
-        published=article.published,
-        modified=article.modified,
+        published=as_utc(article.published),
+        modified=as_utc(article.modified),
         authors=list(article.authors),
         section=article.section,
         tags=list(article.tags),
@@ -41,4 +43,15 @@ def normalize_article(article: ExtractedArticle, page: Page, source: SourceConfi
         etag=page.validators.etag,
         last_modified=page.validators.last_modified,
         provenance=dict(article.provenance),
+        published_text=article.published_text,
+        modified_text=article.modified_text,
     )
+
+
+def as_utc(iso: str | None) -> str | None:
+    """An ISO 8601 instant with any offset as UTC ("2024-01-25T14:32:00+03:00" → "2024-01-25T11:32:00+00:00");
+    the page's own offset survives in the original string stored beside it."""
+    if not iso:
+        return None
+    value = datetime.fromisoformat(iso)
+    return value.astimezone(UTC).isoformat() if value.tzinfo else iso

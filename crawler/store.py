@@ -38,7 +38,7 @@ migrations = Migrations("crawler")
 _JSON_FIELDS = ("authors", "tags", "provenance")
 _ARTICLE_FIELDS = (
     "title", "published", "modified", "authors", "section", "tags", "language", "image", "site_name",
-    "description", "body", "provenance",
+    "description", "body", "provenance", "published_text", "modified_text",
 )  # fmt: skip
 
 
@@ -110,6 +110,13 @@ def m004_search_index(db: Database) -> None:
         "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
         [(article_id, index_text(title), index_text(body)) for article_id, title, body in rows],
     )
+
+
+@migrations()
+def m005_date_texts(db: Database) -> None:
+    """Dates are stored as UTC instants from now on; the strings the page wrote go beside them."""
+    db.table("articles").add_column("published_text", str)
+    db.table("articles").add_column("modified_text", str)
 
 
 class SaveOutcome:

@@ -155,3 +155,25 @@ def test_learning_needs_enough_articles_and_keeps_recurring_blocks_only() -> Non
     learned = {block.text for block in learn_template(bodies)}
     assert learned == {"Follow us on Telegram.", "Copyright 2025"}
     assert learn_template(bodies[:4]) == []  # four articles are not enough to call anything a template
+
+
+def test_a_date_stored_with_its_page_offset_equals_the_same_instant_in_utc(tmp_path: Path) -> None:
+    """Databases from before dates were stored as UTC see no change when the article is fetched again."""
+    from dataclasses import replace
+
+    from crawler.dedupe import content_hash
+
+    def hashed(record: ArticleRecord) -> ArticleRecord:
+        fields = {"title": record.title, "body": record.body, "published": record.published}
+        return replace(record, content_hash=content_hash(fields))
+
+    store = SyncStore(tmp_path / "store.db")
+    try:
+        store.db.table("sources").insert({"id": "s", "name": "S"})
+        old = hashed(replace(_record("Body of the story."), published="2024-01-25T14:32:00+03:00"))
+        store.save_article(old, "2026-01-01T00:00:00Z")
+        new = hashed(replace(old, published="2024-01-25T11:32:00+00:00", published_text="يناير 25, 2024 2:32 م"))
+        assert new.content_hash == old.content_hash
+        assert store.save_article(new, "2026-01-02T00:00:00Z").kind == "unchanged"
+    finally:
+        store.close()

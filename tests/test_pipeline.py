@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import time
+from datetime import datetime
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -35,13 +36,16 @@ def test_first_crawl_stores_every_article_once_with_its_fields(news_site: tuple[
     arabic = [a for a in site.articles() if a.language == "ar"]
     assert summary.new == len(arabic) and summary.failed == 0
     db = tmp_path / "crawler.db"
-    rows = query(db, "SELECT canonical_url, title, published, section, language, tags, body FROM articles ORDER BY id")
+    rows = query(db, "SELECT canonical_url, title, published, published_text, section, language, tags, body "
+                     "FROM articles ORDER BY id")  # fmt: skip
     assert len(rows) == len(arabic)
     by_url = {row[0]: row for row in rows}
     for article in arabic:
-        url, title, published, section, language, tags, body = by_url[f"{base}{article.path}"]
+        url, title, published, published_text, section, language, tags, body = by_url[f"{base}{article.path}"]
         assert title == article.title
-        assert published == article.published
+        # stored as the UTC instant, beside the string the page wrote (here its meta tag, with +03:00)
+        assert datetime.fromisoformat(published) == datetime.fromisoformat(article.published)
+        assert published.endswith("+00:00") and published_text == article.published
         assert section == article.section
         assert language == "ar"
         # Persian letters in the site's tags come out as Arabic letters
@@ -164,6 +168,6 @@ def test_crawl_command_prints_a_summary_and_extract_prints_the_article(
     fields = json.loads(result.output)
     assert list(fields) == ["url", "canonical_url", "title", "published", "modified", "authors", "section", "tags",
                             "language", "image", "site_name", "description", "body", "provenance",
-                            "empty_body_reason"]  # fmt: skip
+                            "empty_body_reason", "published_text", "modified_text"]  # fmt: skip
     assert fields["published"] == "2024-01-25T14:32:00+03:00"
     assert fields["provenance"]["published"].startswith(("json-ld:", "meta:"))

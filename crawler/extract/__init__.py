@@ -92,6 +92,8 @@ def extract_article(
         body=text,
         provenance=meta.provenance,
         empty_body_reason=None if text else body.reason or "no text in the chosen container",
+        published_text=meta.date_texts.get("published") if meta.published else None,
+        modified_text=meta.date_texts.get("modified") if meta.modified else None,
     )
 
 
@@ -99,14 +101,14 @@ def _apply_metadata_rules(tree: LexborHTMLParser, rules: SelectorRules, meta: Pa
     """Selector overrides win over every generic source when they match."""
     if not rules:
         return
-    for name, value in (
-        ("title", override_text(tree, rules.title)),
-        ("published", override_date(tree, rules.date, timezone)),
-        ("modified", override_date(tree, rules.modified, timezone)),
-    ):
-        if value:
-            setattr(meta, name, value)
-            meta.provenance[name] = f"override:{getattr(rules, 'date' if name == 'published' else name)}"
+    title = override_text(tree, rules.title)
+    if title:
+        meta.title, meta.provenance["title"] = title, f"override:{rules.title}"
+    for name, selector in (("published", rules.date), ("modified", rules.modified)):
+        found = override_date(tree, selector, timezone)
+        if found:
+            setattr(meta, name, found[0])
+            meta.provenance[name], meta.date_texts[name] = f"override:{selector}", found[1]
     for name, selector in (("authors", rules.author), ("tags", rules.tags)):
         values = override_list(tree, selector)
         if values:

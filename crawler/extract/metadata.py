@@ -13,7 +13,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -76,6 +76,7 @@ class PageMetadata:
     description: str | None = None
     json_ld_body: str | None = None
     provenance: dict[str, str] = field(default_factory=dict)
+    date_texts: dict[str, str] = field(default_factory=dict)  # "published"/"modified" → the string as written
 
 
 def read_metadata(tree: LexborHTMLParser, timezone: str, url: str | None = None) -> PageMetadata:
@@ -100,8 +101,9 @@ def read_metadata(tree: LexborHTMLParser, timezone: str, url: str | None = None)
         for label, getter in candidates:
             text = _text(getter())
             parsed = parse_date(text, timezone) if text else None
-            if parsed is not None:
+            if parsed is not None and text:
                 sources[name] = label
+                found.date_texts[name] = text
                 return parsed.isoformat()
         return None
 
@@ -416,12 +418,12 @@ def _read_visible_dates(
 ) -> None:
     """No machine-readable publication date: look at the article's header, then at the URL."""
     published, modified = _visible_dates(tree, markup, timezone)
-    if published is None and (date_in_url := url_date(url, timezone)) is not None:
-        published = (date_in_url, URL)
+    if published is None and url and (date_in_url := url_date(url, timezone)) is not None:
+        published = _FoundDate(date_in_url, URL, _URL_DATE.search(url).group(0))  # type: ignore[union-attr]
     if published is not None:
-        found.published, found.provenance["published"] = published
+        found.published, found.provenance["published"], found.date_texts["published"] = published
     if modified is not None and found.modified is None:
-        found.modified, found.provenance["modified"] = modified
+        found.modified, found.provenance["modified"], found.date_texts["modified"] = modified
 
 
 def url_date(url: str | None, timezone: str = "UTC") -> str | None:
@@ -436,9 +438,15 @@ def url_date(url: str | None, timezone: str = "UTC") -> str | None:
     return parsed.isoformat() if parsed else None
 
 
+class _FoundDate(NamedTuple):
+    iso: str
+    label: str  # provenance
+    text: str  # as written on the page
+
+
 def _visible_dates(
     tree: LexborHTMLParser, markup: _MarkupFallbacks, timezone: str
-) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
+) -> tuple[_FoundDate | None, _FoundDate | None]:
     """Published and modified dates printed in the article's header, never the site header or teasers:
     first <time> and date-classed elements inside <article>/<main>, then date-shaped text next to the h1."""
     published = modified = None
@@ -452,11 +460,11 @@ def _visible_dates(
         parsed = parse_date(text, timezone, relative=True)  # "منذ 3 ساعات" in the article's own header
         if parsed is None:
             continue
-        label = TIME if node.tag == "time" else VISIBLE
+        found = _FoundDate(parsed.isoformat(), TIME if node.tag == "time" else VISIBLE, " ".join(text.split()))
         if _UPDATED_HINT.search(node.attrs.get("class") or "") or _UPDATED_HINT.search(text):
-            modified = modified or (parsed.isoformat(), label)
+            modified = modified or found
         else:
-            published = published or (parsed.isoformat(), label)
+            published = published or found
         if published and modified:
             break
     if published is None:
@@ -464,7 +472,7 @@ def _visible_dates(
     return published, modified
 
 
-def _date_near_heading(heading: LexborNode | None, timezone: str) -> tuple[str, str] | None:
+def _date_near_heading(heading: LexborNode | None, timezone: str) -> _FoundDate | None:
     """A date-shaped phrase in the few lines around the article's h1 (bylines without markup)."""
     area = heading.parent if heading is not None else None
     for _ in range(3):
@@ -478,7 +486,7 @@ def _date_near_heading(heading: LexborNode | None, timezone: str) -> tuple[str, 
             prefix = text[max(0, match.start() - 25) : match.start()]
             parsed = parse_date(match.group(0), timezone)
             if parsed is not None and not _UPDATED_HINT.search(prefix):
-                return parsed.isoformat(), VISIBLE
+                return _FoundDate(parsed.isoformat(), VISIBLE, match.group(0))
         area = area.parent
     return None
 

@@ -67,14 +67,16 @@ def override_list(tree: LexborHTMLParser, selector: str | None) -> list[str]:
     return list(dict.fromkeys(text for text in texts if text))
 
 
-def override_date(tree: LexborHTMLParser, selector: str | None, timezone: str) -> str | None:
-    """The first matched element that holds a parseable date (datetime/content attribute, else text)."""
+def override_date(tree: LexborHTMLParser, selector: str | None, timezone: str) -> tuple[str, str] | None:
+    """(ISO date, the string as written) of the first matched element that holds a parseable date
+    (datetime/content attribute, else text)."""
     if not selector:
         return None
     for node in tree.css(selector):
-        parsed = parse_date(_value(node), timezone)
+        text = " ".join(_value(node).split())
+        parsed = parse_date(text, timezone)
         if parsed is not None:
-            return parsed.isoformat()
+            return parsed.isoformat(), text
     return None
 
 

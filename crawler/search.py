@@ -19,6 +19,8 @@ __all__ = ["FTS_TOKENIZER", "index_text", "match_expression", "query_terms", "sn
 
 FTS_TOKENIZER = "unicode61 categories 'L* N* Co Mn'"  # Mn: a mark never splits a word into letters
 _WORD = re.compile(r"\w+")
+_MARKS = "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed"  # harakat: part of a word, not punctuation
+_WORD_CORE = re.compile(rf"\w(?:.*[\w{_MARKS}])?")  # from the first word character to the last letter or mark
 # و/ف (and, so) and ب/ل/ك (with, for, like) before the article; "لل" is ل + ال with the alef dropped.
 _CLITIC_LETTERS = frozenset("وفبكل")
 _CLITIC_ARTICLE = re.compile(r"^(?:[وف]?[بكل]|[وف])ال(?=\w{2})|^[وف]?لل(?=\w{2})")
@@ -54,19 +56,26 @@ def match_expression(terms: list[str]) -> str:
 
 
 def snippet(text: str, terms: list[str], width: int = 24) -> str:
-    """About ``width`` words of the display text around the first matching word, matches in [brackets]."""
+    """About ``width`` words of the display text where the most query words meet, matches in [brackets]."""
     words = text.split()
     keys = match_key(text).split()  # one pass over the whole text; per-word keys only if the counts differ
     if len(keys) != len(words):
         keys = [match_key(word) for word in words]
     wanted = set(terms)
-    hits = [index for index, key in enumerate(keys) if _word_key(key) in wanted]
+    hits = [(index, key) for index, key in ((i, _word_key(k)) for i, k in enumerate(keys)) if key in wanted]
     if not hits:
         return " ".join(words[:width]) + (" …" if len(words) > width else "")
-    start = max(0, hits[0] - width // 3)
+    # the hit whose window holds the most different query words
+    best = max(hits, key=lambda hit: len({key for index, key in hits if hit[0] <= index < hit[0] + width // 2}))
+    start = max(0, best[0] - width // 3)
     end = min(len(words), start + width)
-    window = [f"[{words[i]}]" if _word_key(keys[i]) in wanted else words[i] for i in range(start, end)]
+    window = [_mark(words[i]) if _word_key(keys[i]) in wanted else words[i] for i in range(start, end)]
     return ("… " if start else "") + " ".join(window) + (" …" if end < len(words) else "")
+
+
+def _mark(word: str) -> str:
+    """[word] with the punctuation around it left outside: "budget," → "[budget],"."""
+    return _WORD_CORE.sub(lambda m: f"[{m.group(0)}]", word, count=1)
 
 
 def _word_key(key: str) -> str:

@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 migrations = Migrations("crawler")
+SEARCH_RANK_LIMIT = 20_000  # matches ranked at most, the newest first (SyncStore._recent_rowid_floor)
 _JSON_FIELDS = ("authors", "tags", "provenance")
 _ARTICLE_FIELDS = (
     "title", "published", "modified", "authors", "section", "tags", "language", "image", "site_name",
@@ -317,7 +318,12 @@ class SyncStore:
     # --- search ------------------------------------------------------------------------------------
 
     def search(
-        self, terms: list[str], source_id: str | None = None, since: str | None = None, limit: int = 20
+        self,
+        terms: list[str],
+        source_id: str | None = None,
+        since: str | None = None,
+        limit: int = 20,
+        rank_limit: int = SEARCH_RANK_LIMIT,
     ) -> list[dict[str, Any]]:
         """Articles matching every term, best first (bm25; a title match weighs 3x a body match).
         ``since`` is a date (YYYY-MM-DD) compared with the publication date, else the first-seen date."""
@@ -336,6 +342,9 @@ class SyncStore:
             params.append(since)
         if filters:
             ranked += f" AND rowid IN (SELECT id FROM articles WHERE {' AND '.join(filters)})"
+        if (floor := self._recent_rowid_floor(params[0], rank_limit)) is not None:
+            ranked += " AND rowid >= ?"
+            params.append(floor)
         cursor = self.db.execute(
             "SELECT a.id, a.source_id, a.canonical_url, a.title, a.published, a.first_seen, a.body, r.score"
             f" FROM ({ranked} ORDER BY score LIMIT ?) AS r JOIN articles a ON a.id = r.rowid ORDER BY r.score",
@@ -343,6 +352,20 @@ class SyncStore:
         )
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def _recent_rowid_floor(self, expression: str, rank_limit: int) -> int | None:
+        """For a query matching more than rank_limit articles, the lowest rowid (ids grow with time) of the
+        newest rank_limit matches: bm25 over every match of a word in most articles
+        costs ~50 ms per 100,000, and among that many near-equal scores the recent ones are what a news
+        reader wants. Counting matches is cheap (no scoring)."""
+        matches = self.db.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", [expression]).fetchone()[0]
+        if matches <= rank_limit:
+            return None
+        row = self.db.execute(
+            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+            [expression, rank_limit - 1],
+        ).fetchone()
+        return int(row[0]) if row else None
 
     # --- site templates ----------------------------------------------------------------------------
 

@@ -104,3 +104,13 @@ def test_search_command_prints_ranked_results_with_snippets(store: SyncStore, tm
     assert text.exit_code == 0 and "no matches" in text.output
     empty = CliRunner().invoke(main, ["search", "!!!", "--config", str(config)])
     assert empty.exit_code == 2 and "no words" in empty.output
+
+
+def test_a_query_matching_more_than_the_rank_limit_ranks_the_newest_matches(store: SyncStore) -> None:
+    """Ids grow with time; with a rank limit of 2, only the two newest of the four matches are ranked."""
+    everything = _found(store, "القوات")
+    newest = store.search(query_terms("القوات"), rank_limit=2)
+    assert len(everything) == 4 and len(newest) == 2
+    all_ids = sorted(row["id"] for row in store.search(query_terms("القوات")))
+    assert sorted(row["id"] for row in newest) == all_ids[-2:]
+    store.close()

@@ -48,3 +48,19 @@ def test_what_is_not_a_full_plausible_date_is_refused(text: str) -> None:
     """A bare year is never completed with today's day and month; relative dates only when asked for;
     impossible days and dates in the future are refused."""
     assert parse_date(text, ZONE, NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("25 كانون 2 2024", "2024-01-25"),  # numbered Levantine months
+        ("الأحد 3 كانون 1 2023", "2023-12-03"),
+        ("5 تشرين 1 2023", "2023-10-05"),
+        ("25 كانون الثاني / يناير 2024 - 10:30 ص", "2024-01-25 10:30"),
+        ("2 تير 1399 - 02:09 ب.ظ", "2020-06-22 14:09"),  # Jalali with the Persian "after noon"
+    ],
+)
+def test_more_forms_seen_on_iraqi_and_persian_sites(text: str, expected: str) -> None:
+    parsed = parse_date(text, ZONE)
+    assert parsed is not None
+    assert parsed.strftime("%Y-%m-%d %H:%M" if len(expected) > 10 else "%Y-%m-%d") == expected

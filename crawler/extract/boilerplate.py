@@ -15,7 +15,6 @@ from crawler.textnorm import match_key
 
 __all__ = [
     "boilerplate_strength",
-    "has_boilerplate_class",
     "is_boilerplate_block",
     "is_label",
     "is_label_heading",
@@ -124,11 +123,6 @@ def strip_page_chrome(tree: LexborHTMLParser) -> None:
             node.decompose()
 
 
-def has_boilerplate_class(node: LexborNode) -> bool:
-    """True when a class or id token names a boilerplate block (share bar, related posts, tags...)."""
-    return boilerplate_strength(node) > 0
-
-
 def boilerplate_strength(node: LexborNode) -> int:
     """0: the class/id names no boilerplate; 1: a weak name (newsletter, promo, banner...); 2: a strong one
     (comments, related, sidebar...). Classes on <body> describe the page ("single", "has-sidebar")."""
@@ -173,7 +167,7 @@ def _is_label_text(text: str) -> bool:
 
 def is_boilerplate_block(node: LexborNode) -> bool:
     """A block of the body that is boilerplate by its tag or by the heading it opens with (callers test
-    has_boilerplate_class themselves, once per element)."""
+    boilerplate_strength themselves, once per element)."""
     if node.tag == "header":
         return True  # a <header> inside the article holds its title and byline, read as metadata
     first = node.child

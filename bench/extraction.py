@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import time
@@ -116,9 +117,20 @@ def _same_title(predicted: str | None, truth: str) -> bool:
 
 
 def _same_author(predicted: str | None, truth: str) -> bool:
+    """The first author named on one side is among the names on the other (lists are written "A; B",
+    "A, B and C"; roles follow names: "Jane Doe, MD")."""
     if not predicted:
         return False
-    return match_key(truth).strip() in match_key(predicted) or match_key(predicted).strip() in match_key(truth)
+    first_predicted = _words(_AUTHOR_SPLIT.split(predicted)[0])
+    first_truth = _words(_AUTHOR_SPLIT.split(truth)[0])
+    return bool(first_predicted) and (first_predicted <= _words(truth) or first_truth <= _words(predicted))
+
+
+_AUTHOR_SPLIT = re.compile(r";|,|\band\b|&")
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", match_key(text)))
 
 
 def evaluate(

@@ -125,3 +125,21 @@ def test_language_comes_from_the_text_when_the_declaration_is_missing_or_wrong(
     article = extract(f"<html{lang_attribute}><body><article><p>{text}</p></article></body></html>")
     assert article.language == language
     assert (article.provenance.get("language") == "detected") is detected
+
+
+@pytest.mark.parametrize(
+    ("byline", "authors"),
+    [
+        ('<p class="byline">By <a href="/author/jane">Jane Doe</a> | January 5, 2025</p>', ["Jane Doe"]),
+        ('<div class="post-author">Written by Omar Said</div>', ["Omar Said"]),
+        ('<span class="author-name">بقلم: رنا علي</span>', ["رنا علي"]),
+        ('<div class="comment-author">Jiobal says</div>', []),  # a commenter is not the author
+        ('<label class="author">Name *</label>', []),  # a comment form's label
+    ],
+)
+def test_a_visible_byline_names_the_author_when_nothing_machine_readable_does(byline: str, authors: list[str]) -> None:
+    html = f"<html><body><article><h1>Title</h1>{byline}<p>{ENGLISH_TEXT}</p></article></body></html>"
+    article = extract(html)
+    assert article.authors == authors
+    if authors:
+        assert article.provenance["authors"] == "visible:byline"

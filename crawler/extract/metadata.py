@@ -50,6 +50,11 @@ _FOUR_DIGITS = re.compile(r"\d{4}")
 _DATE_NODE_SELECTOR = "time, " + ", ".join(
     f"[class*={word} i]" for word in ("date", "time", "publish", "posted", "created", "dateline")
 )
+_BYLINE_CLASS = re.compile(r"(^|[\s_-])(author(-?name)?|byline|post-author|entry-author|writer)([\s_-]|$)", re.I)
+_BYLINE_PREFIX = re.compile(r"^(by|written by|posted by|author:?|words by|بقلم|كتب|كتبت|إعداد|اعداد|تحرير|نویسنده)\s*:?\s*", re.I)
+_BYLINE_END = re.compile(r"\s(?:\||•|·|-|–|—|on|updated|published|في)\s|,\s(?=\w+\s\d)")
+_NOT_NAMES = {"author", "authors", "the author", "by", "admin", "share", "about the author", "written by", "editor", "staff"}
+_NOT_A_NAME = re.compile(r"[@*]|http|^skip |\bsays$", re.I)  # form labels, skip links, "X says" (comments)
 _UPDATED_HINT = re.compile(r"(updated|modified|آخر تحديث|تحديث|تم التحديث|last-updated)", re.I)
 
 
@@ -243,7 +248,9 @@ class _MarkupFallbacks:
     @property
     def nodes(self) -> list[LexborNode]:
         if self._nodes is None:
-            self._nodes = self._tree.css('h1, a[rel], [itemprop], [class*="breadcrumb"], [id*="breadcrumb"]')
+            self._nodes = self._tree.css(
+                'h1, a[rel], [itemprop], [class*="breadcrumb"], [id*="breadcrumb"], [class*="author"], [class*="byline"]'
+            )
         return self._nodes
 
     def h1(self) -> LexborNode | None:
@@ -258,6 +265,14 @@ class _MarkupFallbacks:
 
     def with_itemprop(self, prop: str) -> list[LexborNode]:
         return [n for n in self.nodes if prop in (n.attrs.get("itemprop") or "").split()]
+
+    def bylines(self) -> list[LexborNode]:
+        """Short elements whose class names an author or byline (most themes print "By <name>" so)."""
+        return [
+            node for node in self.nodes
+            if node.tag != "h1" and _BYLINE_CLASS.search(classes := node.attrs.get("class") or "")
+            and "comment" not in classes  # a commenter is not the author
+        ]  # fmt: skip
 
     def breadcrumb(self) -> LexborNode | None:
         for node in self.nodes:
@@ -365,10 +380,32 @@ def _authors(ld: dict[str, Any], meta: dict[str, str], markup: _MarkupFallbacks,
             name_node = node.css_first('[itemprop="name"]')
             names.append(node.attrs.get("content") or (name_node or node).text(deep=True).strip())
         label = f"{MICRODATA}:author"
+    if not names:
+        names, label = _byline_names(markup), f"{VISIBLE}:byline"
     authors = _unique(" ".join(name.split()) for name in names if name and len(name) < 120)
     if authors:
         sources["authors"] = label
     return authors
+
+
+def _byline_names(markup: _MarkupFallbacks) -> list[str]:
+    """The name in the first byline element that reads like one ("By Jane Doe", "بقلم: فلان"): its link's
+    text if it links to an author page, else its text without the "By" and whatever follows a separator."""
+    for node in markup.bylines():
+        link = node.css_first("a")
+        text = (link or node).text(deep=True, separator=" ")
+        name = _BYLINE_PREFIX.sub("", " ".join(text.split()))
+        name = _BYLINE_END.split(name, 1)[0].strip(" ,:|-–—")
+        if _looks_like_a_name(name):
+            return [name]
+    return []
+
+
+def _looks_like_a_name(text: str) -> bool:
+    words = text.split()
+    return 1 <= len(words) <= 5 and 3 <= len(text) <= 60 and not any(ch.isdigit() for ch in text) and (
+        text.casefold() not in _NOT_NAMES and not _NOT_A_NAME.search(text)
+    )
 
 
 def _tags(ld: dict[str, Any], meta_tags: list[str], markup: _MarkupFallbacks, sources: dict[str, str]) -> list[str]:

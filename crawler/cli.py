@@ -1,4 +1,4 @@
-"""Command line: run | crawl | extract | search | templates | check-config | events | demo.
+"""Command line: run | crawl | extract | search | history | templates | check-config | events | demo.
 
 The only place that configures logging. Heavy imports (httpx, apscheduler, sqlite_utils) happen inside
 the commands that need them, so ``crawler --help`` and ``check-config`` stay quick.
@@ -174,6 +174,42 @@ def search(
             click.echo(f"    {found['snippet']}\n")
     if not rows and not as_json:
         click.echo("no matches")
+
+
+@main.command()
+@_config_option
+@click.argument("article")
+def history(config_path: Path | None, article: str) -> None:
+    """The versions of one ARTICLE (its id or URL) and what changed between them, paragraph by paragraph."""
+    from crawler.dedupe import paragraph_diff
+
+    _, config = _load(config_path)
+    store = _open_existing_store(config)
+    try:
+        found = store.article_history(article)
+    finally:
+        store.close()
+    if found is None:
+        raise click.BadParameter(f"no stored article with id or URL {article!r}", param_hint="ARTICLE")
+    row, versions = found
+    click.echo(f"{row['title']}\n{row['canonical_url']}  (source {row['source_id']}, id {row['id']}, "
+               f"first seen {row['first_seen'][:19]}, {len(versions)} version(s))")  # fmt: skip
+    for previous, version in zip([None, *versions], versions):
+        changed = ", ".join(version["changed"]) or "first version"
+        click.echo(click.style(f"\nversion {version['version']}  {version['fetched_at'][:19]}  {changed}", bold=True))
+        if previous is None:
+            continue
+        if previous["title"] != version["title"]:
+            click.echo(click.style(f"  - title: {previous['title']}", fg="red"))
+            click.echo(click.style(f"  + title: {version['title']}", fg="green"))
+        diff = paragraph_diff(previous["body"] or "", version["body"] or "")
+        for old, new in diff["changed"]:
+            click.echo(click.style(f"  - {old}", fg="red"))
+            click.echo(click.style(f"  + {new}", fg="green"))
+        for paragraph in diff["removed"]:
+            click.echo(click.style(f"  - {paragraph}", fg="red"))
+        for paragraph in diff["added"]:
+            click.echo(click.style(f"  + {paragraph}", fg="green"))
 
 
 @main.command()

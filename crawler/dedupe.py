@@ -1,23 +1,34 @@
-"""Dedupe: content keys and change detection. Pure functions, no I/O.
+"""Dedupe: content keys, change detection and body diffs. Pure functions, no I/O.
 
 Two fetches of an article are the same version when their content hash is equal. The hash covers the
-fields a reader cares about, compared in match-key form (textnorm.match_key), so whitespace, letter
-variants and diacritics never count as edits.
+fields a reader cares about, compared as the words of their match-key form (textnorm.match_key), so
+whitespace, punctuation, letter variants and diacritics never count as edits, and volatile bits of text
+(view counters, "منذ 3 ساعات", "5 hours ago") are masked.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from difflib import SequenceMatcher
 from typing import Any
 
 from crawler.extract.templates import remove_template_blocks
 from crawler.models import ExtractedArticle
 from crawler.textnorm import match_key
 
-__all__ = ["VERSIONED_FIELDS", "changed_fields", "content_hash"]
+__all__ = ["VERSIONED_FIELDS", "changed_fields", "content_hash", "paragraph_diff"]
+
+_WORD = re.compile(r"\w+")
+# Text that changes on every fetch without anyone editing the article (as match keys: folded letters).
+_VOLATILE = re.compile(
+    r"(?:منذ|قبل)\s+\d*\s*(?:ثانيه|ثوان|دقيقه|دقائق|دقيقتين|ساعه|ساعات|ساعتين|يوم|ايام|يومين|اسبوع|اسابيع)"
+    r"|\d[\d,.]*\s*(?:مشاهده|مشاهدات|قراءه|قراءات|views?|reads?|comments?|تعليق|تعليقات|shares?)"
+    r"|\d+\s+(?:seconds?|minutes?|hours?|days?|weeks?)\s+ago|(?:updated|just now)\b"
+)
 
 # Fields whose change makes a new version (description and site name are page chrome, not content).
 VERSIONED_FIELDS = ("title", "body", "published", "modified", "authors", "section", "tags", "image")
@@ -29,10 +40,38 @@ def _comparable(field: str, value: Any, template: frozenset[str] = frozenset()) 
     if field == "body" and isinstance(value, str) and template:
         value = remove_template_blocks(value, template)
     if field in ("title", "body", "section") and isinstance(value, str):
-        return match_key(value)
+        return _words(value)
     if field in ("authors", "tags") and isinstance(value, list):
         return [match_key(item) for item in value]
     return value
+
+
+def _words(text: str) -> str:
+    """The text as words in match-key form, volatile phrases masked."""
+    return " ".join(_WORD.findall(_VOLATILE.sub(" ", match_key(text))))
+
+
+def paragraph_diff(old: str, new: str, limit: int = 20) -> dict[str, list[Any]]:
+    """Paragraph-level changes from the old body to the new (compared on their words): added and
+    removed paragraphs, and changed ones as [old, new] pairs; at most ``limit`` entries each."""
+    old_paragraphs, new_paragraphs = _paragraphs(old), _paragraphs(new)
+    matcher = SequenceMatcher(a=[_words(p) for p in old_paragraphs], b=[_words(p) for p in new_paragraphs], autojunk=False)
+    diff: dict[str, list[Any]] = {"added": [], "removed": [], "changed": []}
+    for operation, a1, a2, b1, b2 in matcher.get_opcodes():
+        if operation == "insert":
+            diff["added"] += new_paragraphs[b1:b2]
+        elif operation == "delete":
+            diff["removed"] += old_paragraphs[a1:a2]
+        elif operation == "replace":
+            pairs = list(zip(old_paragraphs[a1:a2], new_paragraphs[b1:b2]))
+            diff["changed"] += [list(pair) for pair in pairs]
+            diff["removed"] += old_paragraphs[a1 + len(pairs) : a2]
+            diff["added"] += new_paragraphs[b1 + len(pairs) : b2]
+    return {kind: entries[:limit] for kind, entries in diff.items()}
+
+
+def _paragraphs(body: str | None) -> list[str]:
+    return [paragraph for paragraph in (body or "").split("\n\n") if paragraph.strip()]
 
 
 def _instant(iso: str) -> str:

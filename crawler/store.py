@@ -22,7 +22,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from crawler.config import SourceConfig
-from crawler.dedupe import changed_fields
+from crawler.dedupe import changed_fields, paragraph_diff
 from crawler.errors import StoreError
 from crawler.events import Event
 from crawler.extract.templates import TemplateBlock, learn_template
@@ -302,10 +302,10 @@ class SyncStore:
         self.db.table("articles").update(current["id"], update)
         self._index(current["id"], record)
         self._insert_version(current["id"], version, record, now, changed)
-        event = self._insert_event(
-            Event("article_updated", record.source_id, current["id"],
-                  {"url": record.canonical_url, "title": record.title, "version": version, "changed": changed}, ts=now)
-        )  # fmt: skip
+        data: dict[str, Any] = {"url": record.canonical_url, "title": record.title, "version": version, "changed": changed}
+        if "body" in changed:
+            data["diff"] = paragraph_diff(current["body"] or "", record.body)
+        event = self._insert_event(Event("article_updated", record.source_id, current["id"], data, ts=now))
         return SaveOutcome("updated", current["id"], event)
 
     def _insert_version(self, article_id: int, version: int, record: ArticleRecord, now: str, changed: list[str]) -> None:
@@ -416,6 +416,26 @@ class SyncStore:
     def record_fetch(self, row: dict[str, Any]) -> None:
         with self.db.atomic():
             self.db.table("fetches").insert(row)
+
+    def article_history(self, article: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+        """An article (by id, URL or canonical URL) and its versions, oldest first; None if unknown."""
+        key = int(article) if article.isdigit() else None
+        row = self.db.execute(
+            "SELECT id, source_id, canonical_url, title, versions, first_seen, last_changed FROM articles"
+            " WHERE id = ? OR url = ? OR canonical_url = ? LIMIT 1",
+            [key, article, article],
+        ).fetchone()
+        if row is None:
+            return None
+        names = ("id", "source_id", "canonical_url", "title", "versions", "first_seen", "last_changed")
+        cursor = self.db.execute(
+            "SELECT version, fetched_at, changed, title, published, modified, body FROM article_versions"
+            " WHERE article_id = ? ORDER BY version",
+            [row[0]],
+        )
+        columns = [c[0] for c in cursor.description]
+        versions = [{**dict(zip(columns, v)), "changed": json.loads(v[2] or "[]")} for v in cursor.fetchall()]
+        return dict(zip(names, row)), versions
 
     def events_since(self, after_id: int = 0, limit: int = 100, source_id: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT id, ts, type, source_id, article_id, data FROM events WHERE id > ?"

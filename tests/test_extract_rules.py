@@ -177,3 +177,29 @@ def test_a_date_stored_with_its_page_offset_equals_the_same_instant_in_utc(tmp_p
         assert store.save_article(new, "2026-01-02T00:00:00Z").kind == "unchanged"
     finally:
         store.close()
+
+
+def test_volatile_and_punctuation_only_changes_are_not_edits() -> None:
+    from crawler.dedupe import changed_fields
+
+    old = {"title": "القوات الأميركية تنسحب", "body": "نص الخبر الأول.\n\nنشر منذ 3 ساعات · 1,204 مشاهدة"}
+    new = {"title": "القوات الأميركية تنسحب!", "body": "نص الخبر الأول\n\nنشر منذ 5 ساعات · 1,390 مشاهدة"}
+    assert changed_fields(old, new) == []
+    edited = {**new, "body": "نص الخبر الأول، مع تفاصيل جديدة.\n\nنشر منذ 5 ساعات"}
+    assert changed_fields(old, edited) == ["body"]
+
+
+def test_paragraph_diff_names_added_removed_and_changed_paragraphs() -> None:
+    from crawler.dedupe import paragraph_diff
+
+    old = "First paragraph.\n\nSecond paragraph, as first written.\n\nThird paragraph."
+    new = "First paragraph.\n\nSecond paragraph, as corrected later.\n\nA new closing paragraph."
+    diff = paragraph_diff(old, new)
+    assert diff["changed"] == [
+        ["Second paragraph, as first written.", "Second paragraph, as corrected later."],
+        ["Third paragraph.", "A new closing paragraph."],
+    ]
+    assert paragraph_diff(old, old + "\n\nAdded.") == {"added": ["Added."], "removed": [], "changed": []}
+    assert paragraph_diff(old, "First paragraph.") == {
+        "added": [], "removed": ["Second paragraph, as first written.", "Third paragraph."], "changed": []
+    }

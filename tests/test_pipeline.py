@@ -95,6 +95,13 @@ def test_edited_article_gives_one_update_event_and_a_second_version(
     versions = query(db, "SELECT version, body FROM article_versions WHERE article_id = ? ORDER BY version", (updates[0][0],))
     assert [v for v, _ in versions] == [1, 2]
     assert versions[1][1].endswith(edited.paragraphs[-1]) and not versions[0][1].endswith(edited.paragraphs[-1])
+    # the event carries a paragraph-level diff, and `crawler history` shows it
+    assert data["diff"] == {"added": [edited.paragraphs[-1]], "removed": [], "changed": []}
+    shown = CliRunner().invoke(main, ["history", str(updates[0][0]), "--config", str(config)])
+    assert shown.exit_code == 0, shown.output
+    assert "version 2" in shown.output and f"+ {edited.paragraphs[-1]}" in shown.output
+    unknown = CliRunner().invoke(main, ["history", "https://nowhere.example/x", "--config", str(config)])
+    assert unknown.exit_code == 2 and "no stored article" in unknown.output
 
 
 def test_failing_source_records_failures_and_others_are_still_collected(

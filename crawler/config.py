@@ -148,8 +148,17 @@ class SourceConfig(_Frozen):
     timezone: str = "UTC"
     enabled: bool = True
     recheck_interval: Duration = timedelta(hours=1)
+    recheck_after: list[Duration] = [timedelta(minutes=15), timedelta(hours=1), timedelta(hours=3),
+                                     timedelta(hours=12), timedelta(days=1), timedelta(days=3), timedelta(days=7)]  # fmt: skip
     max_articles_per_run: int = Field(500, ge=1)
     extract: ExtractSelectors = ExtractSelectors()
+
+    @field_validator("recheck_after")
+    @classmethod
+    def _increasing(cls, ages: list[timedelta]) -> list[timedelta]:
+        if any(later <= earlier for earlier, later in zip(ages, ages[1:])):
+            raise ValueError("ages must increase, e.g. [\"15m\", \"1h\", \"1d\"]")
+        return ages
 
     @field_validator("id")
     @classmethod

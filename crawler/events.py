@@ -2,7 +2,9 @@
 
 Event types (the ``type`` column):
     article_new        a new article was stored
-    article_updated    a stored article's content changed (data.changed lists the fields)
+    article_updated    a stored article's content changed (data.changed lists the fields, data.diff the paragraphs)
+    article_removed    a stored article answered 404/410 or redirected to the home page (once)
+    article_restored   a removed article answered again
     fetch_failed       an article, feed, sitemap or listing page could not be fetched or read
     source_failing     a source failed failure_threshold runs in a row (once per transition)
     source_recovered   a failing source worked again (once per transition)
@@ -22,10 +24,15 @@ from typing import Any, Literal
 __all__ = ["EVENT_TYPES", "Event", "EventType", "publish", "utc_now"]
 logger = logging.getLogger("crawler.events")
 
-EventType = Literal["article_new", "article_updated", "fetch_failed", "source_failing", "source_recovered"]
+EventType = Literal[
+    "article_new", "article_updated", "article_removed", "article_restored", "fetch_failed", "source_failing",
+    "source_recovered",
+]  # fmt: skip
 EVENT_TYPES: tuple[EventType, ...] = (
     "article_new",
     "article_updated",
+    "article_removed",
+    "article_restored",
     "fetch_failed",
     "source_failing",
     "source_recovered",

@@ -19,7 +19,7 @@ __all__ = [
     "Validators",
 ]
 
-DiscoveryKind = Literal["feed", "sitemap", "listing"]
+DiscoveryKind = Literal["feed", "sitemap", "listing", "schedule"]  # schedule: a stored article due for re-checking
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,14 +19,14 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.config import CrawlerSettings, SourceConfig
 from crawler.decode import decode_html
 from crawler.discover import discover_links
-from crawler.errors import CrawlerError, DiscoveryError, FetchError
+from crawler.errors import CrawlerError, DiscoveryError, FetchError, HTTPStatusError
 from crawler.events import Event, publish, utc_now
 from crawler.extract import SelectorRules, extract_article
 from crawler.fetch import Fetcher
@@ -138,9 +138,12 @@ async def _discover(source: SourceConfig, policy: UrlPolicy, deps: Deps, summary
 async def _select(
     links: list[Link], source: SourceConfig, deps: Deps, recheck_all: bool
 ) -> tuple[list[Link], list[tuple[Link, dict[str, Any]]]]:
-    """New links, and known links whose last check is older than the source's recheck_interval."""
+    """New links; known links whose last check is older than the source's recheck_interval; and stored
+    articles due by their age (recheck_after), listed or not, at most max_articles_per_run of them, taken
+    after the new links so re-checks never starve discovery (--recheck-all: every stored article)."""
     known = await deps.store.do(SyncStore.known_articles, [link.url for link in links])
-    cutoff = (datetime.fromisoformat(utc_now()) - source.recheck_interval).isoformat()
+    now = utc_now()
+    cutoff = (datetime.fromisoformat(now) - source.recheck_interval).isoformat()
     new: list[Link] = []
     due: list[tuple[Link, dict[str, Any]]] = []
     rechecked: set[int] = set()
@@ -151,7 +154,22 @@ async def _select(
         elif row["id"] not in rechecked and (recheck_all or (row["last_checked"] or "") <= cutoff):
             rechecked.add(row["id"])
             due.append((link, row))
+    scheduled = await deps.store.do(SyncStore.due_articles, source.id, now, source.max_articles_per_run, recheck_all)
+    for row in scheduled:
+        if row["id"] not in rechecked:
+            rechecked.add(row["id"])
+            due.append((Link(row["url"], found_on="schedule", kind="schedule"), row))
     return new, due
+
+
+def next_check(first_seen: str, now: str, ages: list[timedelta]) -> str | None:
+    """The first age on the source's recheck_after schedule not yet past, as a timestamp; None after the
+    last (the article is no longer re-checked unless it is still listed or --recheck-all asks)."""
+    born, current = datetime.fromisoformat(first_seen), datetime.fromisoformat(now)
+    for age in ages:
+        if born + age >= current:
+            return (born + age).isoformat(timespec="milliseconds")
+    return None
 
 
 # --- stages 3-6: fetch, extract, normalise, store -----------------------------------------------------
@@ -178,14 +196,24 @@ async def _collect(link: Link, known: dict[str, Any] | None, job: _Job) -> None:
         try:
             page = await deps.fetcher.fetch(known["url"] if known else link.url, policy, validators)
         except FetchError as exc:
+            if known and isinstance(exc, HTTPStatusError) and exc.status in (404, 410):
+                await _record_fetch(deps, source, exc.url, kind, error=exc.reason, status=exc.status, outcome="gone")
+                await _removed(known, f"HTTP {exc.status}", job)
+                outcome = "removed"
+                return
             summary.failed += 1
             await _record_fetch(deps, source, exc.url, kind, error=exc.reason, status=getattr(exc, "status", None))
             await _emit(deps, Event("fetch_failed", source.id, known["id"] if known else None,
                                     {"url": exc.url, "kind": kind, "reason": exc.reason}))  # fmt: skip
             return
         await _record_fetch(deps, source, link.url, kind, page=page)
+        if known and _sent_home(known["url"], page.final_url):
+            await _removed(known, "redirected to the home page", job)
+            outcome = "removed"
+            return
         if page.not_modified and known:
             await deps.store.do(SyncStore.mark_checked, known["id"], page.validators, utc_now())
+            await _checked(known["id"], known["first_seen"], job)
             summary.unchanged += 1
             outcome = "unchanged"
             return
@@ -195,7 +223,9 @@ async def _collect(link: Link, known: dict[str, Any] | None, job: _Job) -> None:
             outcome = "skipped"
             return
         record = normalize_article(article, page, source, policy)
-        saved = await deps.store.do(SyncStore.save_article, record, utc_now(), job.template)
+        now = utc_now()
+        saved = await deps.store.do(SyncStore.save_article, record, now, job.template)
+        await _checked(saved.article_id, known["first_seen"] if known else now, job, now)
         outcome = saved.kind
         setattr(summary, saved.kind, getattr(summary, saved.kind) + 1)
         if saved.event is not None:
@@ -203,6 +233,30 @@ async def _collect(link: Link, known: dict[str, Any] | None, job: _Job) -> None:
     finally:
         if deps.on_article_done:
             deps.on_article_done(source.id, outcome)
+
+
+async def _checked(article_id: int, first_seen: str | None, job: _Job, now: str | None = None) -> None:
+    """Schedule the article's next re-check; a removed article that answered again is restored."""
+    now = now or utc_now()
+    upcoming = next_check(first_seen or now, now, job.source.recheck_after)
+    event = await job.deps.store.do(SyncStore.after_check, article_id, now, upcoming)
+    if event is not None:
+        publish(event)
+
+
+async def _removed(known: dict[str, Any], reason: str, job: _Job) -> None:
+    now = utc_now()
+    upcoming = next_check(known["first_seen"] or now, now, job.source.recheck_after)
+    event = await job.deps.store.do(SyncStore.mark_removed, known["id"], now, reason, upcoming)
+    if event is not None:
+        publish(event)
+    job.summary.skip("removed")
+
+
+def _sent_home(article_url: str, final_url: str) -> bool:
+    """A known article that now redirects to its site's front page was taken down."""
+    before, after = urlsplit(article_url), urlsplit(final_url)
+    return after.path in ("", "/") and before.path not in ("", "/") and not after.query
 
 
 def _extract_page(page: Page, job: _Job) -> ExtractedArticle:

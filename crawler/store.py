@@ -120,6 +120,14 @@ def m005_date_texts(db: Database) -> None:
     db.table("articles").add_column("modified_text", str)
 
 
+@migrations()
+def m006_recheck_schedule(db: Database) -> None:
+    """When each article is next re-checked (by its age), and when it was found removed."""
+    db.table("articles").add_column("next_check", str)
+    db.table("articles").add_column("removed_at", str)
+    db.table("articles").create_index(["source_id", "next_check"])
+
+
 class SaveOutcome:
     """What save_article did: "new", "updated" or "unchanged", with the event it wrote (if any)."""
 
@@ -218,13 +226,13 @@ class SyncStore:
             chunk = urls[start : start + 400]
             marks = ",".join("?" * len(chunk))
             cursor = self.db.execute(
-                f"SELECT id, url, canonical_url, last_checked, etag, last_modified FROM articles "
+                f"SELECT id, url, canonical_url, last_checked, etag, last_modified, first_seen, removed_at FROM articles "
                 f"WHERE url IN ({marks}) OR canonical_url IN ({marks})",
                 chunk + chunk,
             )
             for row in cursor.fetchall():
                 record = {"id": row[0], "url": row[1], "canonical_url": row[2], "last_checked": row[3],
-                          "etag": row[4], "last_modified": row[5]}  # fmt: skip
+                          "etag": row[4], "last_modified": row[5], "first_seen": row[6], "removed_at": row[7]}  # fmt: skip
                 for key in (row[1], row[2]):
                     if key in chunk:
                         found[key] = record
@@ -252,6 +260,38 @@ class SyncStore:
                 self._refresh_article(current["id"], record, now)
                 return SaveOutcome("unchanged", current["id"], None)
             return self._update_article(current, record, now, template)
+
+    def due_articles(self, source_id: str, now: str, limit: int, everything: bool = False) -> list[dict[str, Any]]:
+        """The source's stored articles whose next re-check is due (all of them with ``everything``),
+        the most overdue first."""
+        sql = (
+            "SELECT id, url, canonical_url, last_checked, etag, last_modified, first_seen, removed_at FROM articles"
+            " WHERE source_id = ?" + ("" if everything else " AND next_check IS NOT NULL AND next_check <= ?")
+        )
+        params: list[Any] = [source_id] if everything else [source_id, now]
+        cursor = self.db.execute(sql + " ORDER BY next_check LIMIT ?", [*params, limit])
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def after_check(self, article_id: int, now: str, next_check: str | None) -> Event | None:
+        """An article answered (200 or 304): schedule its next re-check; a removed one is restored."""
+        with self.db.atomic():
+            row = self.db.execute("SELECT source_id, canonical_url, removed_at FROM articles WHERE id = ?", [article_id]).fetchone()
+            self.db.execute("UPDATE articles SET next_check = ?, removed_at = NULL WHERE id = ?", [next_check, article_id])
+            if row is None or row[2] is None:
+                return None
+            return self._insert_event(Event("article_restored", row[0], article_id, {"url": row[1], "removed_at": row[2]}, ts=now))
+
+    def mark_removed(self, article_id: int, now: str, reason: str, next_check: str | None) -> Event | None:
+        """A stored article is gone (404/410, or sent to the home page): one article_removed event, the
+        first time; its versions stay, and it keeps being re-checked so a return is noticed."""
+        with self.db.atomic():
+            row = self.db.execute("SELECT source_id, canonical_url, removed_at FROM articles WHERE id = ?", [article_id]).fetchone()
+            self.db.execute("UPDATE articles SET next_check = ?, last_checked = ? WHERE id = ?", [next_check, now, article_id])
+            if row is None or row[2] is not None:
+                return None
+            self.db.execute("UPDATE articles SET removed_at = ? WHERE id = ?", [now, article_id])
+            return self._insert_event(Event("article_removed", row[0], article_id, {"url": row[1], "reason": reason}, ts=now))
 
     def mark_checked(self, article_id: int, validators: Validators, now: str) -> None:
         """A re-check answered 304: the article is unchanged."""

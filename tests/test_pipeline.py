@@ -178,3 +178,47 @@ def test_crawl_command_prints_a_summary_and_extract_prints_the_article(
                             "empty_body_reason", "published_text", "modified_text"]  # fmt: skip
     assert fields["published"] == "2024-01-25T14:32:00+03:00"
     assert fields["provenance"]["published"].startswith(("json-ld:", "meta:"))
+
+
+def test_a_removed_article_gives_one_removed_event_and_a_restored_one_when_it_returns(
+    news_site: tuple[NewsSite, str], tmp_path: Path
+) -> None:
+    """Stored articles are re-checked by age even when no listing links to them any more; "0s" makes
+    every article due at the next run."""
+    site, base = news_site
+    config = write_config(tmp_path, site_source(base, recheck_after='["0s", "1h"]'))
+    crawl(config)
+    db = tmp_path / "crawler.db"
+    gone = next(a for a in site.articles() if a.language == "ar")
+    site.remove_article(gone.id)
+
+    [summary] = crawl(config)
+    assert summary.skipped.get("removed") == 1 and summary.failed == 0
+    removed = query(db, "SELECT data FROM events WHERE type = 'article_removed'")
+    assert len(removed) == 1 and json.loads(removed[0][0])["reason"] == "HTTP 404"
+
+    crawl(config, recheck_all=True)  # still gone: no second event
+    assert len(query(db, "SELECT id FROM events WHERE type = 'article_removed'")) == 1
+    assert query(db, "SELECT count(*) FROM article_versions a JOIN articles b ON a.article_id = b.id "
+                     "WHERE b.removed_at IS NOT NULL") == [(1,)]  # fmt: skip  # the versions are kept
+
+    site.restore_article(gone.id)
+    crawl(config, recheck_all=True)
+    assert len(query(db, "SELECT id FROM events WHERE type = 'article_restored'")) == 1
+    assert query(db, "SELECT count(*) FROM articles WHERE removed_at IS NOT NULL") == [(0,)]
+
+
+def test_articles_are_scheduled_by_age_and_not_rechecked_before_they_are_due(
+    news_site: tuple[NewsSite, str], tmp_path: Path
+) -> None:
+    site, base = news_site
+    config = write_config(tmp_path, site_source(base, recheck_interval='"1h"'))  # default recheck_after: 15m first
+    crawl(config)
+    db = tmp_path / "crawler.db"
+    rows = query(db, "SELECT first_seen, next_check FROM articles")
+    assert rows and all(
+        abs((datetime.fromisoformat(n) - datetime.fromisoformat(f)).total_seconds() - 900) < 1 for f, n in rows
+    )
+    site.remove_article(next(a for a in site.articles() if a.language == "ar").id)
+    [summary] = crawl(config)  # nothing is due yet: the removal is not noticed before the 15-minute check
+    assert summary.skipped.get("removed") is None

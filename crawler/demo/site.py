@@ -34,6 +34,7 @@ class NewsSite:
     def __init__(self, articles: int = 12, start: datetime | None = None, promo: str | None = None) -> None:
         self._lock = threading.Lock()
         self.promo = promo  # a fixed closing paragraph on every Arabic article: what site templates learn
+        self._removed: set[int] = set()
         self._start = start or datetime(2024, 1, 25, 8, 0, tzinfo=_BAGHDAD)
         self._articles: dict[int, DemoArticle] = {}
         self._by_path: dict[str, DemoArticle] = {}
@@ -64,6 +65,15 @@ class NewsSite:
             article.modified = modified.isoformat()
             return article
 
+    def remove_article(self, article_id: int) -> None:
+        """Take an article down: its page answers 404 and no listing links to it."""
+        with self._lock:
+            self._removed.add(article_id)
+
+    def restore_article(self, article_id: int) -> None:
+        with self._lock:
+            self._removed.discard(article_id)
+
     def articles(self) -> list[DemoArticle]:
         with self._lock:
             return list(self._articles.values())
@@ -74,7 +84,8 @@ class NewsSite:
         """(status, content type, body) for a path."""
         path = path.split("?", 1)[0]
         with self._lock:
-            latest = sorted(self._articles.values(), key=lambda a: a.published, reverse=True)
+            shown = [a for a in self._articles.values() if a.id not in self._removed]
+            latest = sorted(shown, key=lambda a: a.published, reverse=True)
             if path == "/":
                 return 200, "text/html; charset=utf-8", _listing([a for a in latest if a.language == "ar"][:30], "ar")
             if path == "/section/english/":
@@ -89,7 +100,7 @@ class NewsSite:
             if path == "/robots.txt":
                 return 200, "text/plain", "User-agent: *\nAllow: /\n"
             article = self._by_path.get(path)
-            if article is not None:
+            if article is not None and article.id not in self._removed:
                 return 200, "text/html; charset=utf-8", _article_page(article, self._articles, self.promo)
         return 404, "text/html; charset=utf-8", "<html><body><h1>404</h1></body></html>"
 

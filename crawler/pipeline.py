@@ -212,8 +212,10 @@ async def _collect(link: Link, known: dict[str, Any] | None, job: _Job) -> None:
             outcome = "removed"
             return
         if page.not_modified and known:
-            await deps.store.do(SyncStore.mark_checked, known["id"], page.validators, utc_now())
-            await _checked(known["id"], known["first_seen"], job)
+            now = utc_now()
+            upcoming = next_check(known["first_seen"] or now, now, source.recheck_after)
+            await deps.store.do(SyncStore.mark_checked, known["id"], page.validators, now, upcoming)
+            await _restored(known, job)
             summary.unchanged += 1
             outcome = "unchanged"
             return
@@ -224,8 +226,10 @@ async def _collect(link: Link, known: dict[str, Any] | None, job: _Job) -> None:
             return
         record = normalize_article(article, page, source, policy)
         now = utc_now()
-        saved = await deps.store.do(SyncStore.save_article, record, now, job.template)
-        await _checked(saved.article_id, known["first_seen"] if known else now, job, now)
+        upcoming = next_check(known["first_seen"] if known else now, now, source.recheck_after)
+        saved = await deps.store.do(SyncStore.save_article, record, now, job.template, upcoming)
+        if known:
+            await _restored(known, job)
         outcome = saved.kind
         setattr(summary, saved.kind, getattr(summary, saved.kind) + 1)
         if saved.event is not None:
@@ -235,11 +239,11 @@ async def _collect(link: Link, known: dict[str, Any] | None, job: _Job) -> None:
             deps.on_article_done(source.id, outcome)
 
 
-async def _checked(article_id: int, first_seen: str | None, job: _Job, now: str | None = None) -> None:
-    """Schedule the article's next re-check; a removed article that answered again is restored."""
-    now = now or utc_now()
-    upcoming = next_check(first_seen or now, now, job.source.recheck_after)
-    event = await job.deps.store.do(SyncStore.after_check, article_id, now, upcoming)
+async def _restored(known: dict[str, Any], job: _Job) -> None:
+    """A removed article answered again."""
+    if known["removed_at"] is None:
+        return
+    event = await job.deps.store.do(SyncStore.mark_restored, known["id"], utc_now())
     if event is not None:
         publish(event)
 

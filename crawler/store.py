@@ -238,28 +238,36 @@ class SyncStore:
                         found[key] = record
         return found
 
-    def save_article(self, record: ArticleRecord, now: str, template: frozenset[str] = frozenset()) -> SaveOutcome:
+    def save_article(
+        self, record: ArticleRecord, now: str, template: frozenset[str] = frozenset(), next_check: str | None = None
+    ) -> SaveOutcome:
         """Insert a new article or a new version of a known one, with its event, in one transaction.
-        A body that differs only by the source's template blocks is refreshed without a new version."""
+        A body that differs only by the source's template blocks is refreshed without a new version.
+        ``next_check`` is the article's next scheduled re-check (recheck_after)."""
         with self.db.atomic():
-            row = self.db.execute(
-                "SELECT * FROM articles WHERE canonical_url = ? OR url = ? ORDER BY canonical_url = ? DESC LIMIT 1",
-                [record.canonical_url, record.url, record.canonical_url],
-            ).fetchone()
-            if row is None:
-                return self._insert_article(record, now)
-            names = [c[0] for c in self.db.execute("SELECT * FROM articles LIMIT 0").description]
-            current = _decode(dict(zip(names, row)))
-            if current["content_hash"] == record.content_hash:
-                self.db.execute(
-                    "UPDATE articles SET last_seen = ?, last_checked = ?, etag = ?, last_modified = ? WHERE id = ?",
-                    [now, now, record.etag, record.last_modified, current["id"]],
-                )
-                return SaveOutcome("unchanged", current["id"], None)
-            if not changed_fields(current, asdict(record), template):
-                self._refresh_article(current["id"], record, now)
-                return SaveOutcome("unchanged", current["id"], None)
-            return self._update_article(current, record, now, template)
+            outcome = self._save_article(record, now, template)
+            self.db.execute("UPDATE articles SET next_check = ? WHERE id = ?", [next_check, outcome.article_id])
+            return outcome
+
+    def _save_article(self, record: ArticleRecord, now: str, template: frozenset[str]) -> SaveOutcome:
+        row = self.db.execute(
+            "SELECT * FROM articles WHERE canonical_url = ? OR url = ? ORDER BY canonical_url = ? DESC LIMIT 1",
+            [record.canonical_url, record.url, record.canonical_url],
+        ).fetchone()
+        if row is None:
+            return self._insert_article(record, now)
+        names = [c[0] for c in self.db.execute("SELECT * FROM articles LIMIT 0").description]
+        current = _decode(dict(zip(names, row)))
+        if current["content_hash"] == record.content_hash:
+            self.db.execute(
+                "UPDATE articles SET last_seen = ?, last_checked = ?, etag = ?, last_modified = ? WHERE id = ?",
+                [now, now, record.etag, record.last_modified, current["id"]],
+            )
+            return SaveOutcome("unchanged", current["id"], None)
+        if not changed_fields(current, asdict(record), template):
+            self._refresh_article(current["id"], record, now)
+            return SaveOutcome("unchanged", current["id"], None)
+        return self._update_article(current, record, now, template)
 
     def due_articles(self, source_id: str, now: str, limit: int, everything: bool = False) -> list[dict[str, Any]]:
         """The source's stored articles whose next re-check is due (all of them with ``everything``),
@@ -273,13 +281,13 @@ class SyncStore:
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
-    def after_check(self, article_id: int, now: str, next_check: str | None) -> Event | None:
-        """An article answered (200 or 304): schedule its next re-check; a removed one is restored."""
+    def mark_restored(self, article_id: int, now: str) -> Event | None:
+        """A removed article answered again: one article_restored event."""
         with self.db.atomic():
             row = self.db.execute("SELECT source_id, canonical_url, removed_at FROM articles WHERE id = ?", [article_id]).fetchone()
-            self.db.execute("UPDATE articles SET next_check = ?, removed_at = NULL WHERE id = ?", [next_check, article_id])
             if row is None or row[2] is None:
                 return None
+            self.db.execute("UPDATE articles SET removed_at = NULL WHERE id = ?", [article_id])
             return self._insert_event(Event("article_restored", row[0], article_id, {"url": row[1], "removed_at": row[2]}, ts=now))
 
     def mark_removed(self, article_id: int, now: str, reason: str, next_check: str | None) -> Event | None:
@@ -293,13 +301,13 @@ class SyncStore:
             self.db.execute("UPDATE articles SET removed_at = ? WHERE id = ?", [now, article_id])
             return self._insert_event(Event("article_removed", row[0], article_id, {"url": row[1], "reason": reason}, ts=now))
 
-    def mark_checked(self, article_id: int, validators: Validators, now: str) -> None:
-        """A re-check answered 304: the article is unchanged."""
+    def mark_checked(self, article_id: int, validators: Validators, now: str, next_check: str | None = None) -> None:
+        """A re-check answered 304: the article is unchanged; ``next_check`` is its next scheduled one."""
         with self.db.atomic():
             self.db.execute(
                 "UPDATE articles SET last_seen = ?, last_checked = ?, etag = COALESCE(?, etag), "
-                "last_modified = COALESCE(?, last_modified) WHERE id = ?",
-                [now, now, validators.etag, validators.last_modified, article_id],
+                "last_modified = COALESCE(?, last_modified), next_check = ? WHERE id = ?",
+                [now, now, validators.etag, validators.last_modified, next_check, article_id],
             )
 
     def _insert_article(self, record: ArticleRecord, now: str) -> SaveOutcome:

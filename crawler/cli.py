@@ -1,4 +1,4 @@
-"""Command line: run | crawl | extract | search | history | templates | check-config | events | demo.
+"""Command line: run | crawl | extract | search | history | sources | templates | check-config | events | demo.
 
 The only place that configures logging. Heavy imports (httpx, apscheduler, sqlite_utils) happen inside
 the commands that need them, so ``crawler --help`` and ``check-config`` stay quick.
@@ -174,6 +174,31 @@ def search(
             click.echo(f"    {found['snippet']}\n")
     if not rows and not as_json:
         click.echo("no matches")
+
+
+@main.command()
+@_config_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def sources(config_path: Path | None, as_json: bool) -> None:
+    """Each source's state (ok / failing), health (degraded / stale, and why), last success and articles per day."""
+    _, config = _load(config_path)
+    store = _open_existing_store(config)
+    try:
+        rows = store.source_overview()
+    finally:
+        store.close()
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+            continue
+        state = row["state"] if row["state"] != "ok" else (row["health"] or "ok")
+        colour = {"ok": "green", "failing": "red"}.get(state, "yellow")
+        success = (row["last_success_at"] or "never")[:16]
+        click.echo(f"{row['id']:<16} {click.style(f'{state:<9}', fg=colour)} last success {success:<16} "
+                   f"{row['articles']:>6} articles {row['per_day']:>6.1f}/day  {row['name']}")  # fmt: skip
+        why = row["last_error"] if row["state"] == "failing" else row["health_reason"]
+        if why:
+            click.echo(f"{'':<17}{why}")
 
 
 @main.command()

@@ -7,7 +7,9 @@ Event types (the ``type`` column):
     article_restored   a removed article answered again
     fetch_failed       an article, feed, sitemap or listing page could not be fetched or read
     source_failing     a source failed failure_threshold runs in a row (once per transition)
-    source_recovered   a failing source worked again (once per transition)
+    source_recovered   a failing, degraded or stale source worked again (once per transition; data.from)
+    source_degraded    extraction quality fell against the source's own baseline (a changed layout)
+    source_stale       no new article for several times the source's usual gap
 
 Article events are written by the store in the same transaction as the article; ``publish`` then only
 logs them. Other events go through ``EventLog.emit``, which stores and logs.
@@ -26,7 +28,7 @@ logger = logging.getLogger("crawler.events")
 
 EventType = Literal[
     "article_new", "article_updated", "article_removed", "article_restored", "fetch_failed", "source_failing",
-    "source_recovered",
+    "source_recovered", "source_degraded", "source_stale",
 ]  # fmt: skip
 EVENT_TYPES: tuple[EventType, ...] = (
     "article_new",
@@ -36,6 +38,8 @@ EVENT_TYPES: tuple[EventType, ...] = (
     "fetch_failed",
     "source_failing",
     "source_recovered",
+    "source_degraded",
+    "source_stale",
 )
 
 

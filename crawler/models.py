@@ -121,6 +121,8 @@ class RunSummary:
     discovery_failed: int = 0
     discovery_ok: int = 0
     error: str | None = None
+    extracted: int = 0  # article pages (200) run through extraction this run
+    poor: int = 0  # of those, pages without an article body or a title (a changed layout looks like this)
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1

@@ -220,8 +220,13 @@ async def _collect(link: Link, known: dict[str, Any] | None, job: _Job) -> None:
             outcome = "unchanged"
             return
         article = await asyncio.to_thread(_extract_page, page, job)
-        if len(article.body) < _MIN_BODY_CHARS and not known:
-            summary.skip("not_an_article")
+        summary.extracted += 1
+        if len(article.body) < _MIN_BODY_CHARS or not article.title:
+            summary.poor += 1
+        if len(article.body) < _MIN_BODY_CHARS:
+            # a new page without text is not an article; a known article without text is a broken page
+            # or template, never a new version that erases what was stored
+            summary.skip("empty_extraction" if known else "not_an_article")
             outcome = "skipped"
             return
         record = normalize_article(article, page, source, policy)
@@ -303,7 +308,8 @@ async def _emit(deps: Deps, event: Event) -> None:
 async def _finish(source: SourceConfig, deps: Deps, summary: RunSummary) -> None:
     error = summary.error or (None if summary.ok else "every discovery page failed")
     transitions = await deps.store.do(
-        SyncStore.finish_run, source.id, summary.ok, error, utc_now(), deps.settings.failure_threshold
+        SyncStore.finish_run, source.id, summary.ok, error, utc_now(), deps.settings.failure_threshold,
+        (summary.extracted, summary.poor),
     )
     for event in transitions:
         publish(event)

@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 migrations = Migrations("crawler")
+_MIN_PAGES = 3  # article pages in a run before its extraction quality says anything
+STALE_GAPS = 5  # silent for this many usual gaps between new articles: stale
 SEARCH_RANK_LIMIT = 20_000  # matches ranked at most, the newest first (SyncStore._recent_rowid_floor)
 _JSON_FIELDS = ("authors", "tags", "provenance")
 _ARTICLE_FIELDS = (
@@ -128,6 +131,14 @@ def m006_recheck_schedule(db: Database) -> None:
     db.table("articles").create_index(["source_id", "next_check"])
 
 
+@migrations()
+def m007_source_health(db: Database) -> None:
+    """Extraction quality and freshness per source, against its own history."""
+    db.table("sources").add_column("quality", float)  # moving share of good article pages while healthy
+    db.table("sources").add_column("health", str)  # null, "degraded" or "stale"
+    db.table("sources").add_column("health_reason", str)
+
+
 class SaveOutcome:
     """What save_article did: "new", "updated" or "unchanged", with the event it wrote (if any)."""
 
@@ -175,8 +186,62 @@ class SyncStore:
         row = self.db.execute("SELECT * FROM sources WHERE id = ?", [source_id]).fetchone()
         return dict(zip([c[0] for c in self.db.execute("SELECT * FROM sources LIMIT 0").description], row)) if row else None
 
-    def finish_run(self, source_id: str, ok: bool, error: str | None, now: str, threshold: int) -> list[Event]:
-        """Record a run's outcome; return (and store) source_failing / source_recovered on a transition."""
+    def finish_run(
+        self, source_id: str, ok: bool, error: str | None, now: str, threshold: int, extraction: tuple[int, int] = (0, 0)
+    ) -> list[Event]:
+        """Record a run's outcome; return (and store) source_failing / source_recovered on a transition,
+        and source_degraded / source_stale (see _health) once each until the source recovers."""
+        events = self._run_transitions(source_id, ok, error, now, threshold)
+        with self.db.atomic():
+            events += [self._insert_event(event) for event in self._health(source_id, now, *extraction)]
+        return events
+
+    def _health(self, source_id: str, now: str, extracted: int, poor: int) -> list[Event]:
+        """Degraded: a run of at least MIN_PAGES article pages where the share of good ones (a body and a
+        title) fell under half the source's usual share. Stale: no new article for STALE_GAPS times the
+        median gap between its last 20 articles (and at least a day). Each is reported once, with the
+        reason, and cleared with a source_recovered event."""
+        row = self.source_row(source_id) or {}
+        health, reason, quality = row.get("health"), row.get("health_reason"), row.get("quality")
+        events: list[Event] = []
+        if extracted >= _MIN_PAGES:
+            share = (extracted - poor) / extracted
+            if health != "degraded" and quality is not None and quality >= 0.6 and share < quality / 2:
+                health = "degraded"
+                reason = f"{extracted - poor} of {extracted} article pages gave a body and a title (usually {quality:.0%})"
+                events.append(Event("source_degraded", source_id, data={"reason": reason}, ts=now))
+            elif health == "degraded" and quality is not None and share >= 0.8 * quality:
+                events.append(Event("source_recovered", source_id, data={"from": "degraded", "reason": reason}, ts=now))
+                health, reason = None, None
+            if health != "degraded":
+                quality = share if quality is None else 0.8 * quality + 0.2 * share
+        stale = self._staleness(source_id, now)
+        if health is None and stale:
+            health, reason = "stale", stale
+            events.append(Event("source_stale", source_id, data={"reason": stale}, ts=now))
+        elif health == "stale" and not stale:
+            events.append(Event("source_recovered", source_id, data={"from": "stale", "reason": reason}, ts=now))
+            health, reason = None, None
+        self.db.execute(
+            "UPDATE sources SET quality = ?, health = ?, health_reason = ? WHERE id = ?", [quality, health, reason, source_id]
+        )
+        return events
+
+    def _staleness(self, source_id: str, now: str) -> str | None:
+        seen = [row[0] for row in self.db.execute(
+            "SELECT first_seen FROM articles WHERE source_id = ? ORDER BY first_seen DESC LIMIT 20", [source_id]
+        ).fetchall()]  # fmt: skip
+        if len(seen) < 5:
+            return None
+        times = [datetime.fromisoformat(value) for value in seen]
+        gaps = sorted((newer - older).total_seconds() for newer, older in zip(times, times[1:]))
+        usual = max(gaps[len(gaps) // 2], 1.0)
+        silent = (datetime.fromisoformat(now) - times[0]).total_seconds()
+        if silent > max(STALE_GAPS * usual, 86400):
+            return f"no new article for {silent / 3600:.0f} h (usually one every {usual / 3600:.1f} h)"
+        return None
+
+    def _run_transitions(self, source_id: str, ok: bool, error: str | None, now: str, threshold: int) -> list[Event]:
         row = self.source_row(source_id) or {"state": "ok", "consecutive_failures": 0}
         failures = 0 if ok else int(row["consecutive_failures"] or 0) + 1
         state = row["state"]
@@ -484,6 +549,18 @@ class SyncStore:
         columns = [c[0] for c in cursor.description]
         versions = [{**dict(zip(columns, v)), "changed": json.loads(v[2] or "[]")} for v in cursor.fetchall()]
         return dict(zip(names, row)), versions
+
+    def source_overview(self) -> list[dict[str, Any]]:
+        """Every source with its state, health, last success and articles per day over the last week."""
+        cursor = self.db.execute(
+            "SELECT s.id, s.name, s.enabled, s.state, s.health, s.health_reason, s.consecutive_failures,"
+            " s.last_success_at, s.last_error,"
+            " (SELECT count(*) FROM articles a WHERE a.source_id = s.id) AS articles,"
+            " (SELECT count(*) FROM articles a WHERE a.source_id = s.id AND a.first_seen >= strftime('%Y-%m-%dT%H:%M:%S', 'now', '-7 days'))"
+            " / 7.0 AS per_day FROM sources s ORDER BY s.id"
+        )
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
 
     def events_since(self, after_id: int = 0, limit: int = 100, source_id: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT id, ts, type, source_id, article_id, data FROM events WHERE id > ?"

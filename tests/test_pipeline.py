@@ -222,3 +222,58 @@ def test_articles_are_scheduled_by_age_and_not_rechecked_before_they_are_due(
     site.remove_article(next(a for a in site.articles() if a.language == "ar").id)
     [summary] = crawl(config)  # nothing is due yet: the removal is not noticed before the 15-minute check
     assert summary.skipped.get("removed") is None
+
+
+def test_a_broken_template_degrades_the_source_once_and_fixing_it_recovers(
+    news_site: tuple[NewsSite, str], tmp_path: Path
+) -> None:
+    site, base = news_site
+    config = write_config(tmp_path, site_source(base))
+    db = tmp_path / "crawler.db"
+    crawl(config)  # healthy: every article page has a body and a title
+    stored_bodies = query(db, "SELECT id, body FROM articles ORDER BY id")
+
+    site.empty_template = True
+    for _ in range(4):
+        site.add_article()
+    crawl(config)
+    crawl(config)  # still broken: no second event
+    degraded = query(db, "SELECT data FROM events WHERE type = 'source_degraded'")
+    assert len(degraded) == 1 and "article pages gave a body and a title" in json.loads(degraded[0][0])["reason"]
+    assert query(db, "SELECT id, body FROM articles ORDER BY id")[: len(stored_bodies)] == stored_bodies  # not erased
+    listed = CliRunner().invoke(main, ["sources", "--config", str(config)])
+    assert listed.exit_code == 0 and "degraded" in listed.output and "gave a body" in listed.output
+
+    site.empty_template = False
+    crawl(config)
+    recovered = query(db, "SELECT data FROM events WHERE type = 'source_recovered'")
+    assert len(recovered) == 1 and json.loads(recovered[0][0])["from"] == "degraded"
+
+
+def test_a_source_silent_for_many_usual_gaps_is_stale_until_a_new_article_arrives(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from crawler.models import ArticleRecord
+    from crawler.store import SyncStore
+
+    store = SyncStore(tmp_path / "store.db")
+    try:
+        store.db.table("sources").insert({"id": "s", "name": "S"})
+        base = ArticleRecord(
+            source_id="s", url="", canonical_url="", title="T", published=None, modified=None, authors=[], section=None,
+            tags=[], language="en", image=None, site_name=None, description=None, body="Body.", content_hash="",
+            etag=None, last_modified=None,
+        )  # fmt: skip
+        for hour in range(6):  # one article an hour
+            url = f"https://e.com/{hour}"
+            store.save_article(replace(base, url=url, canonical_url=url, content_hash=url), f"2026-01-01T{hour:02d}:00:00+00:00")
+        assert store.finish_run("s", True, None, "2026-01-01T07:00:00+00:00", 3) == []
+        [stale] = store.finish_run("s", True, None, "2026-01-03T07:00:00+00:00", 3)
+        assert stale.type == "source_stale" and "no new article for 50 h" in stale.data["reason"]
+        assert store.finish_run("s", True, None, "2026-01-03T08:00:00+00:00", 3) == []  # once
+        store.save_article(replace(base, url="https://e.com/new", canonical_url="https://e.com/new", content_hash="n"),
+                           "2026-01-03T09:00:00+00:00")  # fmt: skip
+        [recovered] = store.finish_run("s", True, None, "2026-01-03T09:30:00+00:00", 3)
+        assert recovered.type == "source_recovered" and recovered.data["from"] == "stale"
+    finally:
+        store.close()

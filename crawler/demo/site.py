@@ -15,6 +15,7 @@ import json
 import random
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,6 +36,7 @@ class NewsSite:
         self._lock = threading.Lock()
         self.promo = promo  # a fixed closing paragraph on every Arabic article: what site templates learn
         self._removed: set[int] = set()
+        self.empty_template = False  # when set, article pages keep their chrome but lose their text (a broken theme)
         self._start = start or datetime(2024, 1, 25, 8, 0, tzinfo=_BAGHDAD)
         self._articles: dict[int, DemoArticle] = {}
         self._by_path: dict[str, DemoArticle] = {}
@@ -101,6 +103,8 @@ class NewsSite:
                 return 200, "text/plain", "User-agent: *\nAllow: /\n"
             article = self._by_path.get(path)
             if article is not None and article.id not in self._removed:
+                if self.empty_template:
+                    article = replace(article, paragraphs=[])
                 return 200, "text/html; charset=utf-8", _article_page(article, self._articles, self.promo)
         return 404, "text/html; charset=utf-8", "<html><body><h1>404</h1></body></html>"
 

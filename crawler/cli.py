@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import json
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ import click
 from crawler import __version__
 from crawler.config import Config, SourceConfig, load_config, resolve_config_path
 from crawler.errors import ConfigError, CrawlerError
+from crawler.events import EVENT_TYPES
 from crawler.logformat import configure_logging
 
 if TYPE_CHECKING:
@@ -322,19 +324,33 @@ def _download(url: str, source: SourceConfig | None, config: Config | None) -> b
 @main.command()
 @_config_option
 @click.option("--source", "source_id", help="Only events of this source.")
+@click.option("--type", "types", multiple=True, type=click.Choice(EVENT_TYPES), help="Only events of this type (repeatable).")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"]), help="Only events from this time (UTC) on.")
 @click.option("--after", default=0, show_default=True, help="Only events with an id above this.")
 @click.option("--limit", default=50, show_default=True)
+@click.option("--follow", is_flag=True, help="Keep printing new events as they are stored (Ctrl-C stops).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def events(config_path: Path | None, source_id: str | None, after: int, limit: int, as_json: bool) -> None:
+def events(
+    config_path: Path | None, source_id: str | None, types: tuple[str, ...], since: datetime | None, after: int,
+    limit: int, follow: bool, as_json: bool,
+) -> None:  # fmt: skip
     """List stored events, oldest first."""
     _, config = _load(config_path)
     store = _open_existing_store(config)
+    since_text = since.isoformat() if since else None
     try:
-        rows = store.events_since(after, limit, source_id)
+        while True:
+            rows = store.events_since(after, limit, source_id, list(types), since_text)
+            for row in rows:
+                click.echo(json.dumps(row, ensure_ascii=False) if as_json else _event_line(row))
+                after = max(after, int(row["id"]))
+            if not follow:
+                break
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        pass  # --follow ends with Ctrl-C
     finally:
         store.close()
-    for row in rows:
-        click.echo(json.dumps(row, ensure_ascii=False) if as_json else _event_line(row))
 
 
 def _event_line(row: dict[str, Any]) -> str:

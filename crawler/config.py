@@ -29,7 +29,7 @@ from crawler.errors import ConfigError
 from crawler.extract.overrides import SelectorRules, selector_error
 
 __all__ = [
-    "Config", "CrawlerSettings", "ExtractSelectors", "SourceConfig", "crontab_weekdays", "load_config", "parse_duration",
+    "Config", "CrawlerSettings", "ExtractSelectors", "SinkConfig", "SourceConfig", "crontab_weekdays", "load_config", "parse_duration",
     "resolve_config_path",
 ]
 
@@ -251,11 +251,45 @@ class SourceConfig(_Frozen):
         )
 
 
+class SinkConfig(_Frozen):
+    """One [[sinks]] entry: where events go besides the events table and the log."""
+
+    type: Literal["webhook", "command"]
+    url: str | None = None
+    command: list[str] = []
+    events: list[str] = []
+    sources: list[str] = []
+    timeout: Duration = timedelta(seconds=10)
+    retries: int = Field(3, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _target_given(self) -> SinkConfig:
+        if self.type == "webhook" and not (self.url and re.match(r"^https?://[^/\s]+", self.url)):
+            raise ValueError("a webhook sink needs url = \"http(s)://...\"")
+        if self.type == "command" and not self.command:
+            raise ValueError('a command sink needs command = ["program", "arg", ...]')
+        return self
+
+    @field_validator("events")
+    @classmethod
+    def _known_events(cls, names: list[str]) -> list[str]:
+        from crawler.events import EVENT_TYPES
+
+        unknown = [name for name in names if name not in EVENT_TYPES]
+        if unknown:
+            raise ValueError(f"unknown event type(s) {unknown}; known: {', '.join(EVENT_TYPES)}")
+        return names
+
+    def wants(self, event_type: str, source_id: str | None) -> bool:
+        return (not self.events or event_type in self.events) and (not self.sources or source_id in self.sources)
+
+
 class Config(_Frozen):
-    """The whole file: [crawler] plus [[sources]]."""
+    """The whole file: [crawler] plus [[sources]] and optional [[sinks]]."""
 
     crawler: CrawlerSettings = CrawlerSettings()
     sources: list[SourceConfig] = []
+    sinks: list[SinkConfig] = []
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Config:
@@ -327,4 +361,6 @@ def _allowed_keys(loc: list[Any]) -> list[str]:
         return list(SourceConfig.model_fields)
     if loc and loc[0] == "crawler":
         return list(CrawlerSettings.model_fields)
+    if loc and loc[0] == "sinks":
+        return list(SinkConfig.model_fields)
     return list(Config.model_fields)

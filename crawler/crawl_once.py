@@ -15,6 +15,7 @@ from crawler.config import Config, SourceConfig
 from crawler.events import utc_now
 from crawler.fetch import Fetcher
 from crawler.models import RunSummary
+from crawler.notify import Notifier
 from crawler.pipeline import Deps, record_failed_run, run_source
 from crawler.store import Store, SyncStore
 
@@ -29,6 +30,8 @@ async def crawl_once(
     console = console or Console(stderr=True)
     store = await Store.open(config.crawler.database)
     fetcher = Fetcher(config.crawler)
+    notifier = Notifier(config.sinks, config.crawler.user_agent)
+    notifier.start()
     try:
         await store.do(SyncStore.sync_sources, config.sources, utc_now())
         with Progress(
@@ -36,9 +39,10 @@ async def crawl_once(
             TimeElapsedColumn(), console=console, transient=not console.is_terminal,
         ) as progress:  # fmt: skip
             tasks = {s.id: progress.add_task(s.id, total=None) for s in sources}
-            deps = Deps(store, fetcher, config.crawler, on_article_done=_advance(progress, tasks))
+            deps = Deps(store, fetcher, config.crawler, _advance(progress, tasks), notifier.submit)
             summaries = await asyncio.gather(*(_run_one(source, deps, recheck_all, config) for source in sources))
     finally:
+        await notifier.aclose()
         await fetcher.aclose()
         await store.close()
     console.print(_summary_table(summaries))

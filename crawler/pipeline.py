@@ -50,6 +50,7 @@ class Deps:
     fetcher: Fetcher
     settings: CrawlerSettings
     on_article_done: Callable[[str, str], None] | None = field(default=None)  # (source id, outcome) for progress
+    on_event: Callable[[Event], None] | None = field(default=None)  # stored events, for the notifier's sinks
 
 
 async def run_source(source: SourceConfig, deps: Deps, *, recheck_all: bool = False) -> RunSummary:
@@ -238,7 +239,7 @@ async def _collect(link: Link, known: dict[str, Any] | None, job: _Job) -> None:
         outcome = saved.kind
         setattr(summary, saved.kind, getattr(summary, saved.kind) + 1)
         if saved.event is not None:
-            publish(saved.event)
+            _publish(deps, saved.event)
     finally:
         if deps.on_article_done:
             deps.on_article_done(source.id, outcome)
@@ -250,7 +251,7 @@ async def _restored(known: dict[str, Any], job: _Job) -> None:
         return
     event = await job.deps.store.do(SyncStore.mark_restored, known["id"], utc_now())
     if event is not None:
-        publish(event)
+        _publish(job.deps, event)
 
 
 async def _removed(known: dict[str, Any], reason: str, job: _Job) -> None:
@@ -258,7 +259,7 @@ async def _removed(known: dict[str, Any], reason: str, job: _Job) -> None:
     upcoming = next_check(known["first_seen"] or now, now, job.source.recheck_after)
     event = await job.deps.store.do(SyncStore.mark_removed, known["id"], now, reason, upcoming)
     if event is not None:
-        publish(event)
+        _publish(job.deps, event)
     job.summary.skip("removed")
 
 
@@ -301,8 +302,15 @@ async def _record_fetch(
     await deps.store.do(SyncStore.record_fetch, row)
 
 
+def _publish(deps: Deps, event: Event) -> None:
+    """A stored event: logged, and handed to the sinks (which never block or fail the run)."""
+    publish(event)
+    if deps.on_event is not None:
+        deps.on_event(event)
+
+
 async def _emit(deps: Deps, event: Event) -> None:
-    publish(await deps.store.do(SyncStore.add_event, event))
+    _publish(deps, await deps.store.do(SyncStore.add_event, event))
 
 
 async def _finish(source: SourceConfig, deps: Deps, summary: RunSummary) -> None:
@@ -312,7 +320,7 @@ async def _finish(source: SourceConfig, deps: Deps, summary: RunSummary) -> None
         (summary.extracted, summary.poor),
     )
     for event in transitions:
-        publish(event)
+        _publish(deps, event)
     logger.info(
         "source %s: new %d, updated %d, unchanged %d, failed %d%s",
         source.id, summary.new, summary.updated, summary.unchanged, summary.failed,

@@ -27,6 +27,7 @@ from crawler.config import Config, SourceConfig, crontab_weekdays, load_config
 from crawler.errors import ConfigError, CrawlerError
 from crawler.events import utc_now
 from crawler.fetch import Fetcher
+from crawler.notify import Notifier
 from crawler.pipeline import Deps, record_failed_run, run_source
 from crawler.store import Store, SyncStore
 
@@ -78,7 +79,9 @@ class Daemon:
         settings = self._config.crawler
         store = await Store.open(settings.database)
         fetcher = Fetcher(settings)
-        self._deps = Deps(store, fetcher, settings)
+        notifier = Notifier(self._config.sinks, settings.user_agent)  # [[sinks]] changes need a restart
+        notifier.start()
+        self._deps = Deps(store, fetcher, settings, on_event=notifier.submit)
         scheduler = self._scheduler = AsyncIOScheduler(
             timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
         )
@@ -96,6 +99,7 @@ class Daemon:
             await self._drain(scheduler)
         finally:
             self._remove_signals()
+            await notifier.aclose()
             await fetcher.aclose()
             await store.close()
         logger.info("daemon stopped after %d source runs", self.runs)

@@ -562,12 +562,21 @@ class SyncStore:
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
-    def events_since(self, after_id: int = 0, limit: int = 100, source_id: str | None = None) -> list[dict[str, Any]]:
+    def events_since(
+        self, after_id: int = 0, limit: int = 100, source_id: str | None = None, types: list[str] | None = None,
+        since: str | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
         sql = "SELECT id, ts, type, source_id, article_id, data FROM events WHERE id > ?"
         params: list[Any] = [after_id]
         if source_id:
             sql += " AND source_id = ?"
             params.append(source_id)
+        if types:
+            sql += f" AND type IN ({','.join('?' * len(types))})"
+            params.extend(types)
+        if since:
+            sql += " AND ts >= ?"
+            params.append(since)
         rows = self.db.execute(sql + " ORDER BY id LIMIT ?", [*params, limit]).fetchall()
         keys = ("id", "ts", "type", "source_id", "article_id", "data")
         return [{**dict(zip(keys, row)), "data": json.loads(row[5] or "{}")} for row in rows]

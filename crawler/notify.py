@@ -1,0 +1,105 @@
+"""Event sinks: webhooks and commands that hear about events, without ever holding up a crawl.
+
+Events are stored and logged first (store.py, events.publish); sinks are extra. ``Notifier.submit`` only
+puts the event on a bounded queue (a full queue drops the oldest event, with a log line); one worker task
+delivers each event to every sink that wants it: a webhook gets a POST with the event as JSON, a command
+gets it on stdin. Each delivery has the sink's timeout and retries with backoff; a sink that fails or
+hangs produces a logged error, never an exception in the crawl.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from contextlib import suppress
+
+import httpx
+from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
+
+from crawler.config import SinkConfig
+from crawler.events import Event
+
+__all__ = ["Notifier"]
+logger = logging.getLogger(__name__)
+
+_QUEUE_SIZE = 10_000
+
+
+class Notifier:
+    """Delivers events to the configured sinks in the background. Use ``start``, ``submit``, ``aclose``."""
+
+    def __init__(self, sinks: list[SinkConfig], user_agent: str = "crawler") -> None:
+        self._sinks = sinks
+        self._queue: asyncio.Queue[Event] = asyncio.Queue(_QUEUE_SIZE)
+        self._client = httpx.AsyncClient(headers={"user-agent": user_agent}, follow_redirects=False)
+        self._worker: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._worker = asyncio.get_running_loop().create_task(self._deliver_forever(), name="event sinks")
+
+    def submit(self, event: Event) -> None:
+        """Queue an event for the sinks that want it; returns at once."""
+        if not any(sink.wants(event.type, event.source_id) for sink in self._sinks):
+            return
+        if self._queue.full():
+            dropped = self._queue.get_nowait()
+            logger.error("event sinks are behind: dropped event %s %s", dropped.id, dropped.type)
+        self._queue.put_nowait(event)
+
+    async def aclose(self, drain_seconds: float = 5.0) -> None:
+        """Give queued events ``drain_seconds`` to go out, then stop."""
+        if self._worker is not None:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._queue.join(), drain_seconds)
+            self._worker.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._worker
+        await self._client.aclose()
+
+    async def _deliver_forever(self) -> None:
+        while True:
+            event = await self._queue.get()
+            try:
+                for sink in self._sinks:
+                    if sink.wants(event.type, event.source_id):
+                        await self._deliver(sink, event)
+            finally:
+                self._queue.task_done()
+
+    async def _deliver(self, sink: SinkConfig, event: Event) -> None:
+        payload = json.dumps(_as_json(event), ensure_ascii=False).encode()
+        target = sink.url if sink.type == "webhook" else " ".join(sink.command)
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(sink.retries + 1), wait=wait_exponential(multiplier=0.5, max=30), reraise=True
+            ):
+                with attempt:
+                    await asyncio.wait_for(self._send(sink, payload), sink.timeout.total_seconds())
+        except Exception as exc:  # noqa: BLE001 - a sink's failure is logged, never raised into the crawl
+            logger.error(
+                "event sink %s failed for event %s (%s) after %d attempt(s): %r",
+                target, event.id, event.type, sink.retries + 1, exc,
+                extra={"fields": {"sink": target, "event_id": event.id, "error": repr(exc)}},
+            )  # fmt: skip
+
+    async def _send(self, sink: SinkConfig, payload: bytes) -> None:
+        if sink.type == "webhook":
+            assert sink.url is not None  # validated by SinkConfig
+            response = await self._client.post(sink.url, content=payload, headers={"content-type": "application/json"})
+            response.raise_for_status()
+            return
+        process = await asyncio.create_subprocess_exec(*sink.command, stdin=asyncio.subprocess.PIPE)
+        try:
+            await process.communicate(payload)
+        except asyncio.CancelledError:
+            process.kill()  # timed out: do not leave the command running
+            await process.wait()
+            raise
+        if process.returncode != 0:
+            raise RuntimeError(f"exit status {process.returncode}")
+
+
+def _as_json(event: Event) -> dict[str, object]:
+    return {"id": event.id, "ts": event.ts, "type": event.type, "source_id": event.source_id,
+            "article_id": event.article_id, "data": event.data}  # fmt: skip

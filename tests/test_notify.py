@@ -1,0 +1,100 @@
+"""Event sinks: a webhook and a command on 127.0.0.1 receive the crawl's events; a failing or hanging sink
+is retried and logged and never slows or breaks the crawl; `crawler events` filters."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import query, site_source, write_config
+from pytest_httpserver import HTTPServer
+from test_pipeline import crawl
+from werkzeug import Request, Response
+
+from crawler.cli import main
+from crawler.config import parse_config
+from crawler.demo.site import NewsSite
+from crawler.errors import ConfigError
+
+
+def _with_sinks(tmp_path: Path, base: str, sinks: str) -> Path:
+    config = write_config(tmp_path, site_source(base) + sinks)
+    return config
+
+
+def test_a_webhook_and_a_command_receive_the_events_they_ask_for(
+    news_site: tuple[NewsSite, str], httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    _, base = news_site
+    received: list[dict[str, object]] = []
+
+    def hook(request: Request) -> Response:
+        received.append(json.loads(request.get_data()))
+        return Response("ok")
+
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(hook)
+    out = tmp_path / "events.jsonl"
+    script = f"import sys; open({str(out)!r}, 'a').write(sys.stdin.read() + '\\n')"
+    sinks = (
+        f'[[sinks]]\ntype = "webhook"\nurl = "{httpserver.url_for("/hook")}"\nevents = ["article_new"]\n\n'
+        f'[[sinks]]\ntype = "command"\ncommand = [{json.dumps(sys.executable)}, "-c", {json.dumps(script)}]\n'
+        'sources = ["demo"]\n'
+    )
+    [summary] = crawl(_with_sinks(tmp_path, base, sinks))
+    assert summary.new > 0
+    assert sorted(e["article_id"] for e in received) == sorted(
+        row[0] for row in query(tmp_path / "crawler.db", "SELECT article_id FROM events WHERE type = 'article_new'")
+    )
+    assert {e["type"] for e in received} == {"article_new"}
+    lines = [json.loads(line) for line in out.read_text().splitlines() if line]
+    assert len(lines) == summary.new and all(line["source_id"] == "demo" for line in lines)
+
+
+def test_a_failing_or_hanging_webhook_neither_slows_nor_breaks_the_crawl(
+    news_site: tuple[NewsSite, str], httpserver: HTTPServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, base = news_site
+    httpserver.expect_request("/fails").respond_with_data("no", status=500)
+
+    def hang(request: Request) -> Response:
+        time.sleep(3)
+        return Response("late")
+
+    httpserver.expect_request("/hangs").respond_with_handler(hang)
+    sinks = (
+        f'[[sinks]]\ntype = "webhook"\nurl = "{httpserver.url_for("/fails")}"\nretries = 1\ntimeout = "1s"\n\n'
+        f'[[sinks]]\ntype = "webhook"\nurl = "{httpserver.url_for("/hangs")}"\nretries = 0\ntimeout = "200ms"\n'
+    )
+    started = time.monotonic()
+    [summary] = crawl(_with_sinks(tmp_path, base, sinks))
+    elapsed = time.monotonic() - started
+    assert summary.new > 0 and summary.failed == 0
+    assert elapsed < 10  # bounded by the drain at shutdown (5 s), never by the sinks' retries per event
+    assert "event sink" in caplog.text and "failed" in caplog.text
+
+
+def test_sink_configuration_errors_name_the_sink_and_the_key() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"sinks": [{"type": "webhook"}, {"type": "command", "events": ["article_eaten"]},
+                                {"type": "email", "url": "x"}]}, "c.toml")  # fmt: skip
+    problems = "\n".join(caught.value.problems)
+    assert "c.toml: sinks.0: a webhook sink needs url" in problems
+    assert "sinks.1.events: unknown event type(s) ['article_eaten']" in problems
+    assert "sinks.2.type" in problems
+
+
+def test_events_command_filters_by_type_and_time(news_site: tuple[NewsSite, str], tmp_path: Path) -> None:
+    _, base = news_site
+    config = write_config(tmp_path, site_source(base))
+    crawl(config)
+    everything = CliRunner().invoke(main, ["events", "--config", str(config), "--json", "--limit", "500"])
+    new_only = CliRunner().invoke(main, ["events", "--config", str(config), "--json", "--type", "article_new"])
+    later = CliRunner().invoke(main, ["events", "--config", str(config), "--since", "2999-01-01"])
+    assert everything.exit_code == new_only.exit_code == later.exit_code == 0
+    types = {json.loads(line)["type"] for line in new_only.output.splitlines()}
+    assert types == {"article_new"} and len(everything.output.splitlines()) >= len(new_only.output.splitlines())
+    assert later.output == ""

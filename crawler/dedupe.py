@@ -20,7 +20,7 @@ from crawler.extract.templates import remove_template_blocks
 from crawler.models import ExtractedArticle
 from crawler.textnorm import match_key
 
-__all__ = ["VERSIONED_FIELDS", "changed_fields", "content_hash", "paragraph_diff"]
+__all__ = ["VERSIONED_FIELDS", "changed_fields", "comparable_words", "content_hash", "paragraph_diff"]
 
 _WORD = re.compile(r"\w+")
 # Text that changes on every fetch without anyone editing the article (as match keys: folded letters).
@@ -44,6 +44,11 @@ def _comparable(field: str, value: Any, template: frozenset[str] = frozenset()) 
     if field in ("authors", "tags") and isinstance(value, list):
         return [match_key(item) for item in value]
     return value
+
+
+def comparable_words(text: str) -> str:
+    """The text as words in match-key form, volatile phrases masked (what edits and duplicates compare)."""
+    return _words(text)
 
 
 def _words(text: str) -> str:

@@ -5,6 +5,7 @@ Event types (the ``type`` column):
     article_updated    a stored article's content changed (data.changed lists the fields, data.diff the paragraphs)
     article_removed    a stored article answered 404/410 or redirected to the home page (once)
     article_restored   a removed article answered again
+    article_duplicate  a new article's body nearly equals one another source stored first (data.duplicate_of)
     fetch_failed       an article, feed, sitemap or listing page could not be fetched or read
     source_failing     a source failed failure_threshold runs in a row (once per transition)
     source_recovered   a failing, degraded or stale source worked again (once per transition; data.from)
@@ -27,7 +28,8 @@ __all__ = ["EVENT_TYPES", "Event", "EventType", "publish", "utc_now"]
 logger = logging.getLogger("crawler.events")
 
 EventType = Literal[
-    "article_new", "article_updated", "article_removed", "article_restored", "fetch_failed", "source_failing",
+    "article_new", "article_updated", "article_removed", "article_restored", "article_duplicate", "fetch_failed",
+    "source_failing",
     "source_recovered", "source_degraded", "source_stale",
 ]  # fmt: skip
 EVENT_TYPES: tuple[EventType, ...] = (
@@ -35,6 +37,7 @@ EVENT_TYPES: tuple[EventType, ...] = (
     "article_updated",
     "article_removed",
     "article_restored",
+    "article_duplicate",
     "fetch_failed",
     "source_failing",
     "source_recovered",

@@ -106,6 +106,7 @@ class ArticleRecord:
     provenance: dict[str, str] = field(default_factory=dict)
     published_text: str | None = None  # the dates as the page wrote them; published/modified are UTC
     modified_text: str | None = None
+    signature: bytes | None = None  # MinHash of the body (neardup.py), for cross-source duplicates
 
 
 @dataclass(slots=True)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from crawler.config import SourceConfig
 from crawler.dedupe import content_hash
 from crawler.models import ArticleRecord, ExtractedArticle, Page
+from crawler.neardup import signature
 from crawler.urls import UrlPolicy, canonicalize
 
 __all__ = ["as_utc", "normalize_article"]
@@ -45,6 +46,7 @@ def normalize_article(article: ExtractedArticle, page: Page, source: SourceConfi
         provenance=dict(article.provenance),
         published_text=article.published_text,
         modified_text=article.modified_text,
+        signature=signature(article.body),
     )
 
 

@@ -238,8 +238,8 @@ async def _collect(link: Link, known: dict[str, Any] | None, job: _Job) -> None:
             await _restored(known, job)
         outcome = saved.kind
         setattr(summary, saved.kind, getattr(summary, saved.kind) + 1)
-        if saved.event is not None:
-            _publish(deps, saved.event)
+        for event in ([saved.event] if saved.event is not None else []) + saved.also:
+            _publish(deps, event)
     finally:
         if deps.on_article_done:
             deps.on_article_done(source.id, outcome)

@@ -28,6 +28,7 @@ from crawler.errors import StoreError
 from crawler.events import Event
 from crawler.extract.templates import TemplateBlock, learn_template
 from crawler.models import ArticleRecord, Link, Validators
+from crawler.neardup import DUPLICATE_SIMILARITY, band_keys, similarity
 from crawler.search import FTS_TOKENIZER, index_text, match_expression
 
 __all__ = ["SaveOutcome", "Store", "SyncStore", "migrations"]
@@ -139,13 +140,26 @@ def m007_source_health(db: Database) -> None:
     db.table("sources").add_column("health_reason", str)
 
 
+@migrations()
+def m008_near_duplicates(db: Database) -> None:
+    """MinHash signatures, their LSH bands, and the story an article belongs to (crawler/neardup.py)."""
+    db.table("articles").add_column("signature", bytes)
+    db.table("articles").add_column("story_id", int)
+    db.table("near_dup_bands").create({"band": str, "article_id": int})
+    db.table("near_dup_bands").create_index(["band"])
+
+
 class SaveOutcome:
     """What save_article did: "new", "updated" or "unchanged", with the event it wrote (if any)."""
 
-    __slots__ = ("article_id", "event", "kind")
+    __slots__ = ("also", "article_id", "event", "kind")
 
-    def __init__(self, kind: Literal["new", "updated", "unchanged"], article_id: int, event: Event | None) -> None:
+    def __init__(
+        self, kind: Literal["new", "updated", "unchanged"], article_id: int, event: Event | None,
+        also: list[Event] | None = None,
+    ) -> None:  # fmt: skip
         self.kind, self.article_id, self.event = kind, article_id, event
+        self.also = also or []  # further events of the same save (article_duplicate)
 
 
 class SyncStore:
@@ -380,12 +394,39 @@ class SyncStore:
         values.update(first_seen=now, last_seen=now, last_checked=now, last_changed=now, versions=1)
         article_id = int(self.db.table("articles").insert(values).last_pk)  # type: ignore[arg-type]
         self._index(article_id, record)
+        duplicate = self._link_duplicate(article_id, record, now)
         self._insert_version(article_id, 1, record, now, changed=[])
         event = self._insert_event(
             Event("article_new", record.source_id, article_id,
                   {"url": record.canonical_url, "title": record.title, "published": record.published}, ts=now)
         )  # fmt: skip
-        return SaveOutcome("new", article_id, event)
+        also = [self._insert_event(duplicate)] if duplicate is not None else []
+        return SaveOutcome("new", article_id, event, also)
+
+    def _link_duplicate(self, article_id: int, record: ArticleRecord, now: str) -> Event | None:
+        """Record the new article's LSH bands; if another source already stored a near-identical body,
+        join its story (story_id = the first copy's id) and return an article_duplicate event."""
+        if record.signature is None:
+            return None
+        bands = band_keys(record.signature)
+        marks = ",".join("?" * len(bands))
+        candidates = self.db.execute(
+            "SELECT a.id, a.canonical_url, a.signature, COALESCE(a.story_id, a.id) FROM articles a WHERE a.id IN"
+            f" (SELECT DISTINCT article_id FROM near_dup_bands WHERE band IN ({marks})) AND a.source_id != ?"
+            " ORDER BY a.id",
+            [*bands, record.source_id],
+        ).fetchall()
+        self.db.conn.executemany(
+            "INSERT INTO near_dup_bands (band, article_id) VALUES (?, ?)", [(band, article_id) for band in bands]
+        )
+        for other_id, other_url, other_signature, story_id in candidates:
+            score = similarity(record.signature, other_signature) if other_signature else 0.0
+            if score >= DUPLICATE_SIMILARITY:
+                self.db.execute("UPDATE articles SET story_id = ? WHERE id = ?", [story_id, article_id])
+                return Event("article_duplicate", record.source_id, article_id,
+                             {"url": record.canonical_url, "duplicate_of": other_id, "duplicate_url": other_url,
+                              "story_id": story_id, "similarity": round(score, 2)}, ts=now)  # fmt: skip
+        return None
 
     def _refresh_article(self, article_id: int, record: ArticleRecord, now: str) -> None:
         """Store the newly extracted form of an unchanged article (e.g. once template blocks are gone)."""

@@ -203,3 +203,17 @@ def test_paragraph_diff_names_added_removed_and_changed_paragraphs() -> None:
     assert paragraph_diff(old, "First paragraph.") == {
         "added": [], "removed": ["Second paragraph, as first written.", "Third paragraph."], "changed": []
     }
+
+
+def test_near_duplicate_signatures_tell_an_agency_copy_from_another_story() -> None:
+    from crawler.demo.content import make_article
+    from crawler.neardup import DUPLICATE_SIMILARITY, band_keys, signature, similarity
+
+    story = "\n\n".join(make_article(7, "2024-01-25T08:00:00+03:00", "ar").paragraphs)
+    copy = "المصدر: وكالة الأنباء\n\n" + story.replace("،", ",") + "\n\nتابعونا على تلغرام"
+    other = "\n\n".join(make_article(8, "2024-01-25T08:00:00+03:00", "ar").paragraphs)
+    a, b, c = signature(story), signature(copy), signature(other)
+    assert a is not None and b is not None and c is not None
+    assert similarity(a, b) >= DUPLICATE_SIMILARITY > similarity(a, c)
+    assert set(band_keys(a)) & set(band_keys(b))  # the copy is found by the band index
+    assert signature("A short brief of a few words only.") is None

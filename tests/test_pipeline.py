@@ -277,3 +277,27 @@ def test_a_source_silent_for_many_usual_gaps_is_stale_until_a_new_article_arrive
         assert recovered.type == "source_recovered" and recovered.data["from"] == "stale"
     finally:
         store.close()
+
+
+def test_the_same_story_on_a_second_source_is_linked_to_the_first(
+    news_site: tuple[NewsSite, str], tmp_path: Path
+) -> None:
+    """Two sites publishing the same agency copy (two demo sites with the same articles); the second
+    source's copies are linked as one story with the first's, and each gets one article_duplicate event."""
+    from conftest import serving
+
+    _, base = news_site
+    mirror = NewsSite(articles=6)
+    with serving(mirror) as mirror_base:
+        config = write_config(tmp_path, site_source(base, "first"))
+        crawl(config)
+        config = write_config(tmp_path, site_source(base, "first") + site_source(mirror_base, "second"))
+        crawl(config, ["second"])
+    db = tmp_path / "crawler.db"
+    duplicates = [json.loads(d) for (d,) in query(db, "SELECT data FROM events WHERE type = 'article_duplicate'")]
+    seconds = query(db, "SELECT id, story_id FROM articles WHERE source_id = 'second'")
+    assert len(duplicates) == len(seconds) > 0
+    firsts = dict(query(db, "SELECT canonical_url, id FROM articles WHERE source_id = 'first'"))
+    assert {d["duplicate_of"] for d in duplicates} == set(firsts.values())
+    assert all(story_id in firsts.values() for _, story_id in seconds) and all(d["similarity"] >= 0.8 for d in duplicates)
+    assert query(db, "SELECT count(*) FROM events WHERE type = 'article_duplicate' AND source_id = 'first'") == [(0,)]

@@ -120,6 +120,7 @@ class RunSummary:
     failed: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     discovery_failed: int = 0
+    discovery_timeouts: int = 0  # of the failed discovery pages, those that only timed out
     discovery_ok: int = 0
     error: str | None = None
     extracted: int = 0  # article pages (200) run through extraction this run
@@ -127,6 +128,15 @@ class RunSummary:
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+    @property
+    def failure_weight(self) -> float:
+        """How much a failed run counts toward failure_threshold: a run that failed only by timeouts (a slow
+        or overloaded site) counts half; hard errors (DNS, refused, HTTP errors) count fully."""
+        timeouts_only = self.error == "run_timeout exceeded" or (
+            self.error is None and self.discovery_failed > 0 and self.discovery_timeouts == self.discovery_failed
+        )
+        return 0.5 if timeouts_only else 1.0
 
     @property
     def ok(self) -> bool:

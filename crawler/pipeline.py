@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from crawler.config import CrawlerSettings, SourceConfig
 from crawler.decode import decode_html
 from crawler.discover import discover_links
-from crawler.errors import CrawlerError, DiscoveryError, FetchError, HTTPStatusError
+from crawler.errors import CrawlerError, DiscoveryError, FetchError, FetchTimeout, HTTPStatusError
 from crawler.events import Event, publish, utc_now
 from crawler.extract import SelectorRules, extract_article
 from crawler.fetch import Fetcher
@@ -121,6 +121,7 @@ async def _discover(source: SourceConfig, policy: UrlPolicy, deps: Deps, summary
                 children_left -= min(children_left, len(discovered.child_sitemaps))
         except (FetchError, DiscoveryError) as exc:
             summary.discovery_failed += 1
+            summary.discovery_timeouts += isinstance(exc, FetchTimeout)
             if isinstance(exc, DiscoveryError):
                 await _record_fetch(deps, source, url, kind, error=exc.reason, outcome="unusable")
             else:
@@ -317,7 +318,7 @@ async def _finish(source: SourceConfig, deps: Deps, summary: RunSummary) -> None
     error = summary.error or (None if summary.ok else "every discovery page failed")
     transitions = await deps.store.do(
         SyncStore.finish_run, source.id, summary.ok, error, utc_now(), deps.settings.failure_threshold,
-        (summary.extracted, summary.poor),
+        (summary.extracted, summary.poor), summary.failure_weight,
     )
     for event in transitions:
         _publish(deps, event)

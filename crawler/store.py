@@ -149,6 +149,12 @@ def m008_near_duplicates(db: Database) -> None:
     db.table("near_dup_bands").create_index(["band"])
 
 
+@migrations()
+def m009_failure_score(db: Database) -> None:
+    """Failed runs weighted by kind (crawler.models.RunSummary.failure_weight)."""
+    db.table("sources").add_column("failure_score", float)
+
+
 class SaveOutcome:
     """What save_article did: "new", "updated" or "unchanged", with the event it wrote (if any)."""
 
@@ -201,11 +207,13 @@ class SyncStore:
         return dict(zip([c[0] for c in self.db.execute("SELECT * FROM sources LIMIT 0").description], row)) if row else None
 
     def finish_run(
-        self, source_id: str, ok: bool, error: str | None, now: str, threshold: int, extraction: tuple[int, int] = (0, 0)
-    ) -> list[Event]:
+        self, source_id: str, ok: bool, error: str | None, now: str, threshold: int,
+        extraction: tuple[int, int] = (0, 0), weight: float = 1.0,
+    ) -> list[Event]:  # fmt: skip
         """Record a run's outcome; return (and store) source_failing / source_recovered on a transition,
-        and source_degraded / source_stale (see _health) once each until the source recovers."""
-        events = self._run_transitions(source_id, ok, error, now, threshold)
+        and source_degraded / source_stale (see _health) once each until the source recovers. Failed runs
+        in a row add their ``weight`` (timeouts only: 0.5); failing when the sum reaches the threshold."""
+        events = self._run_transitions(source_id, ok, error, now, threshold, weight)
         with self.db.atomic():
             events += [self._insert_event(event) for event in self._health(source_id, now, *extraction)]
         return events
@@ -255,23 +263,25 @@ class SyncStore:
             return f"no new article for {silent / 3600:.0f} h (usually one every {usual / 3600:.1f} h)"
         return None
 
-    def _run_transitions(self, source_id: str, ok: bool, error: str | None, now: str, threshold: int) -> list[Event]:
+    def _run_transitions(
+        self, source_id: str, ok: bool, error: str | None, now: str, threshold: int, weight: float
+    ) -> list[Event]:
         row = self.source_row(source_id) or {"state": "ok", "consecutive_failures": 0}
         failures = 0 if ok else int(row["consecutive_failures"] or 0) + 1
+        score = 0.0 if ok else float(row.get("failure_score") or 0) + weight
         state = row["state"]
         events: list[Event] = []
         if ok and state == "failing":
             state = "ok"
             events.append(Event("source_recovered", source_id, data={"after_failures": row["consecutive_failures"]}))
-        elif not ok and state != "failing" and failures >= threshold:
+        elif not ok and state != "failing" and score >= threshold:
             state = "failing"
             events.append(Event("source_failing", source_id, data={"failures": failures, "reason": error}))
         with self.db.atomic():
             self.db.execute(
-                "UPDATE sources SET state = ?, consecutive_failures = ?, last_run_at = ?, last_error = ?"
-                + (", last_success_at = ?" if ok else "")
-                + " WHERE id = ?",
-                [state, failures, now, error, *([now] if ok else []), source_id],
+                "UPDATE sources SET state = ?, consecutive_failures = ?, failure_score = ?, last_run_at = ?,"
+                " last_error = ?" + (", last_success_at = ?" if ok else "") + " WHERE id = ?",
+                [state, failures, score, now, error, *([now] if ok else []), source_id],
             )
             stored = [self._insert_event(event) for event in events]
         return stored

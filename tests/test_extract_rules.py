@@ -217,3 +217,28 @@ def test_near_duplicate_signatures_tell_an_agency_copy_from_another_story() -> N
     assert similarity(a, b) >= DUPLICATE_SIMILARITY > similarity(a, c)
     assert set(band_keys(a)) & set(band_keys(b))  # the copy is found by the band index
     assert signature("A short brief of a few words only.") is None
+
+
+def test_failed_runs_are_weighted_timeouts_count_half(tmp_path: Path) -> None:
+    """failure_threshold 2: two hard failures make a source failing; timeouts need four."""
+    store = SyncStore(tmp_path / "store.db")
+    try:
+        store.db.table("sources").insert_all([{"id": "hard", "name": "H"}, {"id": "slow", "name": "S"}])
+        now = "2026-01-01T00:00:00+00:00"
+        assert store.finish_run("hard", False, "HTTP 500", now, 2, weight=1.0) == []
+        [failing] = store.finish_run("hard", False, "HTTP 500", now, 2, weight=1.0)
+        assert failing.type == "source_failing" and failing.data["failures"] == 2
+        outcomes = [store.finish_run("slow", False, "run_timeout exceeded", now, 2, weight=0.5) for _ in range(4)]
+        assert [len(events) for events in outcomes] == [0, 0, 0, 1] and outcomes[3][0].type == "source_failing"
+        [recovered] = store.finish_run("slow", True, None, now, 2)
+        assert recovered.type == "source_recovered"
+    finally:
+        store.close()
+
+
+def test_a_run_that_only_timed_out_weighs_half() -> None:
+    from crawler.models import RunSummary
+
+    assert RunSummary("s", error="run_timeout exceeded").failure_weight == 0.5
+    assert RunSummary("s", discovery_failed=2, discovery_timeouts=2).failure_weight == 0.5
+    assert RunSummary("s", discovery_failed=2, discovery_timeouts=1).failure_weight == 1.0

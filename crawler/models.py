@@ -125,6 +125,8 @@ class RunSummary:
     error: str | None = None
     extracted: int = 0  # article pages (200) run through extraction this run
     poor: int = 0  # of those, pages without an article body or a title (a changed layout looks like this)
+    undated: int = 0  # of those, pages without a publication date
+    body_chars: int = 0  # their bodies' total length
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1

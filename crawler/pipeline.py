@@ -223,8 +223,9 @@ async def _collect(link: Link, known: dict[str, Any] | None, job: _Job) -> None:
             return
         article = await asyncio.to_thread(_extract_page, page, job)
         summary.extracted += 1
-        if len(article.body) < _MIN_BODY_CHARS or not article.title:
-            summary.poor += 1
+        summary.poor += len(article.body) < _MIN_BODY_CHARS or not article.title
+        summary.undated += article.published is None
+        summary.body_chars += len(article.body)
         if len(article.body) < _MIN_BODY_CHARS:
             # a new page without text is not an article; a known article without text is a broken page
             # or template, never a new version that erases what was stored
@@ -318,7 +319,7 @@ async def _finish(source: SourceConfig, deps: Deps, summary: RunSummary) -> None
     error = summary.error or (None if summary.ok else "every discovery page failed")
     transitions = await deps.store.do(
         SyncStore.finish_run, source.id, summary.ok, error, utc_now(), deps.settings.failure_threshold,
-        (summary.extracted, summary.poor), summary.failure_weight,
+        (summary.extracted, summary.poor, summary.undated, summary.body_chars), summary.failure_weight,
     )
     for event in transitions:
         _publish(deps, event)

@@ -155,6 +155,12 @@ def m009_failure_score(db: Database) -> None:
     db.table("sources").add_column("failure_score", float)
 
 
+@migrations()
+def m010_quality_baselines(db: Database) -> None:
+    """Per-signal extraction baselines of a source (JSON), replacing the single quality share."""
+    db.table("sources").add_column("baselines", str)
+
+
 class SaveOutcome:
     """What save_article did: "new", "updated" or "unchanged", with the event it wrote (if any)."""
 
@@ -166,6 +172,20 @@ class SaveOutcome:
     ) -> None:  # fmt: skip
         self.kind, self.article_id, self.event = kind, article_id, event
         self.also = also or []  # further events of the same save (article_duplicate)
+
+
+def _fallen_signals(seen: dict[str, float], baselines: dict[str, float], pages: int, recovery: bool = False) -> list[str]:
+    """The signals of a run that fell against the source's baselines (for recovery: that are still not
+    back to 80 % of them), as reasons a person can read."""
+    fallen = []
+    for name, label in (("content", "a body and a title"), ("dated", "a publication date")):
+        usual = baselines.get(name)
+        if usual is not None and usual >= 0.6 and seen[name] < usual * (0.8 if recovery else 0.5):
+            fallen.append(f"{round(seen[name] * pages)} of {pages} article pages gave {label} (usually {usual:.0%})")
+    usual_length = baselines.get("length")
+    if usual_length is not None and usual_length >= 500 and seen["length"] < usual_length * (0.8 if recovery else 1 / 3):
+        fallen.append(f"bodies averaged {seen['length']:.0f} characters (usually {usual_length:.0f})")
+    return fallen
 
 
 class SyncStore:
@@ -208,7 +228,7 @@ class SyncStore:
 
     def finish_run(
         self, source_id: str, ok: bool, error: str | None, now: str, threshold: int,
-        extraction: tuple[int, int] = (0, 0), weight: float = 1.0,
+        extraction: tuple[int, int, int, int] = (0, 0, 0, 0), weight: float = 1.0,
     ) -> list[Event]:  # fmt: skip
         """Record a run's outcome; return (and store) source_failing / source_recovered on a transition,
         and source_degraded / source_stale (see _health) once each until the source recovers. Failed runs
@@ -218,25 +238,31 @@ class SyncStore:
             events += [self._insert_event(event) for event in self._health(source_id, now, *extraction)]
         return events
 
-    def _health(self, source_id: str, now: str, extracted: int, poor: int) -> list[Event]:
-        """Degraded: a run of at least MIN_PAGES article pages where the share of good ones (a body and a
-        title) fell under half the source's usual share. Stale: no new article for STALE_GAPS times the
-        median gap between its last 20 articles (and at least a day). Each is reported once, with the
-        reason, and cleared with a source_recovered event."""
+    def _health(
+        self, source_id: str, now: str, extracted: int, poor: int, undated: int, body_chars: int
+    ) -> list[Event]:
+        """Degraded: in a run of at least MIN_PAGES article pages, one of the source's usual signals fell
+        away: the share of pages with a body and a title, or with a publication date, under half its
+        baseline (when that is 60 % or more), or the average body under a third of its usual length.
+        Baselines are moving averages kept while the source is healthy. Stale: no new article for
+        STALE_GAPS times the median gap between its last 20 articles (and at least a day). Each is
+        reported once, with the reason, and cleared with a source_recovered event."""
         row = self.source_row(source_id) or {}
-        health, reason, quality = row.get("health"), row.get("health_reason"), row.get("quality")
+        health, reason = row.get("health"), row.get("health_reason")
+        baselines: dict[str, float] = json.loads(row.get("baselines") or "{}")
         events: list[Event] = []
         if extracted >= _MIN_PAGES:
-            share = (extracted - poor) / extracted
-            if health != "degraded" and quality is not None and quality >= 0.6 and share < quality / 2:
-                health = "degraded"
-                reason = f"{extracted - poor} of {extracted} article pages gave a body and a title (usually {quality:.0%})"
+            now_seen = {"content": (extracted - poor) / extracted, "dated": (extracted - undated) / extracted,
+                        "length": body_chars / extracted}  # fmt: skip
+            fallen = _fallen_signals(now_seen, baselines, extracted)
+            if health != "degraded" and fallen:
+                health, reason = "degraded", "; ".join(fallen)
                 events.append(Event("source_degraded", source_id, data={"reason": reason}, ts=now))
-            elif health == "degraded" and quality is not None and share >= 0.8 * quality:
+            elif health == "degraded" and not _fallen_signals(now_seen, baselines, extracted, recovery=True):
                 events.append(Event("source_recovered", source_id, data={"from": "degraded", "reason": reason}, ts=now))
                 health, reason = None, None
             if health != "degraded":
-                quality = share if quality is None else 0.8 * quality + 0.2 * share
+                baselines = {k: v if k not in baselines else 0.8 * baselines[k] + 0.2 * v for k, v in now_seen.items()}
         stale = self._staleness(source_id, now)
         if health is None and stale:
             health, reason = "stale", stale
@@ -245,7 +271,8 @@ class SyncStore:
             events.append(Event("source_recovered", source_id, data={"from": "stale", "reason": reason}, ts=now))
             health, reason = None, None
         self.db.execute(
-            "UPDATE sources SET quality = ?, health = ?, health_reason = ? WHERE id = ?", [quality, health, reason, source_id]
+            "UPDATE sources SET baselines = ?, health = ?, health_reason = ? WHERE id = ?",
+            [json.dumps(baselines), health, reason, source_id],
         )
         return events
 

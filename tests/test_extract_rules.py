@@ -242,3 +242,26 @@ def test_a_run_that_only_timed_out_weighs_half() -> None:
     assert RunSummary("s", error="run_timeout exceeded").failure_weight == 0.5
     assert RunSummary("s", discovery_failed=2, discovery_timeouts=2).failure_weight == 0.5
     assert RunSummary("s", discovery_failed=2, discovery_timeouts=1).failure_weight == 1.0
+
+
+def test_degradation_is_measured_per_signal_against_the_source_own_baseline(tmp_path: Path) -> None:
+    """Pages that lose their dates, or bodies that shrink to a teaser, degrade a source; a source that never
+    printed dates is not degraded for lacking them."""
+    store = SyncStore(tmp_path / "store.db")
+    try:
+        store.db.table("sources").insert_all([{"id": "dated", "name": "D"}, {"id": "undated", "name": "U"},
+                                              {"id": "long", "name": "L"}])  # fmt: skip
+        now = "2026-01-01T00:00:00+00:00"
+        for _ in range(3):  # healthy runs: (pages, without body or title, without date, body characters)
+            store.finish_run("dated", True, None, now, 3, (5, 0, 0, 10_000))
+            store.finish_run("undated", True, None, now, 3, (5, 0, 5, 10_000))
+            store.finish_run("long", True, None, now, 3, (5, 0, 0, 20_000))
+        [dates_gone] = store.finish_run("dated", True, None, now, 3, (5, 0, 5, 10_000))
+        assert dates_gone.type == "source_degraded" and "gave a publication date" in dates_gone.data["reason"]
+        assert store.finish_run("undated", True, None, now, 3, (5, 0, 5, 10_000)) == []
+        [shrunk] = store.finish_run("long", True, None, now, 3, (5, 0, 0, 2_000))
+        assert "bodies averaged 400 characters (usually 4000)" in shrunk.data["reason"]
+        [back] = store.finish_run("long", True, None, now, 3, (5, 0, 0, 20_000))
+        assert back.type == "source_recovered" and back.data["from"] == "degraded"
+    finally:
+        store.close()

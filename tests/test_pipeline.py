@@ -301,3 +301,18 @@ def test_the_same_story_on_a_second_source_is_linked_to_the_first(
     assert {d["duplicate_of"] for d in duplicates} == set(firsts.values())
     assert all(story_id in firsts.values() for _, story_id in seconds) and all(d["similarity"] >= 0.8 for d in duplicates)
     assert query(db, "SELECT count(*) FROM events WHERE type = 'article_duplicate' AND source_id = 'first'") == [(0,)]
+
+
+def test_a_page_whose_only_change_is_a_view_counter_makes_no_version(
+    news_site: tuple[NewsSite, str], tmp_path: Path
+) -> None:
+    site, base = news_site
+    site.volatile = True  # every fetch shows new "منذ N ساعات · N مشاهدة"
+    config = write_config(tmp_path, site_source(base))
+    crawl(config)
+    [summary] = crawl(config)  # every known article is re-fetched (recheck_interval 0s) and answers 200
+    db = tmp_path / "crawler.db"
+    assert summary.updated == 0 and summary.unchanged > 0
+    assert query(db, "SELECT count(*) FROM articles WHERE body NOT LIKE '%مشاهدة'") == [(0,)]  # the counter is in
+    assert query(db, "SELECT count(*) FROM events WHERE type = 'article_updated'") == [(0,)]
+    assert query(db, "SELECT max(versions) FROM articles") == [(1,)]

@@ -37,6 +37,8 @@ class NewsSite:
         self.promo = promo  # a fixed closing paragraph on every Arabic article: what site templates learn
         self._removed: set[int] = set()
         self.empty_template = False  # when set, article pages keep their chrome but lose their text (a broken theme)
+        self.volatile = False  # when set, article pages end with a view counter that grows on every fetch
+        self._views = 0
         self._start = start or datetime(2024, 1, 25, 8, 0, tzinfo=_BAGHDAD)
         self._articles: dict[int, DemoArticle] = {}
         self._by_path: dict[str, DemoArticle] = {}
@@ -105,6 +107,10 @@ class NewsSite:
             if article is not None and article.id not in self._removed:
                 if self.empty_template:
                     article = replace(article, paragraphs=[])
+                if self.volatile:
+                    self._views += 7
+                    counter = f"نشر منذ {self._views % 23 + 1} ساعات · {1000 + self._views:,} مشاهدة"
+                    article = replace(article, paragraphs=[*article.paragraphs, counter])
                 return 200, "text/html; charset=utf-8", _article_page(article, self._articles, self.promo)
         return 404, "text/html; charset=utf-8", "<html><body><h1>404</h1></body></html>"
 

@@ -232,7 +232,7 @@ async def _collect(link: Link, known: dict[str, Any] | None, job: _Job) -> None:
             summary.skip("empty_extraction" if known else "not_an_article")
             outcome = "skipped"
             return
-        record = normalize_article(article, page, source, policy)
+        record = await asyncio.to_thread(normalize_article, article, page, source, policy)  # MinHash: off the loop
         now = utc_now()
         upcoming = next_check(known["first_seen"] if known else now, now, source.recheck_after)
         saved = await deps.store.do(SyncStore.save_article, record, now, job.template, upcoming)

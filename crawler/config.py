@@ -93,6 +93,7 @@ class CrawlerSettings(_Frozen):
     failure_threshold: int = Field(3, ge=1, le=100)
     retry_backoff: Duration = timedelta(seconds=1)
     retry_max_wait: Duration = timedelta(seconds=60)
+    obey_robots: bool = True
 
     @field_validator("timeout", "run_timeout")
     @classmethod

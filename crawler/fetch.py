@@ -33,6 +33,7 @@ from crawler.errors import (
     TooLargeError,
 )
 from crawler.models import Page, Validators
+from crawler.robots import RobotsCache
 from crawler.urls import UrlPolicy
 
 __all__ = ["Fetcher"]
@@ -40,15 +41,21 @@ logger = logging.getLogger(__name__)
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 _ADDRESS_CACHE_SECONDS = 60.0
+_MAX_CRAWL_DELAY = 60.0  # a robots.txt asking for more is obeyed at one request a minute
+_MAX_BACKOFF = 60.0
 Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass(slots=True)
 class _HostGate:
-    """Per-host politeness: a concurrency limit and the earliest time the next request may start."""
+    """Per-host politeness: a concurrency limit, the earliest time the next request may start, the delay
+    in force (per_host_delay, raised to the site's Crawl-delay) and an adaptive back-off that grows while
+    the host answers 429/503 and shrinks again when it answers normally."""
 
     semaphore: asyncio.Semaphore
+    delay: float
     next_start: float = 0.0
+    backoff: float = 0.0
 
 
 class Fetcher:
@@ -76,6 +83,8 @@ class Fetcher:
         self._global = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, _HostGate] = {}
         self._address_checked: dict[tuple[str, int], float] = {}
+        self._agent = settings.user_agent.split("/", 1)[0].split()[0] if settings.user_agent.strip() else "*"
+        self._robots = RobotsCache(self._get_robots, self._agent, clock)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -105,16 +114,39 @@ class Fetcher:
         backoff: float = base * 2 ** (state.attempt_number - 1) + random.uniform(0, base)
         return min(cap, backoff)
 
-    async def _fetch_following_redirects(self, url: str, policy: UrlPolicy, validators: Validators | None) -> Page:
+    async def _fetch_following_redirects(
+        self, url: str, policy: UrlPolicy, validators: Validators | None, obey_robots: bool = True
+    ) -> Page:
         started = self._clock()
         current = url
         for _hop in range(self._settings.max_redirects + 1):
             await self._check_allowed(current, policy)
+            if obey_robots and self._settings.obey_robots:
+                await self._check_robots(current)
             page_or_location = await self._request(current, validators, started, original_url=url)
             if isinstance(page_or_location, Page):
                 return page_or_location
             current = page_or_location
         raise TooLargeError(url, f"more than {self._settings.max_redirects} redirects")
+
+    async def _check_robots(self, url: str) -> None:
+        """The site's robots.txt: a disallowed URL is refused; a Crawl-delay slows the host's gate."""
+        rules = await self._robots.rules_for(url)
+        if not rules.allows(url, self._agent):
+            raise BlockedError(url, "disallowed by the site's robots.txt")
+        delay = rules.crawl_delay(self._agent)
+        if delay is not None:
+            gate = self._gate(urlsplit(url).netloc)
+            gate.delay = max(self._settings.per_host_delay.total_seconds(), min(delay, _MAX_CRAWL_DELAY))
+
+    async def _get_robots(self, url: str) -> tuple[int, str]:
+        """GET robots.txt under the same address rules and caps, without consulting robots.txt itself."""
+        origin = urlsplit(url).hostname or ""
+        try:
+            page = await self._fetch_following_redirects(url, UrlPolicy((origin,)), None, obey_robots=False)
+        except HTTPStatusError as exc:
+            return exc.status, ""
+        return page.status, page.body.decode("utf-8", errors="replace")
 
     async def _request(self, url: str, validators: Validators | None, started: float, original_url: str) -> Page | str:
         """One HTTP exchange: a Page, or the absolute URL a redirect points to."""
@@ -128,6 +160,7 @@ class Fetcher:
             try:
                 request = self._client.build_request("GET", url, headers=headers)
                 response = await self._client.send(request, stream=True)
+                self._adapt(host, response.status_code)
                 try:
                     return await self._handle(response, url, original_url, started)
                 finally:
@@ -168,11 +201,25 @@ class Fetcher:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _polite(self, host: str) -> _PoliteSlot:
+    def _gate(self, host: str) -> _HostGate:
         gate = self._hosts.get(host)
         if gate is None:
-            gate = self._hosts[host] = _HostGate(asyncio.Semaphore(self._settings.per_host_concurrency))
-        return _PoliteSlot(gate, self._settings.per_host_delay.total_seconds(), self._clock, self._sleep)
+            delay = self._settings.per_host_delay.total_seconds()
+            gate = self._hosts[host] = _HostGate(asyncio.Semaphore(self._settings.per_host_concurrency), delay)
+        return gate
+
+    def _polite(self, host: str) -> _PoliteSlot:
+        return _PoliteSlot(self._gate(host), self._clock, self._sleep)
+
+    def _adapt(self, host: str, status: int) -> None:
+        """429/503: the host is overloaded, so every later request to it waits longer (doubling, to a
+        minute); other answers halve that extra wait again."""
+        gate = self._gate(host)
+        if status in (429, 503):
+            gate.backoff = min(max(gate.backoff * 2, 1.0), _MAX_BACKOFF)
+            logger.info("host %s answered %d: %.0f s more between its requests", host, status, gate.backoff)
+        elif gate.backoff:
+            gate.backoff = gate.backoff / 2 if gate.backoff > 1 else 0.0
 
     async def _check_allowed(self, url: str, policy: UrlPolicy) -> None:
         """The source's URL policy, then (unless allowed) no loopback, private or link-local targets."""
@@ -200,17 +247,18 @@ class Fetcher:
 
 
 class _PoliteSlot:
-    """``async with``: hold a per-host slot and start no sooner than per_host_delay after the last start."""
+    """``async with``: hold a per-host slot and start no sooner than the host's delay (and back-off) after
+    the last start."""
 
-    def __init__(self, gate: _HostGate, delay: float, clock: Callable[[], float], sleep: Sleep) -> None:
-        self._gate, self._delay, self._clock, self._sleep = gate, delay, clock, sleep
+    def __init__(self, gate: _HostGate, clock: Callable[[], float], sleep: Sleep) -> None:
+        self._gate, self._clock, self._sleep = gate, clock, sleep
 
     async def __aenter__(self) -> None:
         await self._gate.semaphore.acquire()
         try:
             while (wait := self._gate.next_start - self._clock()) > 0:
                 await self._sleep(wait)
-            self._gate.next_start = self._clock() + self._delay
+            self._gate.next_start = self._clock() + self._gate.delay + self._gate.backoff
         except BaseException:
             self._gate.semaphore.release()
             raise

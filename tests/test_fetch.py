@@ -34,7 +34,8 @@ def fetch_recording_sleeps(
         sleeps.append(seconds)
 
     async def run() -> Page:
-        values = {"allow_private_addresses": True, "per_host_delay": 0, "retries": 2, **settings}
+        # robots.txt has its own tests below; here it would add requests to the ones each test counts
+        values = {"allow_private_addresses": True, "per_host_delay": 0, "retries": 2, "obey_robots": False, **settings}
         fetcher = Fetcher(CrawlerSettings(**values), sleep=sleep)
         try:
             return await fetcher.fetch(url, policy, validators)
@@ -64,7 +65,7 @@ def test_honours_retry_after_on_429(httpserver: HTTPServer) -> None:
     httpserver.expect_ordered_request("/r").respond_with_data("slow down", status=429, headers={"Retry-After": "7"})
     httpserver.expect_ordered_request("/r").respond_with_data("fine")
     page, sleeps = fetch_recording_sleeps(httpserver.url_for("/r"))
-    assert page.body == b"fine" and sleeps == [7.0]
+    assert page.body == b"fine" and sleeps[0] == 7.0  # then the host's adaptive back-off (test below)
 
 
 def test_conditional_get_returns_not_modified_on_304(httpserver: HTTPServer) -> None:
@@ -110,3 +111,63 @@ def test_private_addresses_are_refused_unless_allowed(httpserver: HTTPServer) ->
 def test_only_http_and_https_are_fetched() -> None:
     with pytest.raises(BlockedError, match="scheme 'file'"):
         fetch("file:///etc/passwd", UrlPolicy(("",)))
+
+
+def test_robots_txt_is_obeyed_and_its_crawl_delay_slows_the_host(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/robots.txt").respond_with_data(
+        "User-agent: *\nDisallow: /private/\nCrawl-delay: 4\n", content_type="text/plain"
+    )
+    httpserver.expect_request("/news/1").respond_with_data("<p>one</p>")
+    httpserver.expect_request("/news/2").respond_with_data("<p>two</p>")
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    async def run() -> None:
+        fetcher = Fetcher(CrawlerSettings(allow_private_addresses=True, per_host_delay=0), sleep=sleep)
+        try:
+            with pytest.raises(BlockedError, match="robots.txt"):
+                await fetcher.fetch(httpserver.url_for("/private/x"), LOCAL)
+            assert (await fetcher.fetch(httpserver.url_for("/news/1"), LOCAL)).body == b"<p>one</p>"
+            assert (await fetcher.fetch(httpserver.url_for("/news/2"), LOCAL)).body == b"<p>two</p>"
+        finally:
+            await fetcher.aclose()
+
+    asyncio.run(run())
+    assert [r.path for r, _ in httpserver.log].count("/robots.txt") == 1  # cached
+    assert "/private/x" not in [r.path for r, _ in httpserver.log]
+    assert sleeps and max(sleeps) > 3  # Crawl-delay: 4 between the two news pages
+
+
+def test_an_unreachable_robots_txt_allows_the_site_and_is_asked_again_later(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/robots.txt").respond_with_data("down", status=503)
+    httpserver.expect_request("/a").respond_with_data("<p>a</p>")
+    page = fetch(httpserver.url_for("/a"), obey_robots=True)
+    assert page.body == b"<p>a</p>"
+
+
+def test_a_host_answering_429_gets_more_time_between_requests(httpserver: HTTPServer) -> None:
+    """Each 429 doubles the host's extra wait (1 s, 2 s, 4 s...); a request's start sets the earliest next
+    start, so with a clock that the injected sleep advances the waits are 1 s then 2 s."""
+    for _ in range(3):
+        httpserver.expect_ordered_request("/busy").respond_with_data("slow down", status=429)
+    httpserver.expect_ordered_request("/busy").respond_with_data("ok")
+    now = [0.0]
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    async def run() -> Page:
+        settings = CrawlerSettings(allow_private_addresses=True, per_host_delay=0, retries=3, retry_backoff=0,
+                                   obey_robots=False)  # fmt: skip
+        fetcher = Fetcher(settings, sleep=sleep, clock=lambda: now[0])
+        try:
+            return await fetcher.fetch(httpserver.url_for("/busy"), LOCAL)
+        finally:
+            await fetcher.aclose()
+
+    assert asyncio.run(run()).body == b"ok"
+    assert [round(s, 3) for s in sleeps if s > 0] == [1.0, 2.0]

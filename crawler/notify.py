@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 from contextlib import suppress
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
@@ -69,7 +70,7 @@ class Notifier:
 
     async def _deliver(self, sink: SinkConfig, event: Event) -> None:
         payload = json.dumps(_as_json(event), ensure_ascii=False).encode()
-        target = sink.url if sink.type == "webhook" else " ".join(sink.command)
+        target = _redacted(sink.url or "") if sink.type == "webhook" else sink.command[0]
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(sink.retries + 1), wait=wait_exponential(multiplier=0.5, max=30), reraise=True
@@ -77,10 +78,11 @@ class Notifier:
                 with attempt:
                     await asyncio.wait_for(self._send(sink, payload), sink.timeout.total_seconds())
         except Exception as exc:  # noqa: BLE001 - a sink's failure is logged, never raised into the crawl
+            reason = _describe(exc)
             logger.error(
-                "event sink %s failed for event %s (%s) after %d attempt(s): %r",
-                target, event.id, event.type, sink.retries + 1, exc,
-                extra={"fields": {"sink": target, "event_id": event.id, "error": repr(exc)}},
+                "event sink %s failed for event %s (%s) after %d attempt(s): %s",
+                target, event.id, event.type, sink.retries + 1, reason,
+                extra={"fields": {"sink": target, "event_id": event.id, "error": reason}},
             )  # fmt: skip
 
     async def _send(self, sink: SinkConfig, payload: bytes) -> None:
@@ -98,6 +100,21 @@ class Notifier:
             raise
         if process.returncode != 0:
             raise RuntimeError(f"exit status {process.returncode}")
+
+
+def _describe(exc: Exception) -> str:
+    """The failure without the URL (httpx puts the whole URL, tokens included, in its messages)."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"HTTP {exc.response.status_code}"
+    if isinstance(exc, httpx.HTTPError):
+        return type(exc).__name__
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _redacted(url: str) -> str:
+    """A webhook URL fit for a log line: no user:password, query or fragment (where tokens live)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
 
 
 def _as_json(event: Event) -> dict[str, object]:

@@ -66,7 +66,7 @@ def test_a_failing_or_hanging_webhook_neither_slows_nor_breaks_the_crawl(
 
     httpserver.expect_request("/hangs").respond_with_handler(hang)
     sinks = (
-        f'[[sinks]]\ntype = "webhook"\nurl = "{httpserver.url_for("/fails")}"\nretries = 1\ntimeout = "1s"\n\n'
+        f'[[sinks]]\ntype = "webhook"\nurl = "{httpserver.url_for("/fails")}?token=s3cret"\nretries = 1\ntimeout = "1s"\n\n'
         f'[[sinks]]\ntype = "webhook"\nurl = "{httpserver.url_for("/hangs")}"\nretries = 0\ntimeout = "200ms"\n'
     )
     started = time.monotonic()
@@ -75,6 +75,8 @@ def test_a_failing_or_hanging_webhook_neither_slows_nor_breaks_the_crawl(
     assert summary.new > 0 and summary.failed == 0
     assert elapsed < 10  # bounded by the drain at shutdown (5 s), never by the sinks' retries per event
     assert "event sink" in caplog.text and "failed" in caplog.text
+    ours = " ".join(record.getMessage() for record in caplog.records if record.name.startswith("crawler"))
+    assert "event sink http://localhost" in ours and "s3cret" not in ours  # a URL's token never reaches our log
 
 
 def test_sink_configuration_errors_name_the_sink_and_the_key() -> None:

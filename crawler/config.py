@@ -252,6 +252,21 @@ class SourceConfig(_Frozen):
         )
 
 
+_ENVIRONMENT_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _expand_environment(text: str) -> str:
+    """${NAME} in a sink's url or command comes from the environment, so tokens stay out of the file."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise ValueError(f"environment variable {name} is not set")
+        return os.environ[name]
+
+    return _ENVIRONMENT_REFERENCE.sub(value, text)
+
+
 class SinkConfig(_Frozen):
     """One [[sinks]] entry: where events go besides the events table and the log."""
 
@@ -262,6 +277,16 @@ class SinkConfig(_Frozen):
     sources: list[str] = []
     timeout: Duration = timedelta(seconds=10)
     retries: int = Field(3, ge=0, le=10)
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _url_from_environment(cls, value: object) -> object:
+        return _expand_environment(value) if isinstance(value, str) else value
+
+    @field_validator("command", mode="before")
+    @classmethod
+    def _command_from_environment(cls, value: object) -> object:
+        return [_expand_environment(item) if isinstance(item, str) else item for item in value] if isinstance(value, list) else value
 
     @model_validator(mode="after")
     def _target_given(self) -> SinkConfig:

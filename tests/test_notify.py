@@ -100,3 +100,13 @@ def test_events_command_filters_by_type_and_time(news_site: tuple[NewsSite, str]
     types = {json.loads(line)["type"] for line in new_only.output.splitlines()}
     assert types == {"article_new"} and len(everything.output.splitlines()) >= len(new_only.output.splitlines())
     assert later.output == ""
+
+
+def test_a_sink_secret_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWS_HOOK_TOKEN", "s3cret")
+    config = parse_config({"sinks": [{"type": "webhook", "url": "https://hooks.example/n?token=${NEWS_HOOK_TOKEN}"}]})
+    assert config.sinks[0].url == "https://hooks.example/n?token=s3cret"
+    monkeypatch.delenv("NEWS_HOOK_TOKEN")
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"sinks": [{"type": "webhook", "url": "https://hooks.example/n?token=${NEWS_HOOK_TOKEN}"}]}, "c.toml")
+    assert "c.toml: sinks.0.url: environment variable NEWS_HOOK_TOKEN is not set" in caught.value.problems

@@ -84,7 +84,7 @@ class Fetcher:
         self._hosts: dict[str, _HostGate] = {}
         self._address_checked: dict[tuple[str, int], float] = {}
         self._agent = settings.user_agent.split("/", 1)[0].split()[0] if settings.user_agent.strip() else "*"
-        self._robots = RobotsCache(self._get_robots, self._agent, clock)
+        self._robots = RobotsCache(self._get_robots, clock)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -44,9 +44,8 @@ RobotsGetter = Callable[[str], Awaitable[tuple[int, str]]]
 class RobotsCache:
     """Rules per origin (scheme, host, port), refreshed when they expire."""
 
-    def __init__(self, get: RobotsGetter, agent: str, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, get: RobotsGetter, clock: Callable[[], float] = time.monotonic) -> None:
         self._get = get
-        self._agent = agent
         self._clock = clock
         self._rules: dict[str, RobotsRules] = {}
 
@@ -69,6 +68,3 @@ class RobotsCache:
         if 400 <= status < 500:
             return RobotsRules(None, now, now + CACHE_SECONDS, "missing")
         return RobotsRules(None, now, now + RETRY_SECONDS, f"unreachable: HTTP {status}")
-
-    def agent_token(self) -> str:
-        return self._agent

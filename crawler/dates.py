@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from crawler.textnorm import ascii_digits
 
-__all__ = ["ARABIC_MONTHS", "parse_date", "parse_iso"]
+__all__ = ["ARABIC_MONTHS", "as_utc", "parse_date", "parse_iso"]
 
 # Locale cascade: Iraqi/Levantine (includes the Egyptian/Gulf names), Maghrebi, Moroccan, English.
 _LOCALES = (("ar-IQ",), ("ar-DZ",), ("ar-MA",), ("en",))
@@ -107,6 +107,18 @@ def parse_iso(text: str, tz: str = "UTC") -> datetime | None:
     except ValueError:
         return None
     return value if value.tzinfo else value.replace(tzinfo=ZoneInfo(tz))
+
+
+def as_utc(iso: str | None) -> str | None:
+    """An ISO 8601 instant with any offset as UTC ("2024-01-25T14:32:00+03:00" → "2024-01-25T11:32:00+00:00");
+    naive or unparseable strings come back as they are."""
+    if not iso:
+        return iso
+    try:
+        value = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return value.astimezone(ZoneInfo("UTC")).isoformat() if value.tzinfo else iso
 
 
 def parse_date(text: str, tz: str = "UTC", now: datetime | None = None, *, relative: bool = False) -> datetime | None:

@@ -12,10 +12,10 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from difflib import SequenceMatcher
 from typing import Any
 
+from crawler.dates import as_utc
 from crawler.extract.templates import remove_template_blocks
 from crawler.models import ExtractedArticle
 from crawler.textnorm import match_key
@@ -36,11 +36,11 @@ VERSIONED_FIELDS = ("title", "body", "published", "modified", "authors", "sectio
 
 def _comparable(field: str, value: Any, template: frozenset[str] = frozenset()) -> Any:
     if field in ("published", "modified") and isinstance(value, str):
-        return _instant(value)  # the same instant written with another offset is the same date
+        return as_utc(value)  # the same instant written with another offset is the same date
     if field == "body" and isinstance(value, str) and template:
         value = remove_template_blocks(value, template)
     if field in ("title", "body", "section") and isinstance(value, str):
-        return _words(value)
+        return comparable_words(value)
     if field in ("authors", "tags") and isinstance(value, list):
         return [match_key(item) for item in value]
     return value
@@ -48,11 +48,6 @@ def _comparable(field: str, value: Any, template: frozenset[str] = frozenset()) 
 
 def comparable_words(text: str) -> str:
     """The text as words in match-key form, volatile phrases masked (what edits and duplicates compare)."""
-    return _words(text)
-
-
-def _words(text: str) -> str:
-    """The text as words in match-key form, volatile phrases masked."""
     return " ".join(_WORD.findall(_VOLATILE.sub(" ", match_key(text))))
 
 
@@ -60,7 +55,7 @@ def paragraph_diff(old: str, new: str, limit: int = 20) -> dict[str, list[Any]]:
     """Paragraph-level changes from the old body to the new (compared on their words): added and
     removed paragraphs, and changed ones as [old, new] pairs; at most ``limit`` entries each."""
     old_paragraphs, new_paragraphs = _paragraphs(old), _paragraphs(new)
-    matcher = SequenceMatcher(a=[_words(p) for p in old_paragraphs], b=[_words(p) for p in new_paragraphs], autojunk=False)
+    matcher = SequenceMatcher(a=[comparable_words(p) for p in old_paragraphs], b=[comparable_words(p) for p in new_paragraphs], autojunk=False)
     diff: dict[str, list[Any]] = {"added": [], "removed": [], "changed": []}
     for operation, a1, a2, b1, b2 in matcher.get_opcodes():
         if operation == "insert":
@@ -77,14 +72,6 @@ def paragraph_diff(old: str, new: str, limit: int = 20) -> dict[str, list[Any]]:
 
 def _paragraphs(body: str | None) -> list[str]:
     return [paragraph for paragraph in (body or "").split("\n\n") if paragraph.strip()]
-
-
-def _instant(iso: str) -> str:
-    try:
-        value = datetime.fromisoformat(iso)
-    except ValueError:
-        return iso
-    return value.astimezone(UTC).isoformat() if value.tzinfo else iso
 
 
 def content_hash(article: ExtractedArticle | Mapping[str, Any]) -> str:

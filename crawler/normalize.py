@@ -7,15 +7,14 @@ dates as UTC instants (the strings the page wrote are kept beside them), and the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from crawler.config import SourceConfig
+from crawler.dates import as_utc
 from crawler.dedupe import content_hash
 from crawler.models import ArticleRecord, ExtractedArticle, Page
 from crawler.neardup import signature
 from crawler.urls import UrlPolicy, canonicalize
 
-__all__ = ["as_utc", "normalize_article"]
+__all__ = ["normalize_article"]
 
 
 def normalize_article(article: ExtractedArticle, page: Page, source: SourceConfig, policy: UrlPolicy) -> ArticleRecord:
@@ -49,11 +48,3 @@ def normalize_article(article: ExtractedArticle, page: Page, source: SourceConfi
         signature=signature(article.body),
     )
 
-
-def as_utc(iso: str | None) -> str | None:
-    """An ISO 8601 instant with any offset as UTC ("2024-01-25T14:32:00+03:00" → "2024-01-25T11:32:00+00:00");
-    the page's own offset survives in the original string stored beside it."""
-    if not iso:
-        return None
-    value = datetime.fromisoformat(iso)
-    return value.astimezone(UTC).isoformat() if value.tzinfo else iso

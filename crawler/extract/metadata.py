@@ -455,8 +455,8 @@ def _read_visible_dates(
 ) -> None:
     """No machine-readable publication date: look at the article's header, then at the URL."""
     published, modified = _visible_dates(tree, markup, timezone)
-    if published is None and url and (date_in_url := url_date(url, timezone)) is not None:
-        published = _FoundDate(date_in_url, URL, _URL_DATE.search(url).group(0))  # type: ignore[union-attr]
+    if published is None and (date_in_url := _url_date(url, timezone)) is not None:
+        published = _FoundDate(*date_in_url)
     if published is not None:
         found.published, found.provenance["published"], found.date_texts["published"] = published
     if modified is not None and found.modified is None:
@@ -465,14 +465,18 @@ def _read_visible_dates(
 
 def url_date(url: str | None, timezone: str = "UTC") -> str | None:
     """A full date written in the URL's path (/2024/01/25/, /2024-01-25-, /20240125/), as ISO 8601."""
-    if not url:
-        return None
-    match = _URL_DATE.search(url)
+    found = _url_date(url, timezone)
+    return found[0] if found else None
+
+
+def _url_date(url: str | None, timezone: str) -> tuple[str, str, str] | None:
+    """(ISO date, provenance label, the path segment it was read from) of a date in the URL."""
+    match = _URL_DATE.search(url) if url else None
     if match is None:
         return None
     year, month, day = (int(part) for part in match.groups() if part)
     parsed = parse_date(f"{year:04d}-{month:02d}-{day:02d}", timezone) if 1 <= month <= 12 and 1 <= day <= 31 else None
-    return parsed.isoformat() if parsed else None
+    return (parsed.isoformat(), URL, match.group(0)) if parsed else None
 
 
 class _FoundDate(NamedTuple):

@@ -135,7 +135,7 @@ def m006_recheck_schedule(db: Database) -> None:
 @migrations()
 def m007_source_health(db: Database) -> None:
     """Extraction quality and freshness per source, against its own history."""
-    db.table("sources").add_column("quality", float)  # moving share of good article pages while healthy
+    db.table("sources").add_column("baselines", str)  # JSON: the source's usual extraction signals, while healthy
     db.table("sources").add_column("health", str)  # null, "degraded" or "stale"
     db.table("sources").add_column("health_reason", str)
 
@@ -153,12 +153,6 @@ def m008_near_duplicates(db: Database) -> None:
 def m009_failure_score(db: Database) -> None:
     """Failed runs weighted by kind (crawler.models.RunSummary.failure_weight)."""
     db.table("sources").add_column("failure_score", float)
-
-
-@migrations()
-def m010_quality_baselines(db: Database) -> None:
-    """Per-signal extraction baselines of a source (JSON), replacing the single quality share."""
-    db.table("sources").add_column("baselines", str)
 
 
 class SaveOutcome:

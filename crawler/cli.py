@@ -205,6 +205,37 @@ def sources(config_path: Path | None, as_json: bool) -> None:
 
 @main.command()
 @_config_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def hosts(config_path: Path | None, as_json: bool) -> None:
+    """Each host's politeness state: delay in force, back-off, paused-until, last status, robots.txt."""
+    from datetime import UTC, datetime
+
+    _, config = _load(config_path)
+    store = _open_existing_store(config)
+    try:
+        rows = store.host_rows()
+    finally:
+        store.close()
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+            continue
+        paused = row["blocked_until"] if row["blocked_until"] and row["blocked_until"] > now else None
+        wait = row["delay_s"] + row["backoff_s"]
+        state = click.style("paused", fg="yellow") if paused else (
+            click.style("backing off", fg="yellow") if row["backoff_s"] else click.style("ok", fg="green"))  # fmt: skip
+        click.echo(f"{row['host']:<32} {state}  {wait:>5.1f} s between requests  last {row['last_status'] or '-'} "
+                   f"at {(row['last_at'] or 'never')[:19]}  {row['failures']}/{row['requests']} failed  "
+                   f"robots.txt {row['robots'] or 'not read'}")  # fmt: skip
+        if paused:
+            click.echo(f"{'':<33}paused until {paused} (Retry-After)")
+        if row["last_error"]:
+            click.echo(f"{'':<33}last error: {row['last_error']}")
+
+
+@main.command()
+@_config_option
 @click.argument("article")
 def history(config_path: Path | None, article: str) -> None:
     """The versions of one ARTICLE (its id or URL) and what changed between them, paragraph by paragraph."""

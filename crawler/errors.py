@@ -6,7 +6,8 @@
      │    ├── FetchTimeout     connect/read timeout
      │    ├── ConnectError     refused, reset, DNS failure, protocol error
      │    ├── HTTPStatusError  a non-2xx/304 answer (carries the status and Retry-After)
-     │    ├── BlockedError     the URL is not allowed (scheme, domain, private address)
+     │    ├── BlockedError     the URL is not allowed (scheme, domain, private address, robots.txt)
+     │    ├── HostPausedError  the host asked for a pause (Retry-After) longer than we wait in a run
      │    └── TooLargeError    the body or the redirect chain went over a cap
      ├── DiscoveryError       a feed, sitemap or listing page could not be read
      └── StoreError           the database refused a write or could not be opened
@@ -24,6 +25,7 @@ __all__ = [
     "DiscoveryError",
     "FetchError",
     "FetchTimeout",
+    "HostPausedError",
     "HTTPStatusError",
     "StoreError",
     "TooLargeError",
@@ -76,6 +78,10 @@ class HTTPStatusError(FetchError):
 
 class BlockedError(FetchError):
     """The URL is outside what the source's config allows."""
+
+
+class HostPausedError(FetchError):
+    """The host answered 429/503 with a Retry-After that has not passed; the URL is tried on a later run."""
 
 
 class TooLargeError(FetchError):

@@ -17,7 +17,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -29,10 +29,11 @@ from crawler.errors import (
     ConnectError,
     FetchError,
     FetchTimeout,
+    HostPausedError,
     HTTPStatusError,
     TooLargeError,
 )
-from crawler.models import Page, Validators
+from crawler.models import HostState, Page, Validators
 from crawler.robots import RobotsCache
 from crawler.urls import UrlPolicy
 
@@ -49,13 +50,21 @@ Sleep = Callable[[float], Awaitable[None]]
 @dataclass(slots=True)
 class _HostGate:
     """Per-host politeness: a concurrency limit, the earliest time the next request may start, the delay
-    in force (per_host_delay, raised to the site's Crawl-delay) and an adaptive back-off that grows while
-    the host answers 429/503 and shrinks again when it answers normally."""
+    in force (per_host_delay, raised to the site's Crawl-delay), an adaptive back-off that grows while
+    the host answers 429/503 and shrinks again when it answers normally, and the pause a Retry-After on
+    such an answer asks for. The rest is what ``crawler hosts`` shows."""
 
     semaphore: asyncio.Semaphore
     delay: float
     next_start: float = 0.0
     backoff: float = 0.0
+    blocked_until: float = 0.0  # monotonic; no request starts before it
+    requests: int = 0
+    failures: int = 0
+    last_status: int | None = None
+    last_error: str | None = None
+    last_at: str | None = None  # ISO 8601 UTC
+    robots: str | None = None  # "ok", "missing", "unreachable: …" (robots.RobotsRules.status)
 
 
 class Fetcher:
@@ -134,9 +143,10 @@ class Fetcher:
         rules = await self._robots.rules_for(url)
         if not rules.allows(url, self._agent):
             raise BlockedError(url, "disallowed by the site's robots.txt")
+        gate = self._gate(urlsplit(url).netloc)
+        gate.robots = rules.status
         delay = rules.crawl_delay(self._agent)
         if delay is not None:
-            gate = self._gate(urlsplit(url).netloc)
             gate.delay = max(self._settings.per_host_delay.total_seconds(), min(delay, _MAX_CRAWL_DELAY))
 
     async def _get_robots(self, url: str) -> tuple[int, str]:
@@ -155,22 +165,37 @@ class Fetcher:
             headers["If-None-Match"] = validators.etag
         if validators and validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
-        host = urlsplit(url).netloc
-        async with self._polite(host), self._global:
+        gate = self._gate(urlsplit(url).netloc)
+        async with self._polite(gate, url), self._global:
+            gate.requests += 1
+            gate.last_at = datetime.now(UTC).isoformat(timespec="seconds")
             try:
-                request = self._client.build_request("GET", url, headers=headers)
-                response = await self._client.send(request, stream=True)
-                self._adapt(host, response.status_code)
-                try:
-                    return await self._handle(response, url, original_url, started)
-                finally:
-                    await response.aclose()
-            except httpx.TimeoutException as exc:
-                raise FetchTimeout(url, f"timed out ({type(exc).__name__})") from exc
-            except httpx.DecodingError as exc:
-                raise FetchError(url, f"undecodable response body: {exc}") from exc
-            except (httpx.TransportError, httpx.InvalidURL) as exc:
-                raise ConnectError(url, f"{type(exc).__name__}: {exc or 'connection failed'}") from exc
+                result = await self._exchange(gate, url, headers, original_url, started)
+            except FetchError as exc:
+                gate.failures += 1
+                gate.last_error = exc.reason
+                raise
+            gate.last_error = None
+            return result
+
+    async def _exchange(
+        self, gate: _HostGate, url: str, headers: dict[str, str], original_url: str, started: float
+    ) -> Page | str:
+        try:
+            request = self._client.build_request("GET", url, headers=headers)
+            response = await self._client.send(request, stream=True)
+            gate.last_status = response.status_code
+            self._adapt(gate, response)
+            try:
+                return await self._handle(response, url, original_url, started)
+            finally:
+                await response.aclose()
+        except httpx.TimeoutException as exc:
+            raise FetchTimeout(url, f"timed out ({type(exc).__name__})") from exc
+        except httpx.DecodingError as exc:
+            raise FetchError(url, f"undecodable response body: {exc}") from exc
+        except (httpx.TransportError, httpx.InvalidURL) as exc:
+            raise ConnectError(url, f"{type(exc).__name__}: {exc or 'connection failed'}") from exc
 
     async def _handle(self, response: httpx.Response, url: str, original_url: str, started: float) -> Page | str:
         status = response.status_code
@@ -208,18 +233,33 @@ class Fetcher:
             gate = self._hosts[host] = _HostGate(asyncio.Semaphore(self._settings.per_host_concurrency), delay)
         return gate
 
-    def _polite(self, host: str) -> _PoliteSlot:
-        return _PoliteSlot(self._gate(host), self._clock, self._sleep)
+    def _polite(self, gate: _HostGate, url: str) -> _PoliteSlot:
+        return _PoliteSlot(gate, url, self._clock, self._sleep, self._settings.retry_max_wait.total_seconds())
 
-    def _adapt(self, host: str, status: int) -> None:
+    def _adapt(self, gate: _HostGate, response: httpx.Response) -> None:
         """429/503: the host is overloaded, so every later request to it waits longer (doubling, to a
-        minute); other answers halve that extra wait again."""
-        gate = self._gate(host)
-        if status in (429, 503):
+        minute), and none starts before its Retry-After; other answers halve that extra wait again."""
+        if response.status_code in (429, 503):
             gate.backoff = min(max(gate.backoff * 2, 1.0), _MAX_BACKOFF)
-            logger.info("host %s answered %d: %.0f s more between its requests", host, status, gate.backoff)
+            pause = _retry_after(response.headers.get("retry-after"))
+            if pause:
+                gate.blocked_until = max(gate.blocked_until, self._clock() + pause)
+            logger.info("host %s answered %d: %.0f s more between its requests%s", response.url.host,
+                        response.status_code, gate.backoff, f", paused {pause:.0f} s" if pause else "")  # fmt: skip
         elif gate.backoff:
             gate.backoff = gate.backoff / 2 if gate.backoff > 1 else 0.0
+
+    def host_states(self) -> list[HostState]:
+        """Each host's politeness state, as ``crawler hosts`` shows it."""
+        now, wall = self._clock(), datetime.now(UTC)
+        states = []
+        for host, gate in sorted(self._hosts.items()):
+            blocked = wall + timedelta(seconds=gate.blocked_until - now) if gate.blocked_until > now else None
+            states.append(HostState(
+                host, gate.delay, gate.backoff, blocked.isoformat(timespec="seconds") if blocked else None,
+                gate.last_status, gate.last_error, gate.last_at, gate.requests, gate.failures, gate.robots,
+            ))  # fmt: skip
+        return states
 
     async def _check_allowed(self, url: str, policy: UrlPolicy) -> None:
         """The source's URL policy, then (unless allowed) no loopback, private or link-local targets."""
@@ -248,15 +288,19 @@ class Fetcher:
 
 class _PoliteSlot:
     """``async with``: hold a per-host slot and start no sooner than the host's delay (and back-off) after
-    the last start."""
+    the last start, nor before the end of a pause the host asked for. A pause longer than max_wait fails
+    the request at once (HostPausedError) rather than holding the run."""
 
-    def __init__(self, gate: _HostGate, clock: Callable[[], float], sleep: Sleep) -> None:
-        self._gate, self._clock, self._sleep = gate, clock, sleep
+    def __init__(self, gate: _HostGate, url: str, clock: Callable[[], float], sleep: Sleep, max_wait: float) -> None:
+        self._gate, self._url, self._clock, self._sleep, self._max_wait = gate, url, clock, sleep, max_wait
 
     async def __aenter__(self) -> None:
         await self._gate.semaphore.acquire()
         try:
-            while (wait := self._gate.next_start - self._clock()) > 0:
+            paused = self._gate.blocked_until - self._clock()
+            if paused > self._max_wait:
+                raise HostPausedError(self._url, f"the host asked for a pause (Retry-After); {paused:.0f} s left")
+            while (wait := max(self._gate.next_start, self._gate.blocked_until) - self._clock()) > 0:
                 await self._sleep(wait)
             self._gate.next_start = self._clock() + self._gate.delay + self._gate.backoff
         except BaseException:

@@ -13,6 +13,7 @@ __all__ = [
     "ArticleRecord",
     "DiscoveryKind",
     "ExtractedArticle",
+    "HostState",
     "Link",
     "Page",
     "RunSummary",
@@ -52,6 +53,22 @@ class Page:
     validators: Validators
     elapsed_ms: float
     not_modified: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HostState:
+    """The fetcher's politeness state for one host (``crawler hosts``; the ``hosts`` table)."""
+
+    host: str
+    delay_s: float  # minimum seconds between request starts (per_host_delay, or the site's Crawl-delay)
+    backoff_s: float  # extra seconds while the host answers 429/503
+    blocked_until: str | None  # no request before this (Retry-After), ISO 8601 UTC
+    last_status: int | None
+    last_error: str | None
+    last_at: str | None
+    requests: int
+    failures: int
+    robots: str | None  # "ok", "missing", "unreachable: …"
 
 
 @dataclass(frozen=True, slots=True)

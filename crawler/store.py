@@ -27,7 +27,7 @@ from crawler.dedupe import changed_fields, paragraph_diff
 from crawler.errors import StoreError
 from crawler.events import Event
 from crawler.extract.templates import TemplateBlock, learn_template
-from crawler.models import ArticleRecord, Link, Validators
+from crawler.models import ArticleRecord, HostState, Link, Validators
 from crawler.neardup import DUPLICATE_SIMILARITY, band_keys, similarity
 from crawler.search import FTS_TOKENIZER, index_text, match_expression
 
@@ -153,6 +153,16 @@ def m008_near_duplicates(db: Database) -> None:
 def m009_failure_score(db: Database) -> None:
     """Failed runs weighted by kind (crawler.models.RunSummary.failure_weight)."""
     db.table("sources").add_column("failure_score", float)
+
+
+@migrations()
+def m010_hosts(db: Database) -> None:
+    """The fetcher's politeness state per host, saved after every source run (``crawler hosts``)."""
+    db.table("hosts").create(
+        {"host": str, "delay_s": float, "backoff_s": float, "blocked_until": str, "last_status": int,
+         "last_error": str, "last_at": str, "requests": int, "failures": int, "robots": str, "updated_at": str},
+        pk="host",
+    )  # fmt: skip
 
 
 class SaveOutcome:
@@ -601,6 +611,16 @@ class SyncStore:
     def record_fetch(self, row: dict[str, Any]) -> None:
         with self.db.atomic():
             self.db.table("fetches").insert(row)
+
+    def save_hosts(self, states: list[HostState], now: str) -> None:
+        """Replace the saved state of these hosts (the counters are the daemon's since it started)."""
+        with self.db.atomic():
+            self.db.table("hosts").upsert_all(
+                [{**asdict(state), "updated_at": now} for state in states], pk="host"
+            )
+
+    def host_rows(self) -> list[dict[str, Any]]:
+        return list(self.db.table("hosts").rows_where(order_by="host"))
 
     def article_history(self, article: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
         """An article (by id, URL or canonical URL) and its versions, oldest first; None if unknown."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,9 +12,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from crawler.config import CrawlerSettings
-from crawler.errors import BlockedError, HTTPStatusError, TooLargeError
+from crawler.errors import BlockedError, FetchError, HTTPStatusError, TooLargeError
 from crawler.fetch import Fetcher
-from crawler.models import Page, Validators
+from crawler.models import HostState, Page, Validators
 from crawler.urls import UrlPolicy
 
 LOCAL = UrlPolicy(("localhost", "127.0.0.1"))
@@ -27,16 +28,19 @@ def fetch(url: str, policy: UrlPolicy = LOCAL, validators: Validators | None = N
 def fetch_recording_sleeps(
     url: str, policy: UrlPolicy = LOCAL, validators: Validators | None = None, **settings: Any
 ) -> tuple[Page, list[float]]:
-    """Fetch with an injected sleep that records the waits instead of sleeping them."""
+    """Fetch with an injected sleep that records the waits instead of sleeping them (and advances an
+    injected clock by as much)."""
     sleeps: list[float] = []
+    now = [0.0]
 
     async def sleep(seconds: float) -> None:
         sleeps.append(seconds)
+        now[0] += seconds
 
     async def run() -> Page:
         # robots.txt has its own tests below; here it would add requests to the ones each test counts
         values = {"allow_private_addresses": True, "per_host_delay": 0, "retries": 2, "obey_robots": False, **settings}
-        fetcher = Fetcher(CrawlerSettings(**values), sleep=sleep)
+        fetcher = Fetcher(CrawlerSettings(**values), sleep=sleep, clock=lambda: now[0])
         try:
             return await fetcher.fetch(url, policy, validators)
         finally:
@@ -66,6 +70,37 @@ def test_honours_retry_after_on_429(httpserver: HTTPServer) -> None:
     httpserver.expect_ordered_request("/r").respond_with_data("fine")
     page, sleeps = fetch_recording_sleeps(httpserver.url_for("/r"))
     assert page.body == b"fine" and sleeps[0] == 7.0  # then the host's adaptive back-off (test below)
+
+
+def test_a_long_retry_after_pauses_the_host_and_later_urls_fail_fast(httpserver: HTTPServer) -> None:
+    """Retry-After: 3600 is more than retry_max_wait: the URL fails at once, every other URL of the host
+    fails without a request until the pause is over, and the host's state says until when."""
+    httpserver.expect_request("/a").respond_with_data("later", status=503, headers={"Retry-After": "3600"})
+    httpserver.expect_request("/b").respond_with_data("<p>b</p>")
+
+    async def run() -> tuple[list[str], list[HostState]]:
+        settings = CrawlerSettings(allow_private_addresses=True, per_host_delay=0, retries=2, obey_robots=False)
+        fetcher = Fetcher(settings, sleep=_no_sleep)
+        reasons = []
+        try:
+            for path in ("/a", "/b"):
+                with pytest.raises(FetchError) as error:
+                    await fetcher.fetch(httpserver.url_for(path), LOCAL)
+                reasons.append(f"{type(error.value).__name__}: {error.value.reason}")
+            return reasons, fetcher.host_states()
+        finally:
+            await fetcher.aclose()
+
+    reasons, (state,) = asyncio.run(run())
+    assert reasons[0].startswith("HostPausedError") and reasons[1].startswith("HostPausedError")
+    assert [entry[0].path for entry in httpserver.log] == ["/a"]  # one request: no retry, nothing for /b
+    assert state.last_status == 503 and state.backoff_s == 1.0 and state.blocked_until is not None
+    paused_for = (datetime.fromisoformat(state.blocked_until) - datetime.now(UTC)).total_seconds()
+    assert 3500 < paused_for <= 3600 and state.requests == 1 and state.failures == 1
+
+
+async def _no_sleep(seconds: float) -> None:
+    return None
 
 
 def test_conditional_get_returns_not_modified_on_304(httpserver: HTTPServer) -> None:

@@ -162,7 +162,7 @@ def test_a_hung_server_cannot_hold_a_source_past_run_timeout(tmp_path: Path, htt
     assert query(tmp_path / "crawler.db", "SELECT last_error FROM sources WHERE id = 'slow'") == [("run_timeout exceeded",)]
 
 
-def test_crawl_command_prints_a_summary_and_extract_prints_the_article(
+def test_crawl_command_prints_a_summary_hosts_their_state_and_extract_the_article(
     news_site: tuple[NewsSite, str], tmp_path: Path
 ) -> None:
     _, base = news_site
@@ -170,6 +170,14 @@ def test_crawl_command_prints_a_summary_and_extract_prints_the_article(
     result = CliRunner().invoke(main, ["crawl", "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert "crawl summary" in result.output and "demo" in result.output
+    hosts = CliRunner().invoke(main, ["hosts", "--config", str(config), "--json"])
+    (host,) = [json.loads(line) for line in hosts.output.splitlines()]
+    assert host["host"] == base.removeprefix("http://") and host["last_status"] == 200 
+    fetches = query(tmp_path / "crawler.db", "SELECT count(*) FROM fetches")[0][0]
+    assert host["requests"] == fetches + 1  # and robots.txt
+    assert host["failures"] == 0 and host["blocked_until"] is None and host["robots"] in ("ok", "missing")
+    shown = CliRunner().invoke(main, ["hosts", "--config", str(config)])
+    assert shown.exit_code == 0 and "s between requests" in shown.output
 
     seed = Path(__file__).parent / "golden" / "seed" / "article.html"
     result = CliRunner().invoke(main, ["extract", str(seed)])

@@ -17,7 +17,7 @@ import re
 from charset_normalizer import from_bytes
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
 
-__all__ = ["decode_html", "repair_mojibake"]
+__all__ = ["decode_html", "non_html_reason", "repair_mojibake"]
 logger = logging.getLogger(__name__)
 
 # Labels servers send by default when nobody configured a charset; a page's own meta tag beats them.
@@ -26,6 +26,20 @@ _LATIN_LABELS = {"cp1252", "latin_1", "iso8859-1", "iso8859_1", "iso8859-15", "i
 _LATIN_SUPPLEMENT = re.compile("[\u00c0-\u00ff]")
 _LETTERS = re.compile(r"[^\W\d_]")
 _MOJIBAKE_MARKER = "ظ„"  # how "ل" (UTF-8 d9 84) reads in cp1256: the commonest Arabic letter
+_HTML_TYPES = {"", "text/html", "application/xhtml+xml", "text/plain", "application/octet-stream"}
+_HTML_START = re.compile(rb"^\s*(<!doctype html|<html|<head|<body|<!--|<meta|<title|<div|<p[ >])", re.I)
+_UTF8_LABELS = {"utf-8", "utf8"}
+
+
+def non_html_reason(body: bytes, content_type: str | None) -> str | None:
+    """Why a fetched article page is not an HTML document, or None. A wrong label alone is forgiven
+    (servers send HTML as text/plain or octet-stream); an image or PDF where the page should be is not."""
+    if not body.strip():
+        return "empty body"
+    declared = (content_type or "").split(";", 1)[0].strip().lower()
+    if declared in _HTML_TYPES or _HTML_START.match(body[:1024].lstrip(b"\xef\xbb\xbf")):
+        return None
+    return f"Content-Type {declared} is not HTML, nor does the body look like HTML"
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
@@ -43,6 +57,10 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
             text = _strict(body, candidate)
             if text is not None and not (candidate in _LATIN_LABELS and _looks_like_misread_arabic(text)):
                 return repair_mojibake(text), candidate
+    if {header, declared} & _UTF8_LABELS:
+        text = body.decode("utf-8", errors="replace")
+        if text.count("\ufffd") <= max(8, len(text) // 1000):
+            return repair_mojibake(text), "utf-8"  # declared UTF-8 with a few bad bytes: not another charset
 
     if _strict(body, "utf-8") is not None:
         return repair_mojibake(body.decode("utf-8")), "utf-8"

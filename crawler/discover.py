@@ -37,19 +37,21 @@ class Discovered:
 
     links: list[Link]
     child_sitemaps: list[str]
+    problem: str | None = None  # what was wrong with a page that still gave links (a feed cut off mid-way)
 
 
 def discover_links(page: Page, kind: DiscoveryKind, policy: UrlPolicy) -> Discovered:
     """Parse one discovery page; raise DiscoveryError when it is not what its kind promises."""
+    problem = None
+    children: list[str] = []
     if kind == "feed":
-        raw = _feed_links(page)
-        children: list[str] = []
+        raw, problem = _feed_links(page)
     elif kind == "sitemap":
         raw, children = _sitemap_links(page)
     else:
         raw = _listing_links(page)
-        children = []
-    return Discovered(_filter(raw, page.final_url, kind, policy), [c for c in children if not policy.refusal(c)])
+    links = _filter(raw, page.final_url, kind, policy)
+    return Discovered(links, [c for c in children if not policy.refusal(c)], problem)
 
 
 def _filter(raw: list[tuple[str, str | None]], found_on: str, kind: DiscoveryKind, policy: UrlPolicy) -> list[Link]:
@@ -67,11 +69,13 @@ def _filter(raw: list[tuple[str, str | None]], found_on: str, kind: DiscoveryKin
     return links
 
 
-def _feed_links(page: Page) -> list[tuple[str, str | None]]:
+def _feed_links(page: Page) -> tuple[list[tuple[str, str | None]], str | None]:
+    """The feed's entry links; and, when feedparser had to recover from broken XML, what was broken."""
     parsed = feedparser.parse(io.BytesIO(page.body), response_headers={"content-type": page.content_type or ""})
     if not parsed.entries and (parsed.bozo or not parsed.get("version")):
         reason = parsed.get("bozo_exception") or "no entries and no recognisable RSS/Atom"
         raise DiscoveryError(page.final_url, f"not a usable feed: {reason}")
+    problem = f"malformed feed, {len(parsed.entries)} entries recovered: {parsed.bozo_exception}" if parsed.bozo else None
     links = []
     for entry in parsed.entries:
         href = entry.get("link") or next((li.get("href") for li in entry.get("links", []) if li.get("href")), None)
@@ -80,7 +84,7 @@ def _feed_links(page: Page) -> list[tuple[str, str | None]]:
             # dict.get: feedparser's own get() maps updated→published with a DeprecationWarning
             stamp = dict.get(entry, "updated_parsed") or dict.get(entry, "published_parsed")
             links.append((url, _struct_time_iso(stamp)))
-    return links
+    return links, problem
 
 
 def _sitemap_links(page: Page) -> tuple[list[tuple[str, str | None]], list[str]]:

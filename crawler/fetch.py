@@ -15,6 +15,7 @@ import logging
 import random
 import socket
 import time
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,6 +45,9 @@ _REDIRECTS = {301, 302, 303, 307, 308}
 _ADDRESS_CACHE_SECONDS = 60.0
 _MAX_CRAWL_DELAY = 60.0  # a robots.txt asking for more is obeyed at one request a minute
 _MAX_BACKOFF = 60.0
+# Content-Encoding → zlib wbits (None: as it is). Only these are asked for, in Accept-Encoding.
+_DECODERS: dict[str, int | None] = {"identity": None, "gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS,
+                                    "deflate": zlib.MAX_WBITS}  # fmt: skip
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -82,7 +86,8 @@ class Fetcher:
         self._sleep = sleep
         self._clock = clock
         self._client = httpx.AsyncClient(
-            headers={"User-Agent": settings.user_agent, "Accept-Language": "ar,en;q=0.8,*;q=0.5"},
+            headers={"User-Agent": settings.user_agent, "Accept-Language": "ar,en;q=0.8,*;q=0.5",
+                     "Accept-Encoding": "gzip, deflate"},  # fmt: skip
             timeout=httpx.Timeout(settings.timeout.total_seconds()),
             limits=httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency),
             follow_redirects=False,
@@ -128,7 +133,11 @@ class Fetcher:
     ) -> Page:
         started = self._clock()
         current = url
+        seen: set[str] = set()
         for _hop in range(self._settings.max_redirects + 1):
+            if current in seen:
+                raise FetchError(url, f"redirect loop: {current} again")
+            seen.add(current)
             await self._check_allowed(current, policy)
             if obey_robots and self._settings.obey_robots:
                 await self._check_robots(current)
@@ -181,21 +190,25 @@ class Fetcher:
     async def _exchange(
         self, gate: _HostGate, url: str, headers: dict[str, str], original_url: str, started: float
     ) -> Page | str:
+        deadline = self._settings.timeout.total_seconds()
         try:
-            request = self._client.build_request("GET", url, headers=headers)
-            response = await self._client.send(request, stream=True)
-            gate.last_status = response.status_code
-            self._adapt(gate, response)
-            try:
-                return await self._handle(response, url, original_url, started)
-            finally:
-                await response.aclose()
+            async with asyncio.timeout(deadline):  # httpx's timeouts are per read: a trickle never trips them
+                request = self._client.build_request("GET", url, headers=headers)
+                response = await self._client.send(request, stream=True)
+                gate.last_status = response.status_code
+                self._adapt(gate, response)
+                try:
+                    return await self._handle(response, url, original_url, started)
+                finally:
+                    await response.aclose()
+        except TimeoutError as exc:
+            raise FetchTimeout(url, f"no complete answer within timeout ({deadline:g} s)") from exc
         except httpx.TimeoutException as exc:
             raise FetchTimeout(url, f"timed out ({type(exc).__name__})") from exc
         except httpx.DecodingError as exc:
             raise FetchError(url, f"undecodable response body: {exc}") from exc
         except (httpx.TransportError, httpx.InvalidURL) as exc:
-            raise ConnectError(url, f"{type(exc).__name__}: {exc or 'connection failed'}") from exc
+            raise ConnectError(url, f"{type(exc).__name__}: {str(exc) or _connection_failure(exc)}") from exc
 
     async def _handle(self, response: httpx.Response, url: str, original_url: str, started: float) -> Page | str:
         status = response.status_code
@@ -212,19 +225,15 @@ class Fetcher:
         return Page(original_url, url, status, body, content_type, validators, (self._clock() - started) * 1000)
 
     async def _read_capped(self, response: httpx.Response, url: str) -> bytes:
-        """Read the (decompressed) body, refusing more than max_page_bytes: also stops gzip bombs."""
+        """Read and decompress the body, refusing more than max_page_bytes of it."""
         cap = self._settings.max_page_bytes
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > cap:
             raise TooLargeError(url, f"Content-Length {declared} is over max_page_bytes {cap}")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > cap:
-                raise TooLargeError(url, f"body is over max_page_bytes {cap}")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        body = _CappedBody(response.headers.get("content-encoding"), cap, url)
+        async for raw in response.aiter_raw():
+            body.feed(raw)
+        return body.finish()
 
     def _gate(self, host: str) -> _HostGate:
         gate = self._hosts.get(host)
@@ -286,6 +295,52 @@ class Fetcher:
         self._address_checked[(host, port)] = self._clock()
 
 
+class _CappedBody:
+    """A response body decompressed here rather than by httpx, which inflates each network chunk whole: 64 KB
+    of gzipped zeros become 64 MB at once. zlib is asked for no more than the room left under the cap, so
+    a gzip bomb costs at most cap + 1 bytes before it is refused."""
+
+    def __init__(self, content_encoding: str | None, cap: int, url: str) -> None:
+        encoding = (content_encoding or "identity").strip().lower()
+        if encoding not in _DECODERS:
+            raise FetchError(url, f"unsupported Content-Encoding {encoding!r}")
+        self._wbits = _DECODERS[encoding]
+        self._inflater = zlib.decompressobj(self._wbits) if self._wbits is not None else None
+        self._cap, self._url = cap, url
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._first = True
+
+    def feed(self, raw: bytes) -> None:
+        if self._inflater is None:
+            self._add(raw)
+            return
+        data = raw
+        while data:
+            try:
+                self._add(self._inflater.decompress(data, self._cap + 1 - self._size))
+            except zlib.error as exc:
+                if self._first and self._wbits == zlib.MAX_WBITS:  # "deflate" sent as raw deflate, as IIS does
+                    self._wbits = -zlib.MAX_WBITS
+                    self._inflater = zlib.decompressobj(self._wbits)
+                    self._first = False
+                    continue
+                raise FetchError(self._url, f"undecodable response body: {exc}") from exc
+            self._first = False
+            data = self._inflater.unconsumed_tail
+
+    def finish(self) -> bytes:
+        if self._inflater is not None:
+            self._add(self._inflater.flush())
+        return b"".join(self._parts)
+
+    def _add(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size > self._cap:
+            raise TooLargeError(self._url, f"body is over max_page_bytes {self._cap}")
+        self._parts.append(chunk)
+
+
 class _PoliteSlot:
     """``async with``: hold a per-host slot and start no sooner than the host's delay (and back-off) after
     the last start, nor before the end of a pause the host asked for. A pause longer than max_wait fails
@@ -309,6 +364,14 @@ class _PoliteSlot:
 
     async def __aexit__(self, *exc_info: object) -> None:
         self._gate.semaphore.release()
+
+
+def _connection_failure(exc: Exception) -> str:
+    """A reason for httpx errors that carry no message (a reset connection gives an empty ReadError)."""
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, ConnectionResetError) or isinstance(exc, httpx.ReadError):
+        return "the connection was reset or closed by the server"
+    return str(cause) if cause else "connection failed"
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.config import CrawlerSettings, SourceConfig
-from crawler.decode import decode_html
+from crawler.decode import decode_html, non_html_reason
 from crawler.discover import discover_links
 from crawler.errors import CrawlerError, DiscoveryError, FetchError, FetchTimeout, HTTPStatusError
 from crawler.events import Event, publish, utc_now
@@ -107,11 +107,12 @@ async def _discover(source: SourceConfig, policy: UrlPolicy, deps: Deps, summary
         state = await deps.store.do(SyncStore.discovery_state, url)
         try:
             page = await deps.fetcher.fetch(url, fetch_policy, state[0] if state else None)
-            await _record_fetch(deps, source, url, kind, page=page)
             if page.not_modified and state is not None:
+                await _record_fetch(deps, source, url, kind, page=page)
                 found = state[1]
             else:
                 discovered = await asyncio.to_thread(discover_links, page, kind, policy)
+                await _record_fetch(deps, source, url, kind, page=page, note=discovered.problem)
                 found = discovered.links
                 await deps.store.do(
                     SyncStore.save_discovery_state, url, source.id, kind, page.validators, found, page.status, utc_now()
@@ -208,18 +209,25 @@ async def _collect(link: Link, known: dict[str, Any] | None, job: _Job) -> None:
             await _emit(deps, Event("fetch_failed", source.id, known["id"] if known else None,
                                     {"url": exc.url, "kind": kind, "reason": exc.reason}))  # fmt: skip
             return
-        await _record_fetch(deps, source, link.url, kind, page=page)
         if known and _sent_home(known["url"], page.final_url):
+            await _record_fetch(deps, source, link.url, kind, page=page)
             await _removed(known, "redirected to the home page", job)
             outcome = "removed"
             return
         if page.not_modified and known:
+            await _record_fetch(deps, source, link.url, kind, page=page)
             now = utc_now()
             upcoming = next_check(known["first_seen"] or now, now, source.recheck_after)
             await deps.store.do(SyncStore.mark_checked, known["id"], page.validators, now, upcoming)
             await _restored(known, job)
             summary.unchanged += 1
             outcome = "unchanged"
+            return
+        refusal = non_html_reason(page.body, page.content_type)
+        if refusal:  # an image, a PDF or nothing where the article should be: not extracted, not stored
+            await _record_fetch(deps, source, link.url, kind, page=page, error=refusal)
+            summary.skip("not_html")
+            outcome = "skipped"
             return
         article = await asyncio.to_thread(_extract_page, page, job)
         summary.extracted += 1
@@ -229,9 +237,12 @@ async def _collect(link: Link, known: dict[str, Any] | None, job: _Job) -> None:
         if len(article.body) < _MIN_BODY_CHARS:
             # a new page without text is not an article; a known article without text is a broken page
             # or template, never a new version that erases what was stored
+            why = article.empty_body_reason or f"only {len(article.body)} characters of article text"
+            await _record_fetch(deps, source, link.url, kind, page=page, error=f"no article text: {why}")
             summary.skip("empty_extraction" if known else "not_an_article")
             outcome = "skipped"
             return
+        await _record_fetch(deps, source, link.url, kind, page=page)
         record = await asyncio.to_thread(normalize_article, article, page, source, policy)  # MinHash: off the loop
         now = utc_now()
         upcoming = next_check(known["first_seen"] if known else now, now, source.recheck_after)
@@ -292,11 +303,16 @@ async def _learn_template(source: SourceConfig, deps: Deps) -> None:
 
 async def _record_fetch(
     deps: Deps, source: SourceConfig, url: str, kind: str, *, page: Page | None = None,
-    error: str | None = None, status: int | None = None, outcome: str | None = None,
+    error: str | None = None, status: int | None = None, outcome: str | None = None, note: str | None = None,
 ) -> None:  # fmt: skip
+    """One fetches row. With a page: an error means it came but is unusable; a note, that it was used
+    although something was wrong with it (kept in the error column, outcome ok)."""
     if page is not None:
-        outcome = "not_modified" if page.not_modified else "ok"
+        outcome = "not_modified" if page.not_modified else "unusable" if error else "ok"
         status = page.status
+    if note:
+        logger.warning("source %s: %s: %s", source.id, url, note)
+        error = note
     row = {"ts": utc_now(), "source_id": source.id, "url": url, "kind": kind, "status": status,
            "outcome": outcome or "failed", "bytes": len(page.body) if page else None,
            "ms": round(page.elapsed_ms, 1) if page else None, "error": error}  # fmt: skip

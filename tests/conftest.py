@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
-from collections.abc import Iterator
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -86,3 +90,30 @@ def query(db_path: Path, sql: str, params: tuple[object, ...] = ()) -> list[tupl
         return conn.execute(sql, params).fetchall()
     finally:
         conn.close()
+
+
+def start_daemon(config: Path) -> subprocess.Popen[str]:
+    """`crawler run` as a user starts it, output (stderr too) on a pipe."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "crawler", "run", "--config", str(config)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )  # fmt: skip
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def count(db: Path, sql: str) -> int:
+    if not db.exists():
+        return 0
+    try:
+        return int(query(db, sql)[0][0])
+    except Exception:  # the daemon may not have created the tables yet
+        return 0

@@ -3,43 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from conftest import query, site_source, write_config
+from conftest import count, site_source, start_daemon, wait_for, write_config
 from pytest_httpserver import HTTPServer
 
 from crawler.demo.site import NewsSite
-
-
-def start_daemon(config: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "crawler", "run", "--config", str(config)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-    )  # fmt: skip
-
-
-def wait_for(predicate, timeout: float = 20.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
-
-
-def count(db: Path, sql: str) -> int:
-    if not db.exists():
-        return 0
-    try:
-        return int(query(db, sql)[0][0])
-    except Exception:  # the daemon may not have created the tables yet
-        return 0
 
 
 def test_daemon_collects_survives_a_failing_source_reloads_and_stops_cleanly(

@@ -172,7 +172,7 @@ def test_crawl_command_prints_a_summary_hosts_their_state_and_extract_the_articl
     assert "crawl summary" in result.output and "demo" in result.output
     hosts = CliRunner().invoke(main, ["hosts", "--config", str(config), "--json"])
     (host,) = [json.loads(line) for line in hosts.output.splitlines()]
-    assert host["host"] == base.removeprefix("http://") and host["last_status"] == 200 
+    assert host["host"] == base.removeprefix("http://") and host["last_status"] == 200
     fetches = query(tmp_path / "crawler.db", "SELECT count(*) FROM fetches")[0][0]
     assert host["requests"] == fetches + 1  # and robots.txt
     assert host["failures"] == 0 and host["blocked_until"] is None and host["robots"] in ("ok", "missing")

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from crawler.demo.content import DemoArticle, make_article, make_paragraph
 
-__all__ = ["NewsSite", "serve"]
+__all__ = ["NewsSite", "handler_class", "serve"]
 
 _BAGHDAD = timezone(timedelta(hours=3))
 _AR_MONTHS = ["يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر"]
@@ -244,7 +244,8 @@ def _json(text: str) -> str:
 # --- serving -----------------------------------------------------------------------------------------------
 
 
-def _handler(site: NewsSite) -> type[BaseHTTPRequestHandler]:
+def handler_class(site: NewsSite) -> type[BaseHTTPRequestHandler]:
+    """The request handler serving site (crawler.demo.faults subclasses it)."""
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -277,9 +278,11 @@ def _handler(site: NewsSite) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def serve(site: NewsSite, port: int = 0, host: str = "127.0.0.1") -> tuple[ThreadingHTTPServer, threading.Thread]:
+def serve(
+    site: NewsSite, port: int = 0, host: str = "127.0.0.1", handler: type[BaseHTTPRequestHandler] | None = None
+) -> tuple[ThreadingHTTPServer, threading.Thread]:
     """Serve site on host:port (0 = a free port) from a daemon thread; ``server.shutdown()`` stops it."""
-    server = ThreadingHTTPServer((host, port), _handler(site))
+    server = ThreadingHTTPServer((host, port), handler or handler_class(site))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="demo-site", daemon=True)
     thread.start()
@@ -304,7 +307,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
     site = NewsSite(args.articles, start=datetime(2024, 1, 1, tzinfo=UTC))
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), _handler(site))
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler_class(site))
     print(f"serving {args.articles} articles on http://127.0.0.1:{server.server_address[1]}/", flush=True)
     server.serve_forever()
 

@@ -109,17 +109,16 @@ async def _discover(source: SourceConfig, policy: UrlPolicy, deps: Deps, summary
             page = await deps.fetcher.fetch(url, fetch_policy, state[0] if state else None)
             if page.not_modified and state is not None:
                 await _record_fetch(deps, source, url, kind, page=page)
-                found = state[1]
+                _, found, children = state
             else:
                 discovered = await asyncio.to_thread(discover_links, page, kind, policy)
                 await _record_fetch(deps, source, url, kind, page=page, note=discovered.problem)
-                found = discovered.links
-                await deps.store.do(
-                    SyncStore.save_discovery_state, url, source.id, kind, page.validators, found, page.status, utc_now()
-                )
-                for child in discovered.child_sitemaps[:children_left]:
-                    queue.append(("sitemap", child))
-                children_left -= min(children_left, len(discovered.child_sitemaps))
+                found, children = discovered.links, discovered.child_sitemaps
+                await deps.store.do(SyncStore.save_discovery_state, url, source.id, kind, page.validators, found,
+                                    children, page.status, utc_now())  # fmt: skip
+            for child in children[:children_left]:  # an unchanged index still has children that changed
+                queue.append(("sitemap", child))
+            children_left -= min(children_left, len(children))
         except (FetchError, DiscoveryError) as exc:
             summary.discovery_failed += 1
             summary.discovery_timeouts += isinstance(exc, FetchTimeout)

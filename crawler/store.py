@@ -165,6 +165,14 @@ def m010_hosts(db: Database) -> None:
     )  # fmt: skip
 
 
+@migrations()
+def m011_child_sitemaps(db: Database) -> None:
+    """A sitemap index's children, kept like its links so a 304 on the index still visits them. Stored
+    validators are dropped, so every index is read in full once and its children recorded."""
+    db.table("discovery_pages").add_column("children", str)
+    db.execute("UPDATE discovery_pages SET etag = NULL, last_modified = NULL WHERE kind = 'sitemap'")
+
+
 class SaveOutcome:
     """What save_article did: "new", "updated" or "unchanged", with the event it wrote (if any)."""
 
@@ -319,21 +327,25 @@ class SyncStore:
 
     # --- discovery -----------------------------------------------------------------------------------
 
-    def discovery_state(self, url: str) -> tuple[Validators, list[Link]] | None:
-        row = self.db.execute("SELECT etag, last_modified, links FROM discovery_pages WHERE url = ?", [url]).fetchone()
+    def discovery_state(self, url: str) -> tuple[Validators, list[Link], list[str]] | None:
+        """A discovery page's validators, and the links and child sitemaps it gave last time (for a 304)."""
+        row = self.db.execute(
+            "SELECT etag, last_modified, links, children FROM discovery_pages WHERE url = ?", [url]
+        ).fetchone()
         if row is None:
             return None
         links = [Link(**item) for item in json.loads(row[2] or "[]")]
-        return Validators(row[0], row[1]), links
+        return Validators(row[0], row[1]), links, json.loads(row[3] or "[]")
 
     def save_discovery_state(
-        self, url: str, source_id: str, kind: str, validators: Validators, links: list[Link], status: int, now: str
-    ) -> None:
+        self, url: str, source_id: str, kind: str, validators: Validators, links: list[Link], children: list[str],
+        status: int, now: str,
+    ) -> None:  # fmt: skip
         with self.db.atomic():
             self.db.table("discovery_pages").upsert(
                 {"url": url, "source_id": source_id, "kind": kind, "etag": validators.etag,
                  "last_modified": validators.last_modified, "links": json.dumps([asdict(link) for link in links]),
-                 "last_fetched": now, "last_status": status},
+                 "children": json.dumps(children), "last_fetched": now, "last_status": status},
                 pk="url",
             )  # fmt: skip
 

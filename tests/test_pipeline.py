@@ -325,3 +325,20 @@ def test_a_page_whose_only_change_is_a_view_counter_makes_no_version(
     assert query(db, "SELECT count(*) FROM articles WHERE body NOT LIKE '%مشاهدة'") == [(0,)]  # the counter is in
     assert query(db, "SELECT count(*) FROM events WHERE type = 'article_updated'") == [(0,)]
     assert query(db, "SELECT max(versions) FROM articles") == [(1,)]
+
+
+def test_an_unchanged_sitemap_index_still_leads_to_its_changed_children(
+    news_site: tuple[NewsSite, str], tmp_path: Path
+) -> None:
+    """The index answers 304 (same ETag) while a child sitemap gained an article: the child is still read."""
+    site, base = news_site
+    source = site_source(base, feeds="[]", listing_pages="[]", sitemaps=f'["{base}/sitemap.xml"]',
+                         article_url_pattern="'/story-'")  # fmt: skip
+    config = write_config(tmp_path, source)
+    crawl(config)
+    added = site.add_article()
+    [summary] = crawl(config)
+    db = tmp_path / "crawler.db"
+    statuses = dict(query(db, "SELECT url, status FROM fetches WHERE kind = 'sitemap' ORDER BY id DESC LIMIT 3"))
+    assert statuses[f"{base}/sitemap.xml"] == 304
+    assert summary.new == 1 and query(db, "SELECT count(*) FROM articles WHERE url = ?", (base + added.path,)) == [(1,)]

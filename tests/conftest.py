@@ -101,12 +101,12 @@ def start_daemon(config: Path) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
+def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, step: float = 0.2) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return True
-        time.sleep(0.2)
+        time.sleep(step)
     return False
 
 

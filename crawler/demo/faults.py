@@ -118,14 +118,6 @@ def faulty_handler_class(site: FaultySite) -> type[BaseHTTPRequestHandler]:
     base: Any = handler_class(site)
 
     class FaultyHandler(base):  # type: ignore[misc]
-        def handle(self) -> None:
-            try:
-                super().handle()
-            except ConnectionResetError:
-                # a client that hit a size cap resets the keep-alive connection: expected here, and
-                # socketserver would print a traceback for it
-                self.close_connection = True
-
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             path = urlsplit(self.path).path
             site.count_request(path)

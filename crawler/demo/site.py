@@ -249,6 +249,14 @@ def handler_class(site: NewsSite) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def handle(self) -> None:
+            try:
+                super().handle()
+            except ConnectionResetError:
+                # a client that stopped reading (a size cap, a killed crawler) resets its keep-alive
+                # connection; socketserver would print a traceback for it
+                self.close_connection = True
+
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             if site.status_override is not None:
                 self._send(site.status_override, "text/plain", b"unavailable", {})

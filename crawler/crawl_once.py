@@ -16,7 +16,7 @@ from crawler.events import utc_now
 from crawler.fetch import Fetcher
 from crawler.models import RunSummary
 from crawler.notify import Notifier
-from crawler.pipeline import Deps, record_failed_run, run_source
+from crawler.pipeline import Deps, record_failed_run, run_concurrently, run_source
 from crawler.store import Store, SyncStore
 
 __all__ = ["crawl_once"]
@@ -40,13 +40,14 @@ async def crawl_once(
         ) as progress:  # fmt: skip
             tasks = {s.id: progress.add_task(s.id, total=None) for s in sources}
             deps = Deps(store, fetcher, config.crawler, _advance(progress, tasks), notifier.submit)
-            summaries = await asyncio.gather(*(_run_one(source, deps, recheck_all, config) for source in sources))
+            # a StoreError (the database refused a write) stops every source and is raised
+            summaries = await run_concurrently(_run_one(source, deps, recheck_all, config) for source in sources)
     finally:
         await notifier.aclose()
         await fetcher.aclose()
         await store.close()
     console.print(_summary_table(summaries))
-    return list(summaries)
+    return summaries
 
 
 async def _run_one(source: SourceConfig, deps: Deps, recheck_all: bool, config: Config) -> RunSummary:
@@ -64,7 +65,7 @@ def _advance(progress: Progress, tasks: dict[str, TaskID]) -> Callable[[str, str
     return on_article_done
 
 
-def _summary_table(summaries: list[RunSummary] | tuple[RunSummary, ...]) -> Table:
+def _summary_table(summaries: list[RunSummary]) -> Table:
     table = Table(title="crawl summary")
     for column in ("source", "new", "updated", "unchanged", "failed", "skipped", "status"):
         table.add_column(column, justify="left" if column in ("source", "status") else "right")

@@ -9,7 +9,7 @@
     events    logged as they are stored; source_failing / source_recovered after the run
 
 A failing page never fails the run; a run fails when every discovery page failed or a CrawlerError
-escaped. Unexpected exceptions propagate to the caller (the scheduler's per-source boundary).
+escaped. StoreError (the database refused a write) and unexpected exceptions propagate to the caller.
 """
 
 from __future__ import annotations
@@ -17,16 +17,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from crawler.config import CrawlerSettings, SourceConfig
 from crawler.decode import decode_html, non_html_reason
 from crawler.discover import discover_links
-from crawler.errors import CrawlerError, DiscoveryError, FetchError, FetchTimeout, HTTPStatusError
+from crawler.errors import CrawlerError, DiscoveryError, FetchError, FetchTimeout, HTTPStatusError, StoreError
 from crawler.events import Event, publish, utc_now
 from crawler.extract import SelectorRules, extract_article
 from crawler.fetch import Fetcher
@@ -35,8 +35,9 @@ from crawler.normalize import normalize_article
 from crawler.store import Store, SyncStore
 from crawler.urls import UrlPolicy
 
-__all__ = ["Deps", "record_failed_run", "run_source"]
+__all__ = ["Deps", "record_failed_run", "run_concurrently", "run_source"]
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _MIN_BODY_CHARS = 80  # below this a page is a section/tag/about page, not an article
 _MAX_CHILD_SITEMAPS = 50
@@ -66,14 +67,27 @@ async def run_source(source: SourceConfig, deps: Deps, *, recheck_all: bool = Fa
         jobs += [_collect(link, known, job) for link, known in due]
         if len(new) > source.max_articles_per_run:
             summary.skipped["over_max_articles_per_run"] = len(new) - source.max_articles_per_run
-        await asyncio.gather(*jobs)
+        await run_concurrently(jobs)
         if summary.new:
             await _learn_template(source, deps)
+    except StoreError:
+        raise  # the database refused a write: not this source's failure, and nothing more can be recorded
     except CrawlerError as exc:
         summary.error = str(exc)
         logger.error("source %s: run failed: %s", source.id, exc, extra={"fields": {"source": source.id}})
     await _finish(source, deps, summary)
     return summary
+
+
+async def run_concurrently(jobs: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
+    """Run jobs concurrently and return their results. When one raises, the others are cancelled (none
+    is left running against a closing store or client) and its exception is raised as it is."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(job) for job in jobs]
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+    return [task.result() for task in tasks]
 
 
 async def record_failed_run(source: SourceConfig, deps: Deps, reason: str) -> RunSummary:

@@ -24,7 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.config import Config, SourceConfig, crontab_weekdays, load_config
-from crawler.errors import ConfigError, CrawlerError
+from crawler.errors import ConfigError, CrawlerError, StoreError
 from crawler.events import utc_now
 from crawler.fetch import Fetcher
 from crawler.notify import Notifier
@@ -67,6 +67,7 @@ class Daemon:
         self._deps: Deps | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self.runs = 0  # finished source runs, for status and tests
+        self._fatal: StoreError | None = None  # why the daemon stopped itself
 
     @property
     def config(self) -> Config:
@@ -103,6 +104,8 @@ class Daemon:
             await fetcher.aclose()
             await store.close()
         logger.info("daemon stopped after %d source runs", self.runs)
+        if self._fatal is not None:
+            raise self._fatal
 
     # --- jobs ----------------------------------------------------------------------------------------------
 
@@ -140,6 +143,12 @@ class Daemon:
         except asyncio.CancelledError:
             await self._record_failure(source, deps, "cancelled at shutdown")
             raise
+        except StoreError as exc:
+            # a full disk or a read-only file: every later write would fail too. Stop (non-zero exit, so
+            # systemd restarts and reports it) rather than run on collecting nothing.
+            logger.critical("the database refused a write, stopping: %s", exc)
+            self._fatal = self._fatal or exc
+            self.stop()
         except Exception as exc:  # the per-source boundary: log with traceback, count as a failed run
             logger.exception("source %s: unexpected error", source_id)
             await self._record_failure(source, deps, f"unexpected error: {type(exc).__name__}: {exc}")

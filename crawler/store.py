@@ -689,9 +689,10 @@ class SyncStore:
 class Store:
     """Async front of SyncStore: every call runs on the one store thread."""
 
-    def __init__(self, executor: ThreadPoolExecutor, sync: SyncStore) -> None:
+    def __init__(self, executor: ThreadPoolExecutor, sync: SyncStore, path: Path) -> None:
         self._executor = executor
         self._sync = sync
+        self._path = path
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -701,8 +702,8 @@ class Store:
             sync = await loop.run_in_executor(executor, SyncStore, path)
         except (sqlite3.Error, OSError) as exc:
             executor.shutdown(wait=False)
-            raise StoreError(f"cannot open database {path}: {exc}") from exc
-        return cls(executor, sync)
+            raise StoreError(f"cannot open database {path}: {exc}{_hint(exc)}") from exc
+        return cls(executor, sync, path)
 
     async def do(self, method: Callable[Concatenate[SyncStore, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run ``SyncStore.method(*args)`` on the store thread; sqlite errors become StoreError."""
@@ -710,12 +711,22 @@ class Store:
         try:
             return await loop.run_in_executor(self._executor, lambda: method(self._sync, *args, **kwargs))
         except sqlite3.Error as exc:
-            raise StoreError(f"database error in {method.__name__}: {exc}") from exc
+            raise StoreError(f"database {self._path}: {exc}{_hint(exc)} (in {method.__name__})") from exc
 
     async def close(self) -> None:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._sync.close)
         self._executor.shutdown(wait=True)
+
+
+def _hint(exc: Exception) -> str:
+    """What an operator should check, for the errors a disk or its permissions cause."""
+    message = str(exc)
+    if "disk is full" in message or "disk I/O error" in message:
+        return " - the disk refused a write: is it full, or over a quota or file size limit?"
+    if "readonly" in message or "unable to open" in message:
+        return " - is the file, or its directory, read-only for this user?"
+    return ""
 
 
 def _encode(values: dict[str, Any]) -> dict[str, Any]:

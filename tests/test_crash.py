@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import random
+import resource
 import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
+import pytest
 from conftest import count, query, serving, site_source, start_daemon, wait_for, write_config
 from test_pipeline import crawl
 
@@ -105,3 +110,71 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) -
         assert again.new == 0
     assert kills_mid_crawl >= KILLS // 2, f"only {kills_mid_crawl} of {KILLS} kills landed during a crawl"
     assert readers.reads > 100 and readers.errors == [], readers.errors[:5]
+
+
+def run_crawler(args: list[str], prefix: list[str] | None = None, file_size_limit: int | None = None) -> subprocess.CompletedProcess[str]:
+    """`crawler ARGS` in a subprocess, optionally under a command prefix or a file size limit (RLIMIT_FSIZE:
+    the kernel refuses writes past it, as a full disk would)."""
+
+    def limit() -> None:
+        if file_size_limit is not None:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG) instead of killing
+            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+
+    command = [*(prefix or []), sys.executable, "-m", "crawler", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, preexec_fn=limit)  # noqa: PLW1509
+
+
+def assert_consistent(db: Path) -> None:
+    assert query(db, "PRAGMA integrity_check") == [("ok",)]
+    assert {name: count(db, sql) for name, sql in INVARIANTS.items()} == dict.fromkeys(INVARIANTS, 0)
+
+
+def test_a_full_disk_stops_the_daemon_with_a_clear_error_and_loses_nothing_stored(tmp_path: Path) -> None:
+    site = NewsSite(articles=150)
+    db = tmp_path / "crawler.db"
+    with serving(site) as base:
+        config = write_config(tmp_path, site_source(base, sitemaps=f'["{base}/sitemap.xml"]',
+                                                    article_url_pattern="'/story-'"))  # fmt: skip
+        daemon = run_crawler(["run", "--config", str(config)], file_size_limit=2_000_000)
+        assert daemon.returncode == 1, daemon.stderr[-2000:]
+        last_line = daemon.stderr.strip().splitlines()[-1]
+        assert last_line.startswith(f"crawler: database {db}: ") and "the disk refused a write" in last_line
+        assert "refused a write, stopping" in daemon.stderr and "Traceback" not in daemon.stderr
+        stored = count(db, "SELECT count(*) FROM articles")
+        assert 0 < stored < len(site.articles())
+        assert_consistent(db)
+
+        crawl(config)  # space again: the collection completes, each article once
+        assert query(db, "SELECT count(*), count(DISTINCT canonical_url) FROM articles") == [(150, 150)]
+        assert_consistent(db)
+
+
+def test_a_read_only_database_is_a_clear_error_and_a_non_zero_exit(tmp_path: Path) -> None:
+    site = NewsSite(articles=6)
+    db = tmp_path / "crawler.db"
+    with serving(site) as base:
+        config = write_config(tmp_path, site_source(base))
+        crawl(config)
+        site.add_article()
+        site.add_article()
+        stored = count(db, "SELECT count(*) FROM articles")
+        if os.geteuid() == 0:  # root ignores file modes: a read-only bind mount in a private mount namespace
+            if subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode != 0:
+                pytest.skip("running as root without mount namespaces: no way to make a file read-only for root")
+            remount = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+            results = [run_crawler([command, "--config", str(config)], ["unshare", "-m", "sh", "-c", remount, str(tmp_path)])
+                       for command in ("crawl", "run")]  # fmt: skip
+        else:
+            tmp_path.chmod(0o555)
+            db.chmod(0o444)
+            try:
+                results = [run_crawler([command, "--config", str(config)]) for command in ("crawl", "run")]
+            finally:
+                tmp_path.chmod(0o755)
+                db.chmod(0o644)
+    for result in results:
+        assert result.returncode == 1, result.stderr[-2000:]
+        assert f"database {db}" in result.stderr and "read-only for this user?" in result.stderr
+    assert count(db, "SELECT count(*) FROM articles") == stored
+    assert_consistent(db)

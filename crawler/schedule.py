@@ -29,6 +29,7 @@ from crawler.events import utc_now
 from crawler.fetch import Fetcher
 from crawler.notify import Notifier
 from crawler.pipeline import Deps, record_failed_run, run_source
+from crawler.service import ServiceNotifier
 from crawler.store import Store, SyncStore
 
 __all__ = ["Daemon", "make_trigger"]
@@ -68,6 +69,7 @@ class Daemon:
         self._scheduler: AsyncIOScheduler | None = None
         self.runs = 0  # finished source runs, for status and tests
         self._fatal: StoreError | None = None  # why the daemon stopped itself
+        self._service = ServiceNotifier()
 
     @property
     def config(self) -> Config:
@@ -95,9 +97,14 @@ class Daemon:
             self._install_signals()
             logger.info("daemon started: %d sources scheduled, database %s",
                         len(scheduler.get_jobs()), settings.database)  # fmt: skip
+            self._service.ready(self._status())
+            self._spawn(lambda: self._service.watchdog(self._healthy))()
             await self._stopping.wait()
+            self._service.stopping()
             logger.info("stopping: waiting for %d running source(s)", len(self._inflight))
             await self._drain(scheduler)
+            for task in self._background:
+                task.cancel()
         finally:
             self._remove_signals()
             await notifier.aclose()
@@ -106,6 +113,22 @@ class Daemon:
         logger.info("daemon stopped after %d source runs", self.runs)
         if self._fatal is not None:
             raise self._fatal
+
+    def _status(self) -> str:
+        """One line for ``systemctl status``."""
+        jobs = len(self._scheduler.get_jobs()) if self._scheduler else 0
+        return f"{jobs} sources scheduled, {self.runs} runs done, {len(self._inflight)} running"
+
+    async def _healthy(self) -> bool:
+        """For the watchdog: the loop is running this, and the store thread answers in time."""
+        assert self._deps is not None and self._service.watchdog_interval is not None
+        try:
+            async with asyncio.timeout(self._service.watchdog_interval):
+                await self._deps.store.do(SyncStore.ping)
+        except TimeoutError:
+            logger.error("the store thread has not answered for %.0f s: no watchdog ping", self._service.watchdog_interval)
+            return False
+        return True
 
     # --- jobs ----------------------------------------------------------------------------------------------
 
@@ -155,6 +178,7 @@ class Daemon:
         finally:
             self._inflight.pop(source_id, None)
             self.runs += 1
+            self._service.status(self._status())
 
     @staticmethod
     async def _record_failure(source: SourceConfig, deps: Deps, reason: str) -> None:
@@ -194,6 +218,13 @@ class Daemon:
 
     async def reload(self) -> dict[str, list[str]]:
         """Re-read the config; apply it as a diff. A broken config is reported and the old one kept."""
+        self._service.reloading()
+        try:
+            return await self._reload()
+        finally:
+            self._service.ready(self._status())
+
+    async def _reload(self) -> dict[str, list[str]]:
         assert self._scheduler is not None and self._deps is not None
         try:
             new = load_config(self._config_path)

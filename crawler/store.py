@@ -217,6 +217,10 @@ class SyncStore:
     def close(self) -> None:
         self.db.close()
 
+    def ping(self) -> None:
+        """A no-op query: the store thread and the database answer (the watchdog asks)."""
+        self.db.execute("SELECT 1").fetchone()
+
     # --- sources -------------------------------------------------------------------------------------
 
     def sync_sources(self, sources: Iterable[SourceConfig], now: str) -> None:

@@ -117,7 +117,8 @@ class Daemon:
     def _status(self) -> str:
         """One line for ``systemctl status``."""
         jobs = len(self._scheduler.get_jobs()) if self._scheduler else 0
-        return f"{jobs} sources scheduled, {self.runs} runs done, {len(self._inflight)} running"
+        tasks = len(asyncio.all_tasks())  # a leak of tasks shows here first (bench/soak.py watches it)
+        return f"{jobs} sources scheduled, {self.runs} runs done, {len(self._inflight)} running, {tasks} tasks"
 
     async def _healthy(self) -> bool:
         """For the watchdog: the loop is running this, and the store thread answers in time."""

@@ -1,19 +1,18 @@
 """Fetch stage: URL → Page over one shared httpx.AsyncClient.
 
-Owns politeness (global and per-host concurrency, a minimum delay between requests to one host),
-retries (tenacity: timeouts, connection errors, 5xx, 408 and 429, honouring Retry-After), conditional
-GET, the redirect, size and address rules, and the translation of httpx errors into FetchError.
-Redirects are followed here, hop by hop, so every hop passes the same URL policy and address check.
+Owns politeness (global and per-host concurrency, a minimum delay between requests to one host, robots.txt,
+back-off and pauses for hosts answering 429/503), retries (tenacity: timeouts, connection errors, 5xx, 408
+and 429, honouring Retry-After), conditional GET, the redirect, time and size caps, and the translation of
+httpx errors into FetchError. Redirects are followed here, hop by hop, so every hop passes the same URL
+policy; addresses are checked as connections open (crawler/addresses.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
-import ipaddress
 import logging
 import random
-import socket
 import time
 import zlib
 from collections.abc import Awaitable, Callable
@@ -24,6 +23,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, before_sleep_log, retry_if_exception, stop_after_attempt
 
+from crawler.addresses import NonPublicAddress, guarded_transport
 from crawler.config import CrawlerSettings
 from crawler.errors import (
     BlockedError,
@@ -42,7 +42,6 @@ __all__ = ["Fetcher"]
 logger = logging.getLogger(__name__)
 
 _REDIRECTS = {301, 302, 303, 307, 308}
-_ADDRESS_CACHE_SECONDS = 60.0
 _MAX_CRAWL_DELAY = 60.0  # a robots.txt asking for more is obeyed at one request a minute
 _MAX_BACKOFF = 60.0
 # Content-Encoding → zlib wbits (None: as it is). Only these are asked for, in Accept-Encoding.
@@ -80,23 +79,21 @@ class Fetcher:
         *,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._settings = settings
         self._sleep = sleep
         self._clock = clock
+        limits = httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency)
         self._client = httpx.AsyncClient(
             headers={"User-Agent": settings.user_agent, "Accept-Language": "ar,en;q=0.8,*;q=0.5",
                      "Accept-Encoding": "gzip, deflate"},  # fmt: skip
             timeout=httpx.Timeout(settings.timeout.total_seconds()),
-            limits=httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency),
             follow_redirects=False,
             trust_env=False,
-            transport=transport,
+            transport=guarded_transport(limits, settings.allow_private_addresses),
         )
         self._global = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, _HostGate] = {}
-        self._address_checked: dict[tuple[str, int], float] = {}
         self._agent = settings.user_agent.split("/", 1)[0].split()[0] if settings.user_agent.strip() else "*"
         self._robots = RobotsCache(self._get_robots, clock)
 
@@ -138,7 +135,7 @@ class Fetcher:
             if current in seen:
                 raise FetchError(url, f"redirect loop: {current} again")
             seen.add(current)
-            await self._check_allowed(current, policy)
+            self._check_allowed(current, policy)
             if obey_robots and self._settings.obey_robots:
                 await self._check_robots(current)
             page_or_location = await self._request(current, validators, started, original_url=url)
@@ -208,6 +205,8 @@ class Fetcher:
         except httpx.DecodingError as exc:
             raise FetchError(url, f"undecodable response body: {exc}") from exc
         except (httpx.TransportError, httpx.InvalidURL) as exc:
+            if isinstance(exc.__cause__, NonPublicAddress):
+                raise BlockedError(url, str(exc.__cause__)) from exc
             raise ConnectError(url, f"{type(exc).__name__}: {str(exc) or _connection_failure(exc)}") from exc
 
     async def _handle(self, response: httpx.Response, url: str, original_url: str, started: float) -> Page | str:
@@ -270,29 +269,13 @@ class Fetcher:
             ))  # fmt: skip
         return states
 
-    async def _check_allowed(self, url: str, policy: UrlPolicy) -> None:
-        """The source's URL policy, then (unless allowed) no loopback, private or link-local targets."""
+    @staticmethod
+    def _check_allowed(url: str, policy: UrlPolicy) -> None:
+        """The source's URL policy (scheme, allowed domains). Addresses are checked as connections open
+        (crawler/addresses.py)."""
         refusal = policy.refusal(url)
         if refusal:
             raise BlockedError(url, refusal)
-        if self._settings.allow_private_addresses:
-            return
-        parts = urlsplit(url)
-        host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
-        checked_at = self._address_checked.get((host, port))
-        if checked_at is not None and self._clock() - checked_at < _ADDRESS_CACHE_SECONDS:
-            return
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as exc:
-            raise ConnectError(url, f"cannot resolve {host!r}: {exc}") from exc
-        for info in infos:
-            address = ipaddress.ip_address(info[4][0])
-            if not address.is_global:
-                raise BlockedError(
-                    url, f"{host!r} resolves to non-public address {address} (set allow_private_addresses to allow)"
-                )
-        self._address_checked[(host, port)] = self._clock()
 
 
 class _CappedBody:

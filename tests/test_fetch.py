@@ -143,6 +143,18 @@ def test_private_addresses_are_refused_unless_allowed(httpserver: HTTPServer) ->
     assert len(httpserver.log) == 0
 
 
+@pytest.mark.parametrize("host", [
+    "localhost", "127.1", "2130706433", "0x7f.0.0.1", "0.0.0.0", "[::1]", "[::ffff:127.0.0.1]",
+    "10.0.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
+])  # fmt: skip
+def test_every_spelling_of_a_non_public_address_is_refused_before_connecting(host: str) -> None:
+    """Decimal, hex and short forms, IPv6 and IPv4-mapped loopback, private ranges, cloud metadata and
+    carrier-grade NAT: each resolved once and refused before a connection is opened."""
+    policy = UrlPolicy((host.strip("[]"),))
+    with pytest.raises(BlockedError, match="non-public address"):
+        fetch(f"http://{host}:9/x", policy, allow_private_addresses=False, retries=0)
+
+
 def test_only_http_and_https_are_fetched() -> None:
     with pytest.raises(BlockedError, match="scheme 'file'"):
         fetch("file:///etc/passwd", UrlPolicy(("",)))

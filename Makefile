@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 DATASET ?= ../shared/datasets/wcxb-dev-articles
 
-.PHONY: demo test lint bench bench-extraction clean
+.PHONY: demo test lint bench bench-extraction soak clean
 
 $(BIN)/crawler: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ bench: $(BIN)/crawler
 bench-extraction: $(BIN)/crawler
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/extraction.py $(DATASET) --check-floor bench/extraction_floor.json
+
+# The daemon for MINUTES against a changing local site with faults; exits 1 if memory, fds or tasks grow.
+MINUTES ?= 10
+soak: $(BIN)/crawler
+	$(BIN)/python bench/soak.py --minutes $(MINUTES)
 
 clean:
 	rm -rf $(VENV) data build *.egg-info

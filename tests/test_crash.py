@@ -93,8 +93,9 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) -
             assert wait_for(started, timeout=15, step=0.02)
             time.sleep(rng.uniform(0, 1.2))
             daemon.send_signal(signal.SIGKILL)
-            daemon.communicate(timeout=10)
+            output, _ = daemon.communicate(timeout=10)
             assert daemon.returncode == -signal.SIGKILL
+            assert "locked" not in output and "Traceback" not in output, output[-2000:]  # the writer's side
             unfinished = count(db, "SELECT count(*) FROM articles") < len(site.articles())
             kills_mid_crawl += unfinished and count(db, "SELECT count(*) FROM fetches") > fetches_before
             assert query(db, "PRAGMA integrity_check") == [("ok",)], f"kill {kill}"

@@ -3,9 +3,10 @@
 Serves the fault-injection demo site (crawler/demo/faults.py) on 127.0.0.1 with N articles, adds an
 article every second and edits one every few, and every 20 s moves a set of faults (every kind in
 turn) to other pages. Runs `crawler run` on it as a subprocess (four sources: feed, listing, sitemap,
-English section, each every --interval) and samples the daemon every few seconds: resident memory,
-open file descriptors, threads (from /proc) and asyncio tasks (from its systemd STATUS line, read on a
-notify socket). Prints the samples, then the growth after warm-up: there should be none.
+English section, each every --interval, re-checking the articles they list every --recheck) and
+samples the daemon every few seconds: resident memory, open file descriptors, threads (from /proc) and
+asyncio tasks (from its systemd STATUS line, read on a notify socket). Prints the samples, then the
+growth after warm-up: there should be none.
 
     python bench/soak.py --minutes 10 --articles 3000
 """
@@ -36,6 +37,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=5.0, help="how long the daemon runs")
     parser.add_argument("--articles", type=int, default=3000, help="articles on the site at the start")
     parser.add_argument("--interval", default="10s", help="each source's polling interval")
+    parser.add_argument("--recheck", default="2m", help="re-check listed articles this often (conditional GETs)")
     parser.add_argument("--faulty-pages", type=int, default=40, help="pages broken at any time")
     parser.add_argument("--sample-every", type=float, default=5.0, help="seconds between samples")
     args = parser.parse_args()
@@ -46,7 +48,7 @@ def main() -> None:
     stop = threading.Event()
     threading.Thread(target=change_site, args=(site, args.faulty_pages, stop), daemon=True).start()
     with tempfile.TemporaryDirectory() as tmp:
-        config = write_config(Path(tmp), base, args.interval)
+        config = write_config(Path(tmp), base, args.interval, args.recheck)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         listener.bind(str(Path(tmp) / "notify"))
         listener.setblocking(False)
@@ -67,7 +69,7 @@ def main() -> None:
     report(samples, code, errors, len(site.articles()))
 
 
-def write_config(tmp: Path, base: str, interval: str) -> Path:
+def write_config(tmp: Path, base: str, interval: str, recheck: str) -> Path:
     sources = [("feed", f'feeds = ["{base}/feed.xml"]'), ("listing", f'listing_pages = ["{base}/"]'),
                ("sitemap", f'sitemaps = ["{base}/sitemap.xml"]'),
                ("english", f'listing_pages = ["{base}/section/english/"]')]  # fmt: skip
@@ -76,7 +78,7 @@ def write_config(tmp: Path, base: str, interval: str) -> Path:
             'max_page_bytes = 2000000\nlog_format = "json"\n')  # fmt: skip
     for name, discovery in sources:
         text += (f'\n[[sources]]\nid = "{name}"\nname = "{name}"\n{discovery}\ninterval = "{interval}"\n'
-                 f"article_url_pattern = '/story-'\nmax_articles_per_run = 5000\n")  # fmt: skip
+                 f"article_url_pattern = '/story-'\nmax_articles_per_run = 5000\nrecheck_interval = \"{recheck}\"\n")  # fmt: skip
     path = tmp / "crawler.toml"
     path.write_text(text)
     return path

@@ -18,7 +18,8 @@ from conftest import count, serving, site_source, wait_for, write_config
 
 from crawler.demo.site import NewsSite
 
-UNIT = Path(__file__).parent.parent / "systemd" / "crawler.service"
+CHECKOUT = Path(__file__).resolve().parent.parent
+UNIT = CHECKOUT / "systemd" / "crawler.service"
 CRAWLER = Path(sys.executable).parent / "crawler"
 needs_systemd_analyze = pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
 
@@ -160,7 +161,8 @@ def test_the_hardened_unit_starts_reloads_restarts_on_watchdog_and_stops(user_ma
             "[Service]",
             "User=",  # a user manager cannot switch users; the sandbox stays as it is
             "Group=",
-            f"BindPaths={tmp_path}",  # the test's files live in /tmp, which PrivateTmp= hides
+            f"BindPaths={tmp_path}",  # the test's files live in /tmp, which PrivateTmp= hides; so may the checkout
+            *(f"BindReadOnlyPaths={path}" for path in {sys.prefix, str(CHECKOUT)} if path.startswith("/tmp/")),
             "WorkingDirectory=%S/crawler",
             f"StandardOutput=append:{tmp_path / 'crawler.log'}",  # no journald here
             f"StandardError=append:{tmp_path / 'crawler.log'}",
@@ -172,7 +174,8 @@ def test_the_hardened_unit_starts_reloads_restarts_on_watchdog_and_stops(user_ma
         user_manager.systemctl("daemon-reload")
 
         started = user_manager.systemctl("start", "crawler")  # returns once READY=1 arrived
-        assert started.returncode == 0, started.stderr + _log(tmp_path)
+        status = user_manager.systemctl("status", "crawler", "--no-pager").stdout
+        assert started.returncode == 0, started.stderr + status + _log(tmp_path)
         assert user_manager.show("crawler", "ActiveState") == "active"
         assert user_manager.show("crawler", "StatusText").startswith("1 sources scheduled")
         arabic = sum(1 for a in site.articles() if a.language == "ar")

@@ -38,6 +38,7 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=3000, help="articles on the site at the start")
     parser.add_argument("--interval", default="10s", help="each source's polling interval")
     parser.add_argument("--recheck", default="2m", help="re-check listed articles this often (conditional GETs)")
+    parser.add_argument("--new-per-second", type=int, default=1, help="articles added each second (0: a site that only edits)")
     parser.add_argument("--faulty-pages", type=int, default=40, help="pages broken at any time")
     parser.add_argument("--sample-every", type=float, default=5.0, help="seconds between samples")
     args = parser.parse_args()
@@ -46,7 +47,8 @@ def main() -> None:
     server, _ = serve_faulty(site)
     base = f"http://127.0.0.1:{server.server_address[1]}"
     stop = threading.Event()
-    threading.Thread(target=change_site, args=(site, args.faulty_pages, stop), daemon=True).start()
+    changer = (site, args.faulty_pages, args.new_per_second, stop)
+    threading.Thread(target=change_site, args=changer, daemon=True).start()
     with tempfile.TemporaryDirectory() as tmp:
         config = write_config(Path(tmp), base, args.interval, args.recheck)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -84,14 +86,15 @@ def write_config(tmp: Path, base: str, interval: str, recheck: str) -> Path:
     return path
 
 
-def change_site(site: FaultySite, faulty_pages: int, stop: threading.Event) -> None:
+def change_site(site: FaultySite, faulty_pages: int, new_per_second: int, stop: threading.Event) -> None:
     """New articles, edits, and faults that move: what a site does over weeks, in minutes."""
     rng = random.Random(7)
     faults = [f for f in FAULTS if f not in SLOW_FAULTS] * 2 + sorted(SLOW_FAULTS)  # slow ones less often
     tick = 0
     while not stop.wait(1.0):
         tick += 1
-        site.add_article()
+        for _ in range(new_per_second):
+            site.add_article()
         if tick % 3 == 0:
             site.edit_article(rng.randint(1, len(site.articles())))
         if tick % 20 == 1:

@@ -10,7 +10,7 @@ DATASET ?= ../shared/datasets/wcxb-dev-articles
 $(BIN)/crawler: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,ui,parquet]'
 	touch $(BIN)/crawler
 
 demo: $(BIN)/crawler

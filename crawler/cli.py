@@ -205,6 +205,31 @@ def sources(config_path: Path | None, as_json: bool) -> None:
 
 @main.command()
 @_config_option
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535), help="Port on 127.0.0.1.")
+def ui(config_path: Path | None, port: int) -> None:
+    """Browse the collected database in Datasette (read-only, on 127.0.0.1): facets, search, canned queries."""
+    import importlib.util
+    import subprocess
+    import tempfile
+
+    from crawler.ui import datasette_command
+
+    _, config = _load(config_path)
+    _open_existing_store(config).close()  # exits with a clear message when there is no database yet
+    if importlib.util.find_spec("datasette") is None:
+        click.echo("crawler: Datasette is not installed: pip install 'crawler[ui]'", err=True)
+        sys.exit(1)
+    with tempfile.TemporaryDirectory(prefix="crawler-ui-") as tmp:
+        command = datasette_command(config.crawler.database, port, Path(tmp))
+        click.echo(f"crawler: {config.crawler.database} on http://127.0.0.1:{port}/ (Ctrl-C stops)", err=True)
+        try:
+            sys.exit(subprocess.run(command).returncode)
+        except KeyboardInterrupt:
+            sys.exit(0)
+
+
+@main.command()
+@_config_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def hosts(config_path: Path | None, as_json: bool) -> None:
     """Each host's politeness state: delay in force, back-off, paused-until, last status, robots.txt."""

@@ -11,6 +11,7 @@ import dataclasses
 import json
 import sys
 import time
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -201,6 +202,94 @@ def sources(config_path: Path | None, as_json: bool) -> None:
         why = row["last_error"] if row["state"] == "failing" else row["health_reason"]
         if why:
             click.echo(f"{'':<17}{why}")
+
+
+@main.command()
+@_config_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+def stats(config_path: Path | None, as_json: bool) -> None:
+    """Articles per source and per day, events per type, fetch outcomes, the database's size."""
+    _, config = _load(config_path)
+    store = _open_existing_store(config)
+    try:
+        figures = store.stats()
+    finally:
+        store.close()
+    database = config.crawler.database
+    wal = database.with_name(database.name + "-wal")
+    figures["file_bytes"] = database.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+    if as_json:
+        click.echo(json.dumps(figures, ensure_ascii=False))
+        return
+    click.echo(f"{figures['articles']} articles, {figures['versions']} versions, "
+               f"{figures['file_bytes'] / 1e6:.1f} MB on disk ({database})")  # fmt: skip
+    for title, key in (("articles per source", "articles_per_source"), ("new articles per day", "articles_per_day"),
+                       ("events per type", "events_per_type"), ("fetches per outcome", "fetches_per_outcome")):  # fmt: skip
+        click.echo(click.style(f"\n{title}", bold=True))
+        for name, value in figures[key].items():
+            click.echo(f"  {name:<24} {value:>8}")
+
+
+@main.command()
+@_config_option
+@click.argument("article")
+@click.option("--json", "as_json", is_flag=True, help="The article as one JSON object.")
+def show(config_path: Path | None, article: str, as_json: bool) -> None:
+    """One stored ARTICLE (its id or URL): its metadata, then its body."""
+    _, config = _load(config_path)
+    store = _open_existing_store(config)
+    try:
+        found = store.article(article)
+    finally:
+        store.close()
+    if found is None:
+        raise click.BadParameter(f"no stored article with id or URL {article!r}", param_hint="ARTICLE")
+    if as_json:
+        click.echo(json.dumps(found, ensure_ascii=False))
+        return
+    click.echo(click.style(found["title"] or "(no title)", bold=True))
+    for name in ("canonical_url", "source_id", "published", "modified", "authors", "section", "tags", "language",
+                 "image", "versions", "first_seen", "last_changed", "removed_at", "story_id"):  # fmt: skip
+        value = found[name]
+        if value not in (None, [], ""):
+            click.echo(f"{name:<14} {', '.join(value) if isinstance(value, list) else value}")
+    click.echo("\n" + (found["body"] or ""))
+
+
+@main.command()
+@_config_option
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl", show_default=True)
+@click.option("--source", "source_id", help="Only articles of this source.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Published (else first seen) on or after.")
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="Published (else first seen) on or before.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
+def export(
+    config_path: Path | None, fmt: str, source_id: str | None, since: Any, until: Any, out: Path | None
+) -> None:
+    """Stored articles as JSON Lines, CSV or Parquet, streamed (constant memory); fields in the README."""
+    from crawler.export import EXPORT_FIELDS, write_csv, write_jsonl, write_parquet
+
+    if fmt == "parquet" and out is None:
+        raise click.BadParameter("Parquet needs a file: --out FILE", param_hint="--format")
+    _, config = _load(config_path)
+    store = _open_existing_store(config)
+    day = "%Y-%m-%d"
+    try:
+        batches = store.export_batches(EXPORT_FIELDS, source_id, since and since.strftime(day), until and until.strftime(day))
+        if fmt == "parquet":
+            assert out is not None
+            try:
+                written = write_parquet(batches, str(out))
+            except ImportError:
+                click.echo("crawler: Parquet needs pyarrow: pip install 'crawler[parquet]'", err=True)
+                sys.exit(1)
+        else:
+            writer = write_jsonl if fmt == "jsonl" else write_csv
+            with (out.open("w", encoding="utf-8", newline="") if out else nullcontext(sys.stdout)) as stream:
+                written = writer(batches, stream)
+    finally:
+        store.close()
+    click.echo(f"crawler: {written} articles exported{f' to {out}' if out else ''}", err=True)
 
 
 @main.command()

@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import datetime
@@ -637,6 +637,56 @@ class SyncStore:
 
     def host_rows(self) -> list[dict[str, Any]]:
         return list(self.db.table("hosts").rows_where(order_by="host"))
+
+    def article(self, article: str) -> dict[str, Any] | None:
+        """One article by id, URL or canonical URL: every column but the signature, JSON fields decoded."""
+        key = int(article) if article.isdigit() else None
+        cursor = self.db.execute(
+            "SELECT * FROM articles WHERE id = ? OR url = ? OR canonical_url = ? LIMIT 1", [key, article, article]
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        found = _decode(dict(zip([c[0] for c in cursor.description], row)))
+        found.pop("signature", None)
+        return found
+
+    def export_batches(
+        self, fields: tuple[str, ...], source_id: str | None, since: str | None, until: str | None, batch: int = 500
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Articles in id order, ``batch`` rows at a time (a large database is never read whole). since/until
+        are dates (YYYY-MM-DD, inclusive) compared with the publication date, else the first-seen date."""
+        day = "substr(COALESCE(published, first_seen), 1, 10)"
+        filters, params = ["1"], []
+        for condition, value in (("source_id = ?", source_id), (f"{day} >= ?", since), (f"{day} <= ?", until)):
+            if value:
+                filters.append(condition)
+                params.append(value)
+        cursor = self.db.execute(
+            f"SELECT {', '.join(fields)} FROM articles WHERE {' AND '.join(filters)} ORDER BY id", params
+        )
+        while rows := cursor.fetchmany(batch):
+            yield [_decode(dict(zip(fields, row))) for row in rows]
+
+    def stats(self) -> dict[str, Any]:
+        """Articles per source and per day (first seen, last 14 days), events per type, the file's size."""
+        def pairs(sql: str) -> dict[str, int]:
+            return {str(key): int(value) for key, value in self.db.execute(sql).fetchall()}
+
+        page_size = self.db.execute("PRAGMA page_size").fetchone()[0]
+        pages = self.db.execute("PRAGMA page_count").fetchone()[0]
+        return {
+            "articles": self.db.execute("SELECT count(*) FROM articles").fetchone()[0],
+            "versions": self.db.execute("SELECT count(*) FROM article_versions").fetchone()[0],
+            "articles_per_source": pairs("SELECT source_id, count(*) FROM articles GROUP BY 1 ORDER BY 1"),
+            "articles_per_day": pairs(
+                "SELECT substr(first_seen, 1, 10), count(*) FROM articles"
+                " WHERE first_seen >= strftime('%Y-%m-%d', 'now', '-13 days') GROUP BY 1 ORDER BY 1"
+            ),
+            "events_per_type": pairs("SELECT type, count(*) FROM events GROUP BY 1 ORDER BY 2 DESC"),
+            "fetches_per_outcome": pairs("SELECT outcome, count(*) FROM fetches GROUP BY 1 ORDER BY 2 DESC"),
+            "database_bytes": page_size * pages,
+        }
 
     def article_history(self, article: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
         """An article (by id, URL or canonical URL) and its versions, oldest first; None if unknown."""

@@ -94,6 +94,7 @@ class CrawlerSettings(_Frozen):
     retry_backoff: Duration = timedelta(seconds=1)
     retry_max_wait: Duration = timedelta(seconds=60)
     obey_robots: bool = True
+    metrics_port: int = Field(9464, ge=0, le=65535)  # /metrics and /healthz on 127.0.0.1; 0 turns them off
 
     @field_validator("timeout", "run_timeout")
     @classmethod

@@ -39,6 +39,11 @@ class Notifier:
     def start(self) -> None:
         self._worker = asyncio.get_running_loop().create_task(self._deliver_forever(), name="event sinks")
 
+    @property
+    def queue_depth(self) -> int:
+        """Events waiting for delivery (for /metrics)."""
+        return self._queue.qsize()
+
     def submit(self, event: Event) -> None:
         """Queue an event for the sinks that want it; returns at once."""
         if not any(sink.wants(event.type, event.source_id) for sink in self._sinks):

@@ -52,6 +52,7 @@ class Deps:
     settings: CrawlerSettings
     on_article_done: Callable[[str, str], None] | None = field(default=None)  # (source id, outcome) for progress
     on_event: Callable[[Event], None] | None = field(default=None)  # stored events, for the notifier's sinks
+    on_fetch: Callable[[str, str, int | None], None] | None = field(default=None)  # (source id, kind, status)
 
 
 async def run_source(source: SourceConfig, deps: Deps, *, recheck_all: bool = False) -> RunSummary:
@@ -330,6 +331,8 @@ async def _record_fetch(
            "outcome": outcome or "failed", "bytes": len(page.body) if page else None,
            "ms": round(page.elapsed_ms, 1) if page else None, "error": error}  # fmt: skip
     logger.debug("fetch %s %s %s %s", source.id, status, row["bytes"], url, extra={"fields": row})
+    if deps.on_fetch is not None:
+        deps.on_fetch(source.id, kind, status)
     await deps.store.do(SyncStore.record_fetch, row)
 
 

@@ -25,8 +25,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.config import Config, SourceConfig, crontab_weekdays, load_config
 from crawler.errors import ConfigError, CrawlerError, StoreError
-from crawler.events import utc_now
+from crawler.events import Event, utc_now
 from crawler.fetch import Fetcher
+from crawler.metrics import Metrics, MetricsServer
 from crawler.notify import Notifier
 from crawler.pipeline import Deps, record_failed_run, run_source
 from crawler.service import ServiceNotifier
@@ -70,6 +71,7 @@ class Daemon:
         self.runs = 0  # finished source runs, for status and tests
         self._fatal: StoreError | None = None  # why the daemon stopped itself
         self._service = ServiceNotifier()
+        self._metrics = Metrics()
 
     @property
     def config(self) -> Config:
@@ -84,7 +86,18 @@ class Daemon:
         fetcher = Fetcher(settings)
         notifier = Notifier(self._config.sinks, settings.user_agent)  # [[sinks]] changes need a restart
         notifier.start()
-        self._deps = Deps(store, fetcher, settings, on_event=notifier.submit)
+        metrics = self._metrics
+
+        def on_event(event: Event) -> None:
+            metrics.event(event)
+            notifier.submit(event)
+
+        self._deps = Deps(store, fetcher, settings, on_article_done=metrics.article_done, on_event=on_event,
+                          on_fetch=metrics.fetched)  # fmt: skip
+        metrics.live("sink_queue_depth", lambda: notifier.queue_depth)
+        metrics.live("scheduled_jobs", lambda: len(self._scheduler.get_jobs()) if self._scheduler else 0)
+        metrics.live("running_sources", lambda: len(self._inflight))
+        server = self._serve_metrics(settings.metrics_port)
         scheduler = self._scheduler = AsyncIOScheduler(
             timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
         )
@@ -99,6 +112,7 @@ class Daemon:
                         len(scheduler.get_jobs()), settings.database)  # fmt: skip
             self._service.ready(self._status())
             self._spawn(lambda: self._service.watchdog(self._healthy))()
+            self._spawn(self._heartbeat)()
             await self._stopping.wait()
             self._service.stopping()
             logger.info("stopping: waiting for %d running source(s)", len(self._inflight))
@@ -107,12 +121,31 @@ class Daemon:
                 task.cancel()
         finally:
             self._remove_signals()
+            if server is not None:
+                server.close()
             await notifier.aclose()
             await fetcher.aclose()
             await store.close()
         logger.info("daemon stopped after %d source runs", self.runs)
         if self._fatal is not None:
             raise self._fatal
+
+    def _serve_metrics(self, port: int) -> MetricsServer | None:
+        """/metrics and /healthz, unless metrics_port is 0; a port in use is logged, not fatal."""
+        if port == 0:
+            return None
+        try:
+            server = MetricsServer(self._metrics, port)
+        except OSError as exc:
+            logger.error("metrics: cannot listen on 127.0.0.1:%d (%s); running without /metrics", port, exc)
+            return None
+        logger.info("metrics on http://127.0.0.1:%d/metrics and /healthz", server.port)
+        return server
+
+    async def _heartbeat(self) -> None:
+        while True:
+            self._metrics.beat()
+            await asyncio.sleep(1.0)
 
     def _status(self) -> str:
         """One line for ``systemctl status``."""
@@ -141,6 +174,8 @@ class Daemon:
         assert self._scheduler is not None and self._deps is not None
         row = await self._deps.store.do(SyncStore.source_row, source.id)
         last = datetime.fromisoformat(row["last_run_at"]) if row and row.get("last_run_at") else None
+        if row and (succeeded := Metrics.parse_time(row.get("last_success_at"))) is not None:
+            self._metrics.last_success(source.id, succeeded)
         trigger = make_trigger(source, datetime.now(UTC), last)
         grace = int(source.interval.total_seconds()) if source.interval else 300
         self._scheduler.add_job(
@@ -160,7 +195,8 @@ class Daemon:
         deps = self._deps
         try:
             async with asyncio.timeout(self._config.crawler.run_timeout.total_seconds()):
-                await run_source(source, deps)
+                summary = await run_source(source, deps)
+            self._metrics.run_finished(source_id, summary.ok)
         except TimeoutError:
             logger.error("source %s: run exceeded run_timeout %s", source_id, self._config.crawler.run_timeout)
             await self._record_failure(source, deps, "run_timeout exceeded")
@@ -189,6 +225,8 @@ class Daemon:
             logger.error("source %s: could not record failed run: %s", source.id, exc)
 
     def _on_scheduler_event(self, event: JobExecutionEvent) -> None:
+        kind = {EVENT_JOB_MISSED: "missed", EVENT_JOB_MAX_INSTANCES: "max_instances"}.get(event.code, "error")
+        self._metrics.scheduler_trouble(kind)
         if event.code == EVENT_JOB_MISSED:
             logger.warning("source %s: scheduled run missed (event loop was busy)", event.job_id)
         elif event.code == EVENT_JOB_MAX_INSTANCES:

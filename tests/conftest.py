@@ -48,6 +48,7 @@ def write_config(tmp_path: Path, sources: str, **crawler: object) -> Path:
         "timeout": "5s",
         "allow_private_addresses": True,
         "per_host_concurrency": 4,
+        "metrics_port": 0,  # tests that want /metrics pick a free port
         **crawler,
     }
     lines = ["[crawler]"]

@@ -95,6 +95,7 @@ def test_pages_facets_and_canned_queries_answer(ui: tuple[str, Path]) -> None:
     base, _ = ui
     status, page = get(f"{base}/crawler/articles")
     assert status == 200 and "One row per article" in page and "crawler.css" in page
+    assert '<a href="search">Search articles</a>' in page
     facets = get_json(f"{base}/crawler/articles.json?_facet_size=5")
     assert {"source_id", "language", "section"} <= set(facets["facet_results"])  # type: ignore[index]
     events = get_json(f"{base}/crawler/events.json")
@@ -140,19 +141,23 @@ def test_metadata_describes_every_table_and_column(ui: tuple[str, Path]) -> None
                 continue
             columns = {row[1] for row in conn.execute(f"PRAGMA table_info([{name}])")}
             assert columns == set(tables[name]["columns"]), name
-            assert all(tables[name]["columns"].values()) and tables[name]["description"]
+            assert all(tables[name]["columns"].values()) and (tables[name].get("description") or tables[name]["description_html"])
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_a_browser_shows_arabic_right_to_left(ui: tuple[str, Path], tmp_path: Path) -> None:
-    """Headless Chromium screenshots of the Arabic titles and of one Arabic article: in both, Arabic lines
-    end at the right edge and start wherever their length takes them (left to right is the reverse)."""
+    """Headless Chromium screenshots of the articles table, of the Arabic titles alone and of one Arabic
+    article: in the last two, Arabic lines end at the right edge and start wherever their length takes
+    them (left to right is the reverse)."""
     base, database = ui
     with sqlite3.connect(database) as conn:
         (article_id,) = conn.execute("SELECT id FROM articles WHERE language = 'ar' AND title != 'hostile'").fetchone()
     titles = urllib.parse.quote("select title from articles where language = 'ar' and title != 'hostile'")
     table = screenshot(f"{base}/crawler?sql={titles}&_hide_sql=1", tmp_path / "articles.png", tmp_path)
     article = screenshot(f"{base}/crawler/articles/{article_id}", tmp_path / "article.png", tmp_path)
+    # the articles table as a user first meets it (descriptions, facets, then the rows): it renders
+    page = screenshot(f"{base}/crawler/articles?_col=title&_col=section", tmp_path / "table.png", tmp_path)
+    assert len(text_lines(page, x_from=0.0)) >= 20
     for name, lines in (("articles table", text_lines(table, x_from=0.0)), ("article page", text_lines(article, 0.2))):
         right_edge, left_edge = max(right for _, right in lines), min(left for left, _ in lines)
         # short lines that end at the right edge and start inside the column: right to left. Rendered left

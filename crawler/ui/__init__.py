@@ -52,13 +52,15 @@ _ARTICLE_COLUMNS = {
 
 _TABLES: dict[str, dict[str, Any]] = {
     "articles": {
-        "description": "One row per article, its latest version. Search finds words in any spelling.",
+        # No fts_table: Datasette's own search box would send the words as typed, but the index holds them in
+        # match-key form (ة→ه, أ→ا, …), so it would miss most Arabic spellings. The search query applies the
+        # crawler's rules instead.
+        "description_html": 'One row per article, its latest version. <a href="search">Search articles</a> '
+        "finds words in any spelling (hamza, taa marbuta, alef maqsura, harakat, clitics).",
         "columns": _ARTICLE_COLUMNS,
         "facets": ["source_id", "language", "section", {"date": "first_seen"}],
         "sort_desc": "id",
         "label_column": "title",
-        "fts_table": "articles_fts",
-        "fts_pk": "id",
     },
     "article_versions": {
         "description": "Every stored version of every article, oldest first.",

@@ -1,0 +1,235 @@
+"""Side-by-side crawl benchmark: our full pipeline, a minimal Scrapy spider, and httpx + trafilatura.
+
+Builds a static site of N article pages (the demo site's Arabic and English themes, padded to 40-80 KB
+with the inline scripts, styles, mega-menus and sidebars real news pages carry), serves it with nginx
+when installed (else Python's http.server, and says so), and crawls it from an empty database with each
+contender in its own process, alternating A B C A B C:
+
+  A  crawler    `crawler crawl`: discovery (sitemap), fetch, extraction, normalisation, dedup, storage
+                with search index and near-duplicate signatures, events
+  B  scrapy     SitemapSpider, h1 + paragraph text, SQLite pipeline in batches of 100 (bench/peers)
+  C  trafilatura httpx (32 at a time) + trafilatura.extract, SQLite (bench/peers)
+
+Each run's wall time is the process's (start-up included, the same for all), CPU and peak RSS come from
+wait4(). Prints pages/s, CPU seconds per 1,000 pages, peak RSS, the ratios to crawler, and the re-poll:
+a second `crawler crawl` over the unchanged site (conditional GETs, known URLs skipped).
+
+    python bench/compare.py --pages 3000 --rounds 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from crawler.demo.site import NewsSite
+
+PEERS = Path(__file__).parent / "peers"
+CONTENDERS = ("crawler", "scrapy", "trafilatura")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=2, help="A B C rounds; each contender's best run is shown")
+    parser.add_argument("--only", choices=CONTENDERS, action="append", help="run only these (repeatable)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="crawl-compare-") as tmp:
+        root = Path(tmp)
+        root.chmod(0o755)  # nginx's workers run as an unprivileged user
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        started = time.perf_counter()
+        size = build_site(root / "site", base, args.pages)
+        print(f"site: {args.pages} pages, {size / args.pages / 1000:.0f} KB average, built in "
+              f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+        server, kind = serve(root, port)
+        print(f"server: {kind} on {base}")
+        try:
+            results: dict[str, list[dict[str, float]]] = {name: [] for name in CONTENDERS}
+            for round_number in range(args.rounds):
+                for name in args.only or CONTENDERS:
+                    outcome = run_contender(name, root / f"{name}-{round_number}", base)
+                    results[name].append(outcome)
+                    print(f"round {round_number + 1} {name:<12} {outcome['pages']:>6.0f} pages {outcome['wall']:6.1f} s "
+                          f"{outcome['pages'] / outcome['wall']:6.0f} pages/s  {outcome['cpu']:5.1f} CPU s  "
+                          f"{outcome['rss_mb']:4.0f} MB", flush=True)  # fmt: skip
+            repoll = run_repoll(root / "crawler-0", base) if "crawler" in (args.only or CONTENDERS) else None
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    report(results, repoll, args.pages)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --- the site --------------------------------------------------------------------------------------------
+
+
+def build_site(root: Path, base: str, pages: int) -> int:
+    """Write every article page and a sitemap; return the pages' total size in bytes."""
+    site = NewsSite(pages)
+    rng = random.Random(20261129)
+    total = 0
+    urls = []
+    for article in site.articles():
+        _, _, text = site.page(article.path)
+        html = pad(text.replace("http://SITE", base), rng)
+        target = root / article.path.strip("/") / "index.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(html, encoding="utf-8")
+        total += len(html.encode())
+        urls.append(f"{base}{article.path}")
+    locs = "".join(f"<url><loc>{url}</loc></url>" for url in urls)
+    (root / "sitemap.xml").write_text(
+        f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</urlset>'
+    )
+    return total
+
+
+def pad(html: str, rng: random.Random) -> str:
+    """What real news pages carry besides the article: inline scripts and styles, JSON config, a mega-menu,
+    a sidebar of links. 40-80 KB in all."""
+    target = rng.randint(40_000, 80_000) - len(html.encode())
+    script_size = max(0, target // 2)
+    words = ["function", "var", "return", "window", "document", "push", "config", "analytics", "ads", "slot"]
+    script = " ".join(rng.choice(words) + str(rng.randint(0, 999)) for _ in range(script_size // 9))
+    style = "".join(f".c{i}{{margin:{i % 7}px;padding:{i % 5}px;color:#{i:06x}}}" for i in range(target // 4 // 40))
+    menu = "".join(f'<li><a href="/section/{i}/">قسم {i}</a></li>' for i in range(target // 4 // 40))
+    head = f"<script>{script}</script><style>{style}</style>"
+    chrome = f'<nav class="mega-menu"><ul>{menu}</ul></nav>'
+    return html.replace("</head>", head + "</head>", 1).replace("</body>", chrome + "</body>", 1)
+
+
+def serve(root: Path, port: int) -> tuple[subprocess.Popen[bytes], str]:
+    nginx = shutil.which("nginx") or (Path("/usr/sbin/nginx") if Path("/usr/sbin/nginx").exists() else None)
+    if nginx:
+        conf = root / "nginx.conf"
+        conf.write_text(
+            f"daemon off; worker_processes 1; pid {root}/nginx.pid; error_log {root}/nginx.err;\n"
+            f"events {{ worker_connections 1024; }}\n"
+            f"http {{ access_log off; types {{ text/html html; application/xml xml; }}\n"
+            f"  client_body_temp_path {root}/tmp; proxy_temp_path {root}/tmp; fastcgi_temp_path {root}/tmp;\n"
+            f"  uwsgi_temp_path {root}/tmp; scgi_temp_path {root}/tmp;\n"
+            f"  server {{ listen 127.0.0.1:{port}; root {root}/site; index index.html; }} }}\n"
+        )  # fmt: skip
+        (root / "tmp").mkdir()
+        process = subprocess.Popen([str(nginx), "-c", str(conf), "-p", str(root)])
+        kind = f"nginx ({subprocess.run([str(nginx), '-v'], capture_output=True, text=True).stderr.strip()})"
+    else:
+        process = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                                    "--directory", str(root / "site")], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)  # fmt: skip
+        kind = "Python http.server (nginx is not installed: the server, not the crawlers, may be the limit)"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process, kind
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("the site's server did not start")
+
+
+# --- the contenders --------------------------------------------------------------------------------------
+
+
+def run_contender(name: str, workdir: Path, base: str) -> dict[str, float]:
+    workdir.mkdir()
+    database = workdir / "out.db"
+    sitemap = f"{base}/sitemap.xml"
+    if name == "crawler":
+        config = write_crawler_config(workdir, database, sitemap)
+        command = [sys.executable, "-m", "crawler", "crawl", "--config", str(config)]
+    elif name == "scrapy":
+        command = [sys.executable, str(PEERS / "scrapy_spider.py"), sitemap, str(database)]
+    else:
+        command = [sys.executable, str(PEERS / "httpx_trafilatura.py"), sitemap, str(database)]
+    outcome = measure(command, workdir)
+    outcome["pages"] = float(count_articles(database))
+    return outcome
+
+
+def write_crawler_config(workdir: Path, database: Path, sitemap: str) -> Path:
+    config = workdir / "crawler.toml"
+    config.write_text(
+        f'[crawler]\ndatabase = "{database}"\nallow_private_addresses = true\nper_host_delay = "0s"\n'
+        'concurrency = 32\nper_host_concurrency = 32\nretries = 1\nmetrics_port = 0\n\n'
+        f'[[sources]]\nid = "bench"\nname = "bench"\nsitemaps = ["{sitemap}"]\ninterval = "1h"\n'
+        "max_articles_per_run = 100000\n"
+    )  # fmt: skip
+    return config
+
+
+def measure(command: list[str], workdir: Path) -> dict[str, float]:
+    """Run command; wall time, CPU (user + system) and peak RSS of that process and its children."""
+    started = time.perf_counter()
+    with (workdir / "output.log").open("w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "NO_COLOR": "1"})
+        _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        tail = (workdir / "output.log").read_text(errors="replace")[-1500:]
+        print(f"  {' '.join(command[1:3])} exited {process.returncode}:\n{tail}", file=sys.stderr)
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024}
+
+
+def count_articles(database: Path) -> int:
+    if not database.exists():
+        return 0
+    with sqlite3.connect(database) as conn:
+        return int(conn.execute("SELECT count(*) FROM articles WHERE length(body) > 0").fetchone()[0])
+
+
+def run_repoll(workdir: Path, base: str) -> dict[str, float]:
+    """The same crawl again over the unchanged site, on the first run's database."""
+    config = workdir / "crawler.toml"
+    before = fetched_bodies(workdir / "out.db")
+    outcome = measure([sys.executable, "-m", "crawler", "crawl", "--config", str(config)], workdir)
+    outcome["bodies"] = float(fetched_bodies(workdir / "out.db") - before)
+    return outcome
+
+
+def fetched_bodies(database: Path) -> int:
+    with sqlite3.connect(database) as conn:
+        return int(conn.execute("SELECT count(*) FROM fetches WHERE kind IN ('article', 'recheck') AND status = 200")
+                   .fetchone()[0])  # fmt: skip
+
+
+# --- the report ------------------------------------------------------------------------------------------
+
+
+def report(results: dict[str, list[dict[str, float]]], repoll: dict[str, float] | None, pages: int) -> None:
+    best = {name: max(runs, key=lambda r: r["pages"] / r["wall"]) for name, runs in results.items() if runs}
+    print("\n| contender | pages | pages/s | CPU s per 1,000 pages | peak RSS | pages/s vs crawler |")
+    print("|---|---|---|---|---|---|")
+    ours = best.get("crawler")
+    for name, run in best.items():
+        rate = run["pages"] / run["wall"]
+        ratio = f"{(ours['pages'] / ours['wall']) / rate:.2f}x" if ours and rate and name != "crawler" else ""
+        spread = statistics.pstdev([r["pages"] / r["wall"] for r in results[name]]) if len(results[name]) > 1 else 0
+        print(f"| {name} | {run['pages']:.0f} of {pages} | {rate:.0f} (±{spread:.0f}) | "
+              f"{run['cpu'] / max(run['pages'], 1) * 1000:.1f} | {run['rss_mb']:.0f} MB | {ratio} |")  # fmt: skip
+    if repoll and ours:
+        print(f"\nre-poll of the unchanged site: {repoll['wall']:.1f} s ({repoll['wall'] / ours['wall']:.0%} of the "
+              f"first pass), {repoll['bodies']:.0f} article bodies downloaded again")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

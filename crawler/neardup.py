@@ -10,7 +10,9 @@ keeps the bands and links duplicates.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from typing import Any
 
 from crawler.dedupe import comparable_words
 
@@ -31,9 +33,18 @@ def signature(body: str) -> bytes | None:
         return None
     from datasketch import MinHash  # imported on first use: it brings numpy and scipy
 
-    minhash = MinHash(num_perm=_PERMUTATIONS)
+    # the same permutations MinHash(num_perm=64) draws from its seed, drawn once instead of per body
+    minhash = MinHash(num_perm=_PERMUTATIONS, permutations=_permutations(), scheme="affine32")
     minhash.update_batch(list(shingles))
     return bytes(minhash.hashvalues.astype("<u4").tobytes())
+
+
+@functools.cache
+def _permutations() -> Any:
+    """MinHash's permutation parameters for seed 1: drawing them took longer than hashing a body."""
+    from datasketch import MinHash
+
+    return MinHash(num_perm=_PERMUTATIONS).permutations
 
 
 def band_keys(sig: bytes) -> list[str]:

@@ -10,8 +10,8 @@ contender in its own process, alternating A B C A B C:
   B  scrapy     SitemapSpider, h1 + paragraph text, SQLite pipeline in batches of 100 (bench/peers)
   C  trafilatura httpx (32 at a time) + trafilatura.extract, SQLite (bench/peers)
 
-Each run's wall time is the process's (start-up included, the same for all), CPU and peak RSS come from
-wait4(). Prints pages/s, CPU seconds per 1,000 pages, peak RSS, the ratios to crawler, and the re-poll:
+Each run's wall time is the process's (start-up included, the same for all); CPU time and peak RSS are
+summed over the process and everything it starts (worker pools), sampled from /proc. Prints pages/s, CPU seconds per 1,000 pages, peak RSS, the ratios to crawler, and the re-poll:
 a second `crawler crawl` over the unchanged site (conditional GETs, known URLs skipped).
 
     python bench/compare.py --pages 3000 --rounds 2
@@ -177,17 +177,61 @@ def write_crawler_config(workdir: Path, database: Path, sitemap: str) -> Path:
 
 
 def measure(command: list[str], workdir: Path) -> dict[str, float]:
-    """Run command; wall time, CPU (user + system) and peak RSS of that process and its children."""
+    """Run command; its wall time, and the CPU time and peak resident memory of it and every process it
+    starts (worker pools, forkservers), sampled from /proc every 50 ms: wait4() alone would miss
+    grandchildren and report the largest process's peak rather than the sum."""
     started = time.perf_counter()
     with (workdir / "output.log").open("w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "NO_COLOR": "1"})
-        _, status, usage = os.wait4(process.pid, 0)
+        tree = ProcessTree(process.pid)
+        while process.poll() is None:
+            tree.sample()
+            time.sleep(0.05)
     wall = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         tail = (workdir / "output.log").read_text(errors="replace")[-1500:]
         print(f"  {' '.join(command[1:3])} exited {process.returncode}:\n{tail}", file=sys.stderr)
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024}
+    return {"wall": wall, "cpu": tree.cpu_seconds(), "rss_mb": tree.peak_rss / 1e6}
+
+
+class ProcessTree:
+    """CPU seconds (last seen, per process) and the peak of the summed RSS of a process and its descendants."""
+
+    def __init__(self, root: int) -> None:
+        self._root = root
+        self._cpu: dict[int, float] = {}
+        self.peak_rss = 0
+        self._tick = os.sysconf("SC_CLK_TCK")
+        self._page = os.sysconf("SC_PAGE_SIZE")
+
+    def sample(self) -> None:
+        parents: dict[int, int] = {}
+        stats: dict[int, list[str]] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                raw = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            fields = raw[raw.rindex(")") + 2 :].split()  # after "pid (comm) "
+            parents[int(entry)] = int(fields[1])
+            stats[int(entry)] = fields
+        members = {self._root}
+        grew = True
+        while grew:
+            found = {pid for pid, parent in parents.items() if parent in members} - members
+            grew = bool(found)
+            members |= found
+        rss = 0
+        for pid in members & stats.keys():
+            fields = stats[pid]
+            self._cpu[pid] = (int(fields[11]) + int(fields[12])) / self._tick  # utime + stime
+            rss += int(fields[21]) * self._page
+        self.peak_rss = max(self.peak_rss, rss)
+
+    def cpu_seconds(self) -> float:
+        return sum(self._cpu.values())
 
 
 def count_articles(database: Path) -> int:

@@ -18,6 +18,7 @@ from crawler.models import RunSummary
 from crawler.notify import Notifier
 from crawler.pipeline import Deps, record_failed_run, run_concurrently, run_source
 from crawler.store import Store, SyncStore
+from crawler.workers import Parser
 
 __all__ = ["crawl_once"]
 logger = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ async def crawl_once(
     fetcher = Fetcher(config.crawler)
     notifier = Notifier(config.sinks, config.crawler.user_agent)
     notifier.start()
+    parser = Parser(config.crawler.parse_processes)
     try:
         await store.do(SyncStore.sync_sources, config.sources, utc_now())
         with Progress(
@@ -39,10 +41,11 @@ async def crawl_once(
             TimeElapsedColumn(), console=console, transient=not console.is_terminal,
         ) as progress:  # fmt: skip
             tasks = {s.id: progress.add_task(s.id, total=None) for s in sources}
-            deps = Deps(store, fetcher, config.crawler, _advance(progress, tasks), notifier.submit)
+            deps = Deps(store, fetcher, config.crawler, _advance(progress, tasks), notifier.submit, parser=parser)
             # a StoreError (the database refused a write) stops every source and is raised
             summaries = await run_concurrently(_run_one(source, deps, recheck_all, config) for source in sources)
     finally:
+        parser.close()
         await notifier.aclose()
         await fetcher.aclose()
         await store.close()

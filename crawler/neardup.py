@@ -1,10 +1,12 @@
 """Near-duplicate bodies across sources: the same agency story on several sites.
 
-A body's signature is a MinHash (datasketch) over 5-word shingles of its words in match-key form, so
+A body's signature is a MinHash over 5-word shingles of its words in match-key form, so
 spelling variants, punctuation and volatile bits do not matter. Signatures are split into bands for
 locality-sensitive lookup: two bodies sharing any band are candidates, and the share of equal MinHash
-values estimates their Jaccard similarity. The bands live in SQLite (table ``near_dup_bands``), which
-datasketch's own LSH storage (memory, Redis, Cassandra) does not offer. Pure functions; the store
+values estimates their Jaccard similarity. The bands live in SQLite (table ``near_dup_bands``). The
+MinHash is datasketch 2's "affine32" scheme (SHA-1 → MurmurHash3 finalizer → 64 affine permutations
+from seed 1), written out with numpy: bit for bit the signatures datasketch made, without importing
+datasketch, whose package imports scipy (40 MB resident in every process). Pure functions; the store
 keeps the bands and links duplicates.
 """
 
@@ -12,7 +14,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from typing import Any
+
+import numpy as np
 
 from crawler.dedupe import comparable_words
 
@@ -31,20 +34,33 @@ def signature(body: str) -> bytes | None:
     shingles = {" ".join(words[i : i + _SHINGLE]).encode() for i in range(len(words) - _SHINGLE + 1)}
     if len(shingles) < _MIN_SHINGLES:
         return None
-    from datasketch import MinHash  # imported on first use: it brings numpy and scipy
+    hashes = np.fromiter((int.from_bytes(hashlib.sha1(shingle).digest()[:4], "little") for shingle in shingles),
+                         dtype=np.uint32, count=len(shingles))  # fmt: skip
+    a, b = _permutations()
+    with np.errstate(over="ignore"):  # uint32 arithmetic wraps on purpose: it is arithmetic modulo 2^32
+        values = (_fmix32(hashes)[:, None] * a + b).min(axis=0)
+    return bytes(values.astype("<u4").tobytes())
 
-    # the same permutations MinHash(num_perm=64) draws from its seed, drawn once instead of per body
-    minhash = MinHash(num_perm=_PERMUTATIONS, permutations=_permutations(), scheme="affine32")
-    minhash.update_batch(list(shingles))
-    return bytes(minhash.hashvalues.astype("<u4").tobytes())
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer: mixes the hashes before the affine permutations."""
+    with np.errstate(over="ignore"):
+        h = h ^ (h >> np.uint32(16))
+        h = h * np.uint32(0x85EBCA6B)
+        h = h ^ (h >> np.uint32(13))
+        h = h * np.uint32(0xC2B2AE35)
+        mixed: np.ndarray = h ^ (h >> np.uint32(16))
+        return mixed
 
 
 @functools.cache
-def _permutations() -> Any:
-    """MinHash's permutation parameters for seed 1: drawing them took longer than hashing a body."""
-    from datasketch import MinHash
-
-    return MinHash(num_perm=_PERMUTATIONS).permutations
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    """The affine permutations h → a·h + b (mod 2^32, a odd) drawn from seed 1, as datasketch 2's MinHash
+    draws them (its "affine32" scheme, which stored signatures were made with)."""
+    generator = np.random.RandomState(1)
+    a = generator.randint(0, 1 << 31, _PERMUTATIONS, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = generator.randint(0, 1 << 32, _PERMUTATIONS, dtype=np.uint32)
+    return a, b
 
 
 def band_keys(sig: bytes) -> list[str]:

@@ -3,8 +3,8 @@
     discover  feeds, sitemaps, listing pages → links (conditional GET; a 304 reuses the stored links)
     select    drop links already stored, except those due for a re-check
     fetch     new links, and due re-checks with their ETag/Last-Modified
-    extract   page → ExtractedArticle (in a worker thread, so the event loop stays responsive)
-    normalise → ArticleRecord with identity and content hash
+    extract   page → ExtractedArticle  } in worker processes (parse_processes) or threads: the event loop
+    normalise → ArticleRecord          } stays responsive and parsing uses every core (crawler/workers.py)
     store     new article / new version / unchanged, with its event, in one transaction
     events    logged as they are stored; source_failing / source_recovered after the run
 
@@ -24,22 +24,21 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from crawler.config import CrawlerSettings, SourceConfig
-from crawler.decode import decode_html, non_html_reason
+from crawler.decode import non_html_reason
 from crawler.discover import discover_links
 from crawler.errors import CrawlerError, DiscoveryError, FetchError, FetchTimeout, HTTPStatusError, StoreError
 from crawler.events import Event, publish, utc_now
-from crawler.extract import SelectorRules, extract_article
+from crawler.extract import SelectorRules
 from crawler.fetch import Fetcher
-from crawler.models import DiscoveryKind, ExtractedArticle, Link, Page, RunSummary, Validators
-from crawler.normalize import normalize_article
+from crawler.models import DiscoveryKind, Link, Page, RunSummary, Validators
 from crawler.store import Store, SyncStore
 from crawler.urls import UrlPolicy
+from crawler.workers import ParseJob, Parser
 
 __all__ = ["Deps", "record_failed_run", "run_concurrently", "run_source"]
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_MIN_BODY_CHARS = 80  # below this a page is a section/tag/about page, not an article
 _MAX_CHILD_SITEMAPS = 50
 
 
@@ -53,6 +52,7 @@ class Deps:
     on_article_done: Callable[[str, str], None] | None = field(default=None)  # (source id, outcome) for progress
     on_event: Callable[[Event], None] | None = field(default=None)  # stored events, for the notifier's sinks
     on_fetch: Callable[[str, str, int | None], None] | None = field(default=None)  # (source id, kind, status)
+    parser: Parser = field(default_factory=lambda: Parser(0))  # where extraction runs (crawler/workers.py)
 
 
 async def run_source(source: SourceConfig, deps: Deps, *, recheck_all: bool = False) -> RunSummary:
@@ -243,12 +243,13 @@ async def _collect(link: Link, known: dict[str, Any] | None, job: _Job) -> None:
             summary.skip("not_html")
             outcome = "skipped"
             return
-        article = await asyncio.to_thread(_extract_page, page, job)
+        parsed = await deps.parser.parse(ParseJob(page, source, policy, job.rules, job.template))
+        article, record = parsed.article, parsed.record
         summary.extracted += 1
-        summary.poor += len(article.body) < _MIN_BODY_CHARS or not article.title
+        summary.poor += record is None or not article.title
         summary.undated += article.published is None
         summary.body_chars += len(article.body)
-        if len(article.body) < _MIN_BODY_CHARS:
+        if record is None:
             # a new page without text is not an article; a known article without text is a broken page
             # or template, never a new version that erases what was stored
             why = article.empty_body_reason or f"only {len(article.body)} characters of article text"
@@ -257,7 +258,6 @@ async def _collect(link: Link, known: dict[str, Any] | None, job: _Job) -> None:
             outcome = "skipped"
             return
         await _record_fetch(deps, source, link.url, kind, page=page)
-        record = await asyncio.to_thread(normalize_article, article, page, source, policy)  # MinHash: off the loop
         now = utc_now()
         upcoming = next_check(known["first_seen"] if known else now, now, source.recheck_after)
         saved = await deps.store.do(SyncStore.save_article, record, now, job.template, upcoming)
@@ -294,12 +294,6 @@ def _sent_home(article_url: str, final_url: str) -> bool:
     """A known article that now redirects to its site's front page was taken down."""
     before, after = urlsplit(article_url), urlsplit(final_url)
     return after.path in ("", "/") and before.path not in ("", "/") and not after.query
-
-
-def _extract_page(page: Page, job: _Job) -> ExtractedArticle:
-    text, _ = decode_html(page.body, page.content_type)
-    source = job.source
-    return extract_article(text, page.final_url, source.timezone, source.language, rules=job.rules, template=job.template)
 
 
 async def _learn_template(source: SourceConfig, deps: Deps) -> None:

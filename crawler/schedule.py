@@ -32,6 +32,7 @@ from crawler.notify import Notifier
 from crawler.pipeline import Deps, record_failed_run, run_source
 from crawler.service import ServiceNotifier
 from crawler.store import Store, SyncStore
+from crawler.workers import Parser
 
 __all__ = ["Daemon", "make_trigger"]
 logger = logging.getLogger(__name__)
@@ -92,8 +93,9 @@ class Daemon:
             metrics.event(event)
             notifier.submit(event)
 
+        parser = Parser(settings.parse_processes)
         self._deps = Deps(store, fetcher, settings, on_article_done=metrics.article_done, on_event=on_event,
-                          on_fetch=metrics.fetched)  # fmt: skip
+                          on_fetch=metrics.fetched, parser=parser)  # fmt: skip
         metrics.live("sink_queue_depth", lambda: notifier.queue_depth)
         metrics.live("scheduled_jobs", lambda: len(self._scheduler.get_jobs()) if self._scheduler else 0)
         metrics.live("running_sources", lambda: len(self._inflight))
@@ -123,6 +125,7 @@ class Daemon:
             self._remove_signals()
             if server is not None:
                 server.close()
+            parser.close()
             await notifier.aclose()
             await fetcher.aclose()
             await store.close()

@@ -49,6 +49,7 @@ def write_config(tmp_path: Path, sources: str, **crawler: object) -> Path:
         "allow_private_addresses": True,
         "per_host_concurrency": 4,
         "metrics_port": 0,  # tests that want /metrics pick a free port
+        "parse_processes": 0,  # threads: a worker pool per crawl would add its start-up to every test
         **crawler,
     }
     lines = ["[crawler]"]

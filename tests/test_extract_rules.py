@@ -265,3 +265,19 @@ def test_degradation_is_measured_per_signal_against_the_source_own_baseline(tmp_
         assert back.type == "source_recovered" and back.data["from"] == "degraded"
     finally:
         store.close()
+
+
+def test_signatures_are_bit_for_bit_those_stored_by_datasketch() -> None:
+    """crawler/neardup.py writes datasketch 2's affine32 MinHash out with numpy; stored signatures made by
+    datasketch (MinHash(num_perm=64), seed 1) must still compare. The value below is datasketch's."""
+    from crawler.neardup import signature
+
+    text = " ".join(f"كلمة{i % 37} word{i % 23}" for i in range(120))
+    sig = signature(text)
+    assert sig is not None and sig.hex() == (
+        "acd00c00539b5d019ceaaa012bca180116f54e00cf6a010092486100d812dc01ef07cc005fa757017d3c260155a9ab00b92059001d"
+        "3f4d029ed49b008da0350153f72800ea165700c2cb4100607407002e490f00a9c58c01a26b6b018cbb4f00bc5c110225598f013ba1"
+        "a70013d2bb01939617007647270038232c01a4688b00b2d40f013dba480281e1510030c0d10074df7d0090be55008e914d00a96466"
+        "002c2b9c01539a31002696150062b48c0361e1360303d10403a65e3600687b4400835e2700bdec210203c20101aefb3a01d17b9f01"
+        "183dcf01a0037901d4007a00900946001b0819005d7f02004530dc0058553c028d1511005ee00304e5481d01"
+    )

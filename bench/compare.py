@@ -10,8 +10,9 @@ contender in its own process, alternating A B C A B C:
   B  scrapy     SitemapSpider, h1 + paragraph text, SQLite pipeline in batches of 100 (bench/peers)
   C  trafilatura httpx (32 at a time) + trafilatura.extract, SQLite (bench/peers)
 
-Each run's wall time is the process's (start-up included, the same for all); CPU time and peak RSS are
-summed over the process and everything it starts (worker pools), sampled from /proc. Prints pages/s, CPU seconds per 1,000 pages, peak RSS, the ratios to crawler, and the re-poll:
+Each run's wall time is the process's (start-up included, the same for all); CPU time and peak memory are
+summed over the process and everything it starts (worker pools), sampled from /proc; memory is the
+proportional set size (PSS: resident pages shared by several processes counted once in all). Prints pages/s, CPU seconds per 1,000 pages, peak RSS, the ratios to crawler, and the re-poll:
 a second `crawler crawl` over the unchanged site (conditional GETs, known URLs skipped).
 
     python bench/compare.py --pages 3000 --rounds 2
@@ -177,7 +178,7 @@ def write_crawler_config(workdir: Path, database: Path, sitemap: str) -> Path:
 
 
 def measure(command: list[str], workdir: Path) -> dict[str, float]:
-    """Run command; its wall time, and the CPU time and peak resident memory of it and every process it
+    """Run command; its wall time, and the CPU time and peak memory (PSS) of it and every process it
     starts (worker pools, forkservers), sampled from /proc every 50 ms: wait4() alone would miss
     grandchildren and report the largest process's peak rather than the sum."""
     started = time.perf_counter()
@@ -195,7 +196,7 @@ def measure(command: list[str], workdir: Path) -> dict[str, float]:
 
 
 class ProcessTree:
-    """CPU seconds (last seen, per process) and the peak of the summed RSS of a process and its descendants."""
+    """CPU seconds (last seen, per process) and the peak of the summed PSS of a process and its descendants."""
 
     def __init__(self, root: int) -> None:
         self._root = root
@@ -223,15 +224,27 @@ class ProcessTree:
             found = {pid for pid, parent in parents.items() if parent in members} - members
             grew = bool(found)
             members |= found
-        rss = 0
+        memory = 0
         for pid in members & stats.keys():
             fields = stats[pid]
             self._cpu[pid] = (int(fields[11]) + int(fields[12])) / self._tick  # utime + stime
-            rss += int(fields[21]) * self._page
-        self.peak_rss = max(self.peak_rss, rss)
+            memory += _proportional_set_size(pid) or int(fields[21]) * self._page
+        self.peak_rss = max(self.peak_rss, memory)
 
     def cpu_seconds(self) -> float:
         return sum(self._cpu.values())
+
+
+def _proportional_set_size(pid: int) -> int | None:
+    """PSS in bytes: resident memory with pages shared between processes (a forkserver's children share
+    the modules it imported) counted once in all, not once per process."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
 
 
 def count_articles(database: Path) -> int:
@@ -261,7 +274,7 @@ def fetched_bodies(database: Path) -> int:
 
 def report(results: dict[str, list[dict[str, float]]], repoll: dict[str, float] | None, pages: int) -> None:
     best = {name: max(runs, key=lambda r: r["pages"] / r["wall"]) for name, runs in results.items() if runs}
-    print("\n| contender | pages | pages/s | CPU s per 1,000 pages | peak RSS | pages/s vs crawler |")
+    print("\n| contender | pages | pages/s | CPU s per 1,000 pages | peak memory (PSS) | pages/s vs crawler |")
     print("|---|---|---|---|---|---|")
     ours = best.get("crawler")
     for name, run in best.items():

@@ -342,3 +342,18 @@ def test_an_unchanged_sitemap_index_still_leads_to_its_changed_children(
     statuses = dict(query(db, "SELECT url, status FROM fetches WHERE kind = 'sitemap' ORDER BY id DESC LIMIT 3"))
     assert statuses[f"{base}/sitemap.xml"] == 304
     assert summary.new == 1 and query(db, "SELECT count(*) FROM articles WHERE url = ?", (base + added.path,)) == [(1,)]
+
+
+def test_worker_processes_store_exactly_what_threads_store(news_site: tuple[NewsSite, str], tmp_path: Path) -> None:
+    """parse_processes = 2 (the pool of crawler/workers.py) against 0 (threads): the same rows."""
+    _, base = news_site
+    rows = {}
+    for processes in (0, 2):
+        folder = tmp_path / f"p{processes}"
+        folder.mkdir()
+        config = write_config(folder, site_source(base), parse_processes=processes)
+        [summary] = crawl(config)
+        assert summary.new > 0 and summary.failed == 0
+        rows[processes] = query(folder / "crawler.db", "SELECT canonical_url, title, published, tags, body, provenance,"
+                                " content_hash, signature FROM articles ORDER BY canonical_url")  # fmt: skip
+    assert rows[2] == rows[0]

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 DATASET ?= ../shared/datasets/wcxb-dev-articles
 
-.PHONY: demo test lint bench bench-extraction soak clean
+.PHONY: demo test lint bench bench-extraction compare soak clean
 
 $(BIN)/crawler: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ bench: $(BIN)/crawler
 bench-extraction: $(BIN)/crawler
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/extraction.py $(DATASET) --check-floor bench/extraction_floor.json
+
+# Our crawl beside Scrapy and httpx + trafilatura on a static nginx site (installs the peers here, not for tests).
+compare: $(BIN)/crawler
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/compare.py --pages 3000 --rounds 2
 
 # The daemon for MINUTES against a changing local site with faults; exits 1 if memory, fds or tasks grow.
 MINUTES ?= 10

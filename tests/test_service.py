@@ -151,7 +151,8 @@ def test_the_hardened_unit_starts_reloads_restarts_on_watchdog_and_stops(user_ma
     site = NewsSite(articles=6)
     with serving(site) as base:
         database = user_manager.state / "crawler" / "crawler.db"
-        config = write_config(tmp_path, site_source(base), database=str(database), log_format="json")
+        # worker processes as in production: the sandbox must allow the forkserver and its pool
+        config = write_config(tmp_path, site_source(base), database=str(database), log_format="json", parse_processes=2)
         user_manager.units.mkdir(parents=True)
         (user_manager.units / "crawler.service").write_text(unit_text(str(config)))
         python_home = Path(sys.executable).resolve()

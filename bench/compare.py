@@ -33,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from crawl import free_port  # bench/crawl.py (this directory is on sys.path when run as a script)
+
 from crawler.demo.site import NewsSite
 
 PEERS = Path(__file__).parent / "peers"
@@ -71,12 +73,6 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=10)
     report(results, repoll, args.pages)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- the site --------------------------------------------------------------------------------------------

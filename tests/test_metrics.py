@@ -9,16 +9,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from conftest import count, site_source, start_daemon, wait_for, write_config
+from conftest import count, free_port, site_source, start_daemon, wait_for, write_config
 from prometheus_client.parser import text_string_to_metric_families
 
 from crawler.demo.site import NewsSite
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def scrape(port: int) -> dict[str, list[tuple[dict[str, str], float]]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import sqlite3
 import subprocess
 import time
@@ -16,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import serving, site_source, write_config
+from conftest import free_port, serving, site_source, write_config
 from test_pipeline import crawl
 
 from crawler.demo.site import NewsSite
@@ -27,12 +26,6 @@ from crawler.ui import datasette_command, metadata
 pytest.importorskip("datasette", reason="the ui extra is not installed: pip install 'crawler[ui]'")
 HOSTILE_BODY = "<script>document.title='pwned'</script> <img src=x onerror=alert(1)> " + "نص المقال " * 20
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -165,12 +165,16 @@ def _slow_headers(handler: Any, site: FaultySite, path: str) -> None:
     _send(handler, status, body, {"Content-Type": content_type})
 
 
-def _trickle(handler: Any, site: FaultySite, path: str) -> None:
-    status, content_type, body = _real_page(handler, site, path)
+def _send_headers(handler: Any, status: int, content_type: str, length: int) -> None:
     handler.send_response(status)
     handler.send_header("Content-Type", content_type)
-    handler.send_header("Content-Length", str(len(body)))
+    handler.send_header("Content-Length", str(length))
     handler.end_headers()
+
+
+def _trickle(handler: Any, site: FaultySite, path: str) -> None:
+    status, content_type, body = _real_page(handler, site, path)
+    _send_headers(handler, status, content_type, len(body))
     sent = 0
     for _ in range(int(site.slow_seconds / 0.05)):
         if site.closing.wait(0.05) or sent >= len(body):
@@ -188,10 +192,7 @@ def _reset(handler: Any, site: FaultySite, path: str) -> None:
 
 def _truncated(handler: Any, site: FaultySite, path: str) -> None:
     status, content_type, body = _real_page(handler, site, path)
-    handler.send_response(status)
-    handler.send_header("Content-Type", content_type)
-    handler.send_header("Content-Length", str(len(body)))
-    handler.end_headers()
+    _send_headers(handler, status, content_type, len(body))  # the length of the whole page, then half of it
     handler.wfile.write(body[: len(body) // 2])
     handler.close_connection = True
 

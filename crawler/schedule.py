@@ -196,10 +196,10 @@ class Daemon:
         assert task is not None and self._deps is not None
         self._inflight[source_id] = task
         deps = self._deps
+        ok = False
         try:
             async with asyncio.timeout(self._config.crawler.run_timeout.total_seconds()):
-                summary = await run_source(source, deps)
-            self._metrics.run_finished(source_id, summary.ok)
+                ok = (await run_source(source, deps)).ok
         except TimeoutError:
             logger.error("source %s: run exceeded run_timeout %s", source_id, self._config.crawler.run_timeout)
             await self._record_failure(source, deps, "run_timeout exceeded")
@@ -218,6 +218,7 @@ class Daemon:
         finally:
             self._inflight.pop(source_id, None)
             self.runs += 1
+            self._metrics.run_finished(source_id, ok)  # timeouts and errors count as failed runs too
             self._service.status(self._status())
 
     @staticmethod

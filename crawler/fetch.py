@@ -202,8 +202,6 @@ class Fetcher:
             raise FetchTimeout(url, f"no complete answer within timeout ({deadline:g} s)") from exc
         except httpx.TimeoutException as exc:
             raise FetchTimeout(url, f"timed out ({type(exc).__name__})") from exc
-        except httpx.DecodingError as exc:
-            raise FetchError(url, f"undecodable response body: {exc}") from exc
         except (httpx.TransportError, httpx.InvalidURL) as exc:
             if isinstance(exc.__cause__, NonPublicAddress):
                 raise BlockedError(url, str(exc.__cause__)) from exc

@@ -81,6 +81,7 @@ def main() -> None:
     print(f"pages per second      {pages / wall:.0f}")
     print(f"CPU seconds per page  {cpu / max(pages, 1):.4f} s  ({cpu / max(pages, 1) * 1000:.1f} CPU s per 1,000 pages)")
     print(f"peak RSS              {peak_rss_mb:.0f} MB")
+    print("(CPU and RSS of this process only: the parse workers are not in them; bench/compare.py sums them)")
 
 
 if __name__ == "__main__":

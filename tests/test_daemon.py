@@ -54,3 +54,21 @@ def test_daemon_collects_survives_a_failing_source_reloads_and_stops_cleanly(
     assert any("'added': ['english']" in m for m in messages), output[-3000:]
     assert any(line.get("event") == "fetch_failed" and line.get("source") == "broken" for line in lines)
     assert messages[-1].startswith("daemon stopped")
+
+
+def test_many_sources_start_spread_out_rather_than_all_at_once() -> None:
+    """10,000 sources would all run within 30 s of a start; their first runs spread to 20 a second."""
+    from datetime import UTC, datetime, timedelta
+
+    from crawler.config import SourceConfig
+    from crawler.schedule import first_run_spread, make_trigger
+
+    assert first_run_spread(12) == timedelta(seconds=30)
+    assert first_run_spread(10_000) == timedelta(seconds=500)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    source = SourceConfig(id="s", name="S", feeds=["https://e.example/feed"], interval="15m")
+    firsts = [make_trigger(source, now, spread=first_run_spread(10_000)).get_next_fire_time(None, now)
+              for _ in range(400)]  # fmt: skip
+    offsets = sorted((first - now).total_seconds() for first in firsts)
+    assert offsets[0] >= 0 and offsets[-1] <= 500 + 90  # the spread, plus the interval's jitter
+    assert offsets[len(offsets) // 2] > 100  # not bunched at the start

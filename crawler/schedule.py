@@ -34,7 +34,7 @@ from crawler.service import ServiceNotifier
 from crawler.store import Store, SyncStore
 from crawler.workers import Parser
 
-__all__ = ["Daemon", "make_trigger"]
+__all__ = ["Daemon", "first_run", "first_run_spread", "make_trigger"]
 logger = logging.getLogger(__name__)
 
 _FIRST_RUN_SPREAD = timedelta(seconds=30)  # first runs spread over this much (or the interval, if shorter)
@@ -63,6 +63,13 @@ def make_trigger(
         first = max(first, last_run_at + every)
     jitter = max(1, int(every.total_seconds() / 10)) if every.total_seconds() >= 10 else None
     return IntervalTrigger(seconds=every.total_seconds(), start_date=first, jitter=jitter, timezone=UTC)
+
+
+def first_run(trigger: BaseTrigger) -> dict[str, datetime]:
+    """add_job's next_run_time for an interval trigger: its start. Left to the trigger, a start that passed
+    while thousands of jobs were being added (or before scheduler.start()) is pushed a whole interval
+    later; given explicitly, a passed start runs at once (within the misfire grace)."""
+    return {"next_run_time": trigger.start_date} if isinstance(trigger, IntervalTrigger) else {}
 
 
 class Daemon:
@@ -192,7 +199,7 @@ class Daemon:
         grace = int(source.interval.total_seconds()) if source.interval else 300
         self._scheduler.add_job(
             self._run_job, trigger, args=[source.id], id=source.id, name=source.name, replace_existing=True,
-            misfire_grace_time=max(grace, 1),
+            misfire_grace_time=max(grace, 1), **first_run(trigger),
         )  # fmt: skip
 
     async def _run_job(self, source_id: str) -> None:

@@ -72,3 +72,32 @@ def test_many_sources_start_spread_out_rather_than_all_at_once() -> None:
     offsets = sorted((first - now).total_seconds() for first in firsts)
     assert offsets[0] >= 0 and offsets[-1] <= 500 + 90  # the spread, plus the interval's jitter
     assert offsets[len(offsets) // 2] > 100  # not bunched at the start
+
+
+def test_a_first_run_whose_time_passed_while_jobs_were_added_runs_at_once() -> None:
+    """Adding 10,000 jobs takes seconds; a first run due in that time must not wait a whole interval."""
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from crawler.config import SourceConfig
+    from crawler.schedule import first_run, make_trigger
+
+    source = SourceConfig(id="s", name="S", feeds=["https://e.example/feed"], interval="1h")
+    earlier = datetime.now(UTC) - timedelta(seconds=20)
+    trigger = make_trigger(source, earlier, spread=timedelta(seconds=5))  # due 15-20 s ago
+
+    async def scheduled() -> tuple[datetime | None, datetime | None]:
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        left_to_trigger = scheduler.add_job(print, trigger, id="a", misfire_grace_time=3600)
+        explicit = scheduler.add_job(print, trigger, id="b", misfire_grace_time=3600, **first_run(trigger))
+        scheduler.start(paused=True)
+        try:
+            return left_to_trigger.next_run_time, explicit.next_run_time
+        finally:
+            scheduler.shutdown(wait=False)
+
+    left_to_trigger, explicit = asyncio.run(scheduled())
+    assert left_to_trigger is not None and left_to_trigger > datetime.now(UTC) + timedelta(minutes=50)  # the bug
+    assert explicit is not None and explicit <= datetime.now(UTC)  # due now: runs at once

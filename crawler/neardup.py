@@ -71,6 +71,7 @@ def band_keys(sig: bytes) -> list[str]:
 
 def similarity(a: bytes, b: bytes) -> float:
     """The share of equal MinHash values: an estimate of the two bodies' Jaccard similarity."""
-    values = len(a) // 4
-    equal = sum(1 for i in range(values) if a[4 * i : 4 * i + 4] == b[4 * i : 4 * i + 4])
-    return equal / values if values else 0.0
+    if len(a) != len(b) or len(a) < 4:
+        return 0.0
+    equal = np.count_nonzero(np.frombuffer(a, dtype="<u4") == np.frombuffer(b, dtype="<u4"))
+    return float(equal) / (len(a) // 4)

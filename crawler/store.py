@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import queue
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -740,37 +741,129 @@ class SyncStore:
         return [{**dict(zip(keys, row)), "data": json.loads(row[5] or "{}")} for row in rows]
 
 
-class Store:
-    """Async front of SyncStore: every call runs on the one store thread."""
+_Call = tuple[Callable[["SyncStore"], Any], "asyncio.Future[Any]"]
+GROUP_COMMIT_MAX = 64  # calls at most in one transaction
 
-    def __init__(self, executor: ThreadPoolExecutor, sync: SyncStore, path: Path) -> None:
-        self._executor = executor
-        self._sync = sync
+
+class Store:
+    """Async front of SyncStore: every call runs on the one store thread.
+
+    Calls that queued up while the thread was busy run together in one transaction (group commit), each
+    inside its own savepoint, and their callers hear back once it is committed: under load a commit is
+    paid per batch instead of per call (it was 60 % of an article's write time), an article still lands
+    whole or not at all, and a transaction is never held open waiting for work or the network."""
+
+    def __init__(self, path: Path, calls: queue.SimpleQueue[_Call | None], thread: threading.Thread) -> None:
         self._path = path
+        self._calls = calls
+        self._thread = thread
 
     @classmethod
     async def open(cls, path: Path) -> Store:
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crawler-store")
         loop = asyncio.get_running_loop()
+        opened: asyncio.Future[None] = loop.create_future()
+        calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        thread = threading.Thread(target=_serve, args=(path, calls, loop, opened), name="crawler-store", daemon=True)
+        thread.start()
         try:
-            sync = await loop.run_in_executor(executor, SyncStore, path)
+            await opened
         except (sqlite3.Error, OSError) as exc:
-            executor.shutdown(wait=False)
             raise StoreError(f"cannot open database {path}: {exc}{_hint(exc)}") from exc
-        return cls(executor, sync, path)
+        return cls(path, calls, thread)
 
     async def do(self, method: Callable[Concatenate[SyncStore, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run ``SyncStore.method(*args)`` on the store thread; sqlite errors become StoreError."""
-        loop = asyncio.get_running_loop()
+        done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._calls.put((lambda sync: method(sync, *args, **kwargs), done))
         try:
-            return await loop.run_in_executor(self._executor, lambda: method(self._sync, *args, **kwargs))
+            return await done
         except sqlite3.Error as exc:
             raise StoreError(f"database {self._path}: {exc}{_hint(exc)} (in {method.__name__})") from exc
 
     async def close(self) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._sync.close)
-        self._executor.shutdown(wait=True)
+        self._calls.put(None)
+        await asyncio.to_thread(self._thread.join)
+
+
+def _serve(
+    path: Path, calls: queue.SimpleQueue[_Call | None], loop: asyncio.AbstractEventLoop, opened: asyncio.Future[None]
+) -> None:
+    """The store thread: open the database, then run queued calls in batches until told to stop."""
+    try:
+        sync = SyncStore(path)
+    except BaseException as exc:  # handed to Store.open, which reports it
+        loop.call_soon_threadsafe(_settle, opened, None, exc)
+        return
+    loop.call_soon_threadsafe(_settle, opened, None, None)
+    try:
+        while (first := calls.get()) is not None:
+            batch = [first]
+            while len(batch) < GROUP_COMMIT_MAX and (more := _next_waiting(calls)) is not None:
+                batch.append(more)
+            for (_, done), (result, error) in zip(batch, _run_batch(sync, [call for call, _ in batch])):
+                loop.call_soon_threadsafe(_settle, done, result, error)
+    finally:
+        sync.close()
+
+
+def _next_waiting(calls: queue.SimpleQueue[_Call | None]) -> _Call | None:
+    """The next queued call, or None when the queue is empty or says stop (put back for the main loop)."""
+    try:
+        call = calls.get_nowait()
+    except queue.Empty:
+        return None
+    if call is None:
+        calls.put(None)
+    return call
+
+
+def _run_batch(sync: SyncStore, batch: list[Callable[[SyncStore], Any]]) -> list[tuple[Any, BaseException | None]]:
+    """Run the calls in one transaction, each in a savepoint. If the transaction itself fails (a full disk
+    at commit, a busy database), roll it all back and run them one by one, so each caller gets its own
+    outcome."""
+    if len(batch) == 1:
+        return [_run_one(sync, batch[0])]
+    conn = sync.db.conn
+    try:
+        conn.execute("BEGIN")
+        outcomes = [_run_in_savepoint(sync, call) for call in batch]
+        conn.execute("COMMIT")
+    except sqlite3.Error:
+        if conn.in_transaction:
+            conn.rollback()
+        return [_run_one(sync, call) for call in batch]
+    return outcomes
+
+
+def _run_in_savepoint(sync: SyncStore, call: Callable[[SyncStore], Any]) -> tuple[Any, BaseException | None]:
+    conn = sync.db.conn
+    conn.execute("SAVEPOINT call")
+    try:
+        result = call(sync)
+    except Exception as exc:  # the caller's to handle; undo its writes, keep the others'
+        if not conn.in_transaction:
+            raise  # the error ended the whole transaction: _run_batch runs the calls one by one
+        conn.execute("ROLLBACK TO SAVEPOINT call")
+        conn.execute("RELEASE SAVEPOINT call")
+        return None, exc
+    conn.execute("RELEASE SAVEPOINT call")
+    return result, None
+
+
+def _run_one(sync: SyncStore, call: Callable[[SyncStore], Any]) -> tuple[Any, BaseException | None]:
+    try:
+        return call(sync), None
+    except Exception as exc:  # the caller's to handle
+        return None, exc
+
+
+def _settle(done: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if done.cancelled():
+        return
+    if error is not None:
+        done.set_exception(error)
+    else:
+        done.set_result(result)
 
 
 def _hint(exc: Exception) -> str:

@@ -66,7 +66,7 @@ def test_the_daemon_speaks_the_notify_protocol(news_site: tuple[NewsSite, str], 
     messages: list[str] = []
     try:
         messages.append(listener.recv(4096).decode())
-        for _ in range(3):
+        while messages.count("WATCHDOG=1") < 3:  # a source run ending sends a STATUS= line in between
             messages.append(listener.recv(4096).decode())
         daemon.send_signal(signal.SIGHUP)
         while not messages[-1].startswith("READY=1") or len(messages) < 5:
@@ -81,7 +81,7 @@ def test_the_daemon_speaks_the_notify_protocol(news_site: tuple[NewsSite, str], 
         listener.close()
     assert daemon.returncode == 0, output[-2000:]
     assert messages[0].startswith("READY=1\nSTATUS=1 sources scheduled"), messages
-    assert messages[1:4] == ["WATCHDOG=1"] * 3, messages
+    assert [m for m in messages[1:] if not m.startswith("STATUS=")][:3] == ["WATCHDOG=1"] * 3, messages
     reload = next(i for i, message in enumerate(messages) if message.startswith("RELOADING=1"))
     assert re.fullmatch(r"RELOADING=1\nMONOTONIC_USEC=\d+", messages[reload])
     assert any(message.startswith("READY=1") for message in messages[reload:])

@@ -1,0 +1,109 @@
+"""The store thread's group commit: calls that queue up while it is busy share one transaction, each in its
+own savepoint; a failing call takes back only its own writes; callers hear back after the commit. Real
+SQLite files, calls made through the async Store as the pipeline makes them."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from crawler.dedupe import content_hash
+from crawler.errors import StoreError
+from crawler.models import ArticleRecord
+from crawler.store import Store, SyncStore
+
+
+def _record(number: int, source: str = "s") -> ArticleRecord:
+    body = f"Article {number} says something new about the city council's budget."
+    return ArticleRecord(
+        source_id=source, url=f"https://e.com/{number}", canonical_url=f"https://e.com/{number}", title=f"Title {number}",
+        published=None, modified=None, authors=[], section=None, tags=[], language="en", image=None, site_name=None,
+        description=None, body=body, content_hash=content_hash({"title": f"Title {number}", "body": body}), etag=None,
+        last_modified=None,
+    )  # fmt: skip
+
+
+def _add_source(sync: SyncStore) -> None:
+    with sync.db.atomic():
+        sync.db.table("sources").insert({"id": "s", "name": "S"})
+
+
+def _in_transaction(sync: SyncStore) -> bool:
+    return sync.db.conn.in_transaction
+
+
+def _wait(sync: SyncStore, release: threading.Event) -> None:
+    assert release.wait(10)
+
+
+def _counts(path: Path) -> tuple[int, int, int, int]:
+    with sqlite3.connect(path) as reader:
+        return tuple(  # type: ignore[return-value]
+            reader.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("articles", "article_versions", "events", "articles_fts")
+        )
+
+
+async def _queue_behind_a_busy_thread(store: Store, calls: list) -> list:  # type: ignore[type-arg]
+    """Hold the store thread, queue the calls, then let it go: they run as one batch."""
+    release = threading.Event()
+    holding = asyncio.ensure_future(store.do(_wait, release))
+    await asyncio.sleep(0.05)
+    pending = [asyncio.ensure_future(store.do(*call)) for call in calls]
+    await asyncio.sleep(0.05)
+    release.set()
+    await holding
+    return await asyncio.gather(*pending, return_exceptions=True)
+
+
+def test_calls_queued_while_the_thread_is_busy_commit_together(tmp_path: Path) -> None:
+    async def run() -> tuple[bool, list, bool]:  # type: ignore[type-arg]
+        store = await Store.open(tmp_path / "crawler.db")
+        try:
+            await store.do(_add_source)
+            alone = await store.do(_in_transaction)
+            calls = [(_in_transaction,)] + [(SyncStore.save_article, _record(n), "2024-01-01T00:00:00Z") for n in range(20)]
+            batched = await _queue_behind_a_busy_thread(store, calls)
+            after = await store.do(_in_transaction)
+            return alone, batched, after
+        finally:
+            await store.close()
+
+    alone, batched, after = asyncio.run(run())
+    assert alone is False and batched[0] is True and after is False  # a batch is one transaction, ended
+    assert [outcome.kind for outcome in batched[1:]] == ["new"] * 20
+    assert _counts(tmp_path / "crawler.db") == (20, 20, 20, 20)  # committed: another connection sees them
+
+
+def test_a_failing_call_in_a_batch_undoes_only_its_own_writes(tmp_path: Path) -> None:
+    async def run() -> list:  # type: ignore[type-arg]
+        store = await Store.open(tmp_path / "crawler.db")
+        try:
+            await store.do(_add_source)
+            calls = [(SyncStore.save_article, _record(1), "2024-01-01T00:00:00Z"),
+                     (SyncStore.save_article, _record(2, source="unknown"), "2024-01-01T00:00:00Z"),  # foreign key
+                     (SyncStore.save_article, _record(3), "2024-01-01T00:00:00Z")]  # fmt: skip
+            return await _queue_behind_a_busy_thread(store, calls)
+        finally:
+            await store.close()
+
+    first, failed, third = asyncio.run(run())
+    assert first.kind == "new" and third.kind == "new"
+    assert isinstance(failed, StoreError) and "FOREIGN KEY" in str(failed) and "save_article" in str(failed)
+    assert _counts(tmp_path / "crawler.db") == (2, 2, 2, 2)
+    with sqlite3.connect(tmp_path / "crawler.db") as reader:
+        assert {url for (url,) in reader.execute("SELECT url FROM articles")} == {"https://e.com/1", "https://e.com/3"}
+
+
+def test_an_unopenable_database_is_a_store_error_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "crawler.db").mkdir()
+
+    async def run() -> None:
+        await Store.open(tmp_path / "crawler.db")
+
+    with pytest.raises(StoreError, match=r"cannot open database .*crawler\.db"):
+        asyncio.run(run())

@@ -40,6 +40,7 @@ R = TypeVar("R")
 migrations = Migrations("crawler")
 _MIN_PAGES = 3  # article pages in a run before its extraction quality says anything
 STALE_GAPS = 5  # silent for this many usual gaps between new articles: stale
+NEAR_DUP_CANDIDATES = 200  # newest articles sharing a band compared at most (a band common to thousands says little)
 SEARCH_RANK_LIMIT = 20_000  # matches ranked at most, the newest first (SyncStore._recent_rowid_floor)
 _JSON_FIELDS = ("authors", "tags", "provenance")
 _ARTICLE_FIELDS = (
@@ -172,6 +173,20 @@ def m011_child_sitemaps(db: Database) -> None:
     validators are dropped, so every index is read in full once and its children recorded."""
     db.table("discovery_pages").add_column("children", str)
     db.execute("UPDATE discovery_pages SET etag = NULL, last_modified = NULL WHERE kind = 'sitemap'")
+
+
+@migrations()
+def m012_signature_table(db: Database) -> None:
+    """Signatures move out of the articles row: read there, each candidate's 256 bytes sat behind its
+    body's overflow pages, and the duplicate check slowed as the database grew."""
+    db.table("near_dup_signatures").create(
+        {"article_id": int, "source_id": str, "signature": bytes}, pk="article_id", not_null={"source_id", "signature"}
+    )  # fmt: skip
+    db.execute(
+        "INSERT INTO near_dup_signatures (article_id, source_id, signature)"
+        " SELECT id, source_id, signature FROM articles WHERE signature IS NOT NULL"
+    )
+    db.execute("UPDATE articles SET signature = NULL WHERE signature IS NOT NULL")
 
 
 class SaveOutcome:
@@ -449,6 +464,7 @@ class SyncStore:
 
     def _insert_article(self, record: ArticleRecord, now: str) -> SaveOutcome:
         values = _encode(asdict(record))
+        del values["signature"]  # kept in near_dup_signatures
         values.update(first_seen=now, last_seen=now, last_checked=now, last_changed=now, versions=1)
         article_id = int(self.db.table("articles").insert(values).last_pk)  # type: ignore[arg-type]
         self._index(article_id, record)
@@ -469,17 +485,24 @@ class SyncStore:
         bands = band_keys(record.signature)
         marks = ",".join("?" * len(bands))
         candidates = self.db.execute(
-            "SELECT a.id, a.canonical_url, a.signature, COALESCE(a.story_id, a.id) FROM articles a WHERE a.id IN"
-            f" (SELECT DISTINCT article_id FROM near_dup_bands WHERE band IN ({marks})) AND a.source_id != ?"
-            " ORDER BY a.id",
-            [*bands, record.source_id],
+            "SELECT article_id, signature FROM near_dup_signatures WHERE article_id IN"
+            f" (SELECT article_id FROM near_dup_bands WHERE band IN ({marks})) AND source_id != ?"
+            " ORDER BY article_id DESC LIMIT ?",
+            [*bands, record.source_id, NEAR_DUP_CANDIDATES],
         ).fetchall()
+        self.db.execute(
+            "INSERT INTO near_dup_signatures (article_id, source_id, signature) VALUES (?, ?, ?)",
+            [article_id, record.source_id, record.signature],
+        )
         self.db.conn.executemany(
             "INSERT INTO near_dup_bands (band, article_id) VALUES (?, ?)", [(band, article_id) for band in bands]
         )
-        for other_id, other_url, other_signature, story_id in candidates:
-            score = similarity(record.signature, other_signature) if other_signature else 0.0
+        for other_id, other_signature in candidates:
+            score = similarity(record.signature, other_signature)
             if score >= DUPLICATE_SIMILARITY:
+                other_url, story_id = self.db.execute(
+                    "SELECT canonical_url, COALESCE(story_id, id) FROM articles WHERE id = ?", [other_id]
+                ).fetchone()
                 self.db.execute("UPDATE articles SET story_id = ? WHERE id = ?", [story_id, article_id])
                 return Event("article_duplicate", record.source_id, article_id,
                              {"url": record.canonical_url, "duplicate_of": other_id, "duplicate_url": other_url,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from crawler.dedupe import content_hash
 from crawler.errors import StoreError
 from crawler.models import ArticleRecord
+from crawler.neardup import signature
 from crawler.store import Store, SyncStore
 
 
@@ -107,3 +109,26 @@ def test_an_unopenable_database_is_a_store_error_naming_the_file(tmp_path: Path)
 
     with pytest.raises(StoreError, match=r"cannot open database .*crawler\.db"):
         asyncio.run(run())
+
+
+def test_signatures_stored_in_the_articles_row_move_to_their_own_table(tmp_path: Path) -> None:
+    """A database from before m012 (signature in the articles row) keeps its near-duplicate detection."""
+    path = tmp_path / "crawler.db"
+    old = SyncStore(path)
+    _add_source(old)
+    original = replace(_record(1), body=" ".join(f"word{n}" for n in range(60)), source_id="s")
+    old.save_article(replace(original, signature=signature(original.body)), "2024-01-01T00:00:00Z")
+    with old.db.atomic():  # as m011 left it
+        old.db.execute("UPDATE articles SET signature = (SELECT signature FROM near_dup_signatures WHERE article_id = 1)")
+        old.db.execute("DROP TABLE near_dup_signatures")
+        old.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm012_signature_table'")
+        old.db.table("sources").insert({"id": "other", "name": "Other"})
+    old.close()
+
+    store = SyncStore(path)
+    assert store.db.execute("SELECT count(*) FROM articles WHERE signature IS NOT NULL").fetchone() == (0,)
+    copy = replace(original, source_id="other", url="https://f.com/1", canonical_url="https://f.com/1")
+    outcome = store.save_article(replace(copy, signature=signature(copy.body)), "2024-01-02T00:00:00Z")
+    store.close()
+    assert [event.type for event in outcome.also] == ["article_duplicate"]
+    assert outcome.also[0].data["duplicate_of"] == 1

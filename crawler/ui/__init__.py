@@ -46,7 +46,7 @@ _ARTICLE_COLUMNS = {
     "modified_text": "the last-updated date as the page wrote it",
     "next_check": "when it is re-checked next (recheck_after); null after the last age",
     "removed_at": "set while the article is gone (404, 410, or sent to the home page)",
-    "signature": "MinHash of the body, for near-duplicate stories",
+    "signature": "unused since the signatures moved to near_dup_signatures (always null)",
     "story_id": "the first copy's id when another source published the same story",
 }
 
@@ -138,6 +138,7 @@ _TABLES: dict[str, dict[str, Any]] = {
         },  # fmt: skip
     },
     "near_dup_bands": {"hidden": True, "description": "LSH bands of the MinHash signatures."},
+    "near_dup_signatures": {"hidden": True, "description": "MinHash signature of each article's body."},
     "articles_fts": {"hidden": True, "description": "Full-text index of titles and bodies in match-key form."},
     "_sqlite_migrations": {"hidden": True, "description": "Schema migrations applied."},
 }

@@ -2,7 +2,8 @@
 
 Writes N articles through the store's own write path, one transaction per article as a crawl does
 (SyncStore.save_article: article row, version 1, article_new event, full-text row, MinHash bands and the
-cross-source duplicate check, plus the page's fetches row), from 20 sources over two years. The text is
+cross-source duplicate check, plus the page's fetches row; signature and search form made beforehand, as
+the parse workers make them), from 20 sources over two years. The text is
 the demo site's Arabic and English sentences with names and numbers from a 200,000-word vocabulary mixed
 in (news is full of proper nouns), and one article in 50 is another source's copy of an earlier story.
 Then it times, on the full database:
@@ -41,7 +42,7 @@ from crawler.dedupe import content_hash  # noqa: E402
 from crawler.demo.content import make_article  # noqa: E402
 from crawler.models import ArticleRecord  # noqa: E402
 from crawler.neardup import signature  # noqa: E402
-from crawler.search import query_terms, snippet  # noqa: E402
+from crawler.search import index_text, query_terms, snippet  # noqa: E402
 from crawler.store import Store, SyncStore  # noqa: E402
 
 SOURCES = [f"source-{n:02d}" for n in range(20)]
@@ -85,6 +86,7 @@ def article_record(number: int, total: int) -> tuple[ArticleRecord, str]:
     record = ArticleRecord(
         source_id=source, url=url, canonical_url=url, language=demo.language, site_name=source, etag=f'"{number}"',
         last_modified=None, content_hash=content_hash(fields), signature=signature(body),
+        search_form=(index_text(demo.title), index_text(body)),
         provenance={"title": "h1", "body": "article"}, **fields,
     )  # fmt: skip
     return record, seen.isoformat(timespec="milliseconds")

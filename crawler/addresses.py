@@ -1,5 +1,5 @@
 """The connection layer under httpx (an httpcore network backend): which addresses the fetcher may connect
-to, and a cheap liveness check for pooled connections.
+to, over asyncio streams with a cheap liveness check for pooled connections.
 
 Addresses: public ones only, unless allow_private_addresses is set. A host name is resolved once, every
 address it resolves to must be public, and the connection goes to one of those checked addresses. A
@@ -7,10 +7,11 @@ separate lookup before the request would leave a window for DNS rebinding (a nam
 address to the check and 127.0.0.1 to the connection); here there is one lookup per connection.
 Redirect hops and robots.txt open their connections the same way, so they are covered.
 
-Liveness: before every request httpcore's pool asks each idle keep-alive connection whether its socket
-is readable (a poll() and a getpeername() each), which at 32 connections was 40 % of the event loop's
-time in a crawl. A connection that carried a response less than two seconds ago is taken as alive without
-asking; one that was closed all the same fails its request as a reset, which is retried.
+Connections are asyncio streams rather than httpcore's default anyio ones: before every request
+httpcore's pool asks each idle keep-alive connection whether its socket is readable, which anyio answers
+with a poll() and a getpeername() (40 % of the event loop's time in a crawl at 32 connections); the event
+loop already buffers what arrives, so the answer is a look at that buffer. Without anyio's cancel scopes
+each read and write is also cheaper.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import asyncio
 import ipaddress
 import socket
 import ssl
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -33,12 +33,8 @@ class NonPublicAddress(httpcore.ConnectError):
     """A host name resolved to a loopback, private, link-local or otherwise non-public address."""
 
 
-_FRESH_SECONDS = 2.0  # a connection used this recently is not polled for liveness
-
-
 class _Backend(httpcore.AsyncNetworkBackend):
     def __init__(self, allow_private_addresses: bool) -> None:
-        self._inner = httpcore.AnyIOBackend()
         self._allow_private = allow_private_addresses
 
     async def connect_tcp(
@@ -46,8 +42,20 @@ class _Backend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:  # fmt: skip
         address = host if self._allow_private else await _public_address(host, port)
-        stream = await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
-        return _Stream(stream)
+        try:
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_connection(
+                    address, port, local_addr=(local_address, 0) if local_address else None
+                )
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"connecting to {host}:{port} took over {timeout} s") from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(_reason(exc)) from exc
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as anyio does: requests go out whole
+        for option in socket_options or ():
+            sock.setsockopt(*option)
+        return _Stream(reader, writer)
 
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None
@@ -55,37 +63,72 @@ class _Backend(httpcore.AsyncNetworkBackend):
         raise NonPublicAddress(f"refusing to connect to the Unix socket {path}")
 
     async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+        await asyncio.sleep(seconds)
 
 
 class _Stream(httpcore.AsyncNetworkStream):
-    """A connection that remembers when it last carried data, to skip liveness polls while it is fresh."""
+    """A connection as asyncio streams. The event loop already watches the socket and buffers what comes,
+    so "is it readable?" (httpcore asks it of every idle connection before each request) is a look at the
+    buffer instead of a poll() system call."""
 
-    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
-        self._inner = inner
-        self._used = time.monotonic()
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        data = await self._inner.read(max_bytes, timeout)
-        self._used = time.monotonic()
-        return data
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._reader.read(max_bytes)
+        except TimeoutError as exc:
+            raise httpcore.ReadTimeout(f"no data for {timeout} s") from exc
+        except OSError as exc:
+            raise httpcore.ReadError(_reason(exc)) from exc
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._inner.write(buffer, timeout)
-        self._used = time.monotonic()
+        if not buffer:
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                self._writer.write(buffer)
+                await self._writer.drain()
+        except TimeoutError as exc:
+            raise httpcore.WriteTimeout(f"could not send for {timeout} s") from exc
+        except OSError as exc:
+            raise httpcore.WriteError(_reason(exc)) from exc
 
     async def aclose(self) -> None:
-        await self._inner.aclose()
+        self._writer.close()
 
     async def start_tls(
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
     ) -> httpcore.AsyncNetworkStream:
-        return _Stream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+        try:
+            await self._writer.start_tls(ssl_context, server_hostname=server_hostname, ssl_handshake_timeout=timeout)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"TLS handshake took over {timeout} s") from exc
+        except (OSError, ssl.SSLError) as exc:
+            raise httpcore.ConnectError(_reason(exc)) from exc
+        return self
 
     def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable" and time.monotonic() - self._used < _FRESH_SECONDS:
-            return False
-        return self._inner.get_extra_info(info)
+        if info == "is_readable":  # data or EOF waiting on an idle connection: the server closed it
+            return self._reader.at_eof() or bool(getattr(self._reader, "_buffer", b""))
+        if info == "client_addr":
+            return self._writer.get_extra_info("sockname")
+        if info == "server_addr":
+            return self._writer.get_extra_info("peername")
+        if info == "socket":
+            return self._writer.get_extra_info("socket")
+        if info == "ssl_object":
+            return self._writer.get_extra_info("ssl_object")
+        return None
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong with a connection, in words (the errno text of a reset says little)."""
+    if isinstance(exc, ConnectionResetError | BrokenPipeError):
+        return "the connection was reset or closed by the server"
+    return str(exc) or type(exc).__name__
 
 
 async def _public_address(host: str, port: int) -> str:

@@ -124,6 +124,7 @@ class ArticleRecord:
     published_text: str | None = None  # the dates as the page wrote them; published/modified are UTC
     modified_text: str | None = None
     signature: bytes | None = None  # MinHash of the body (neardup.py), for cross-source duplicates
+    search_form: tuple[str, str] | None = None  # title and body as the search index holds them (search.index_text)
 
 
 @dataclass(slots=True)

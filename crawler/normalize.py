@@ -2,7 +2,9 @@
 
 Owns the choice of the article's identity (its canonical URL: the page's own rel=canonical when it
 stays on the source's allowed domains, else the fetched URL), the language fallback to the source's,
-dates as UTC instants (the strings the page wrote are kept beside them), and the content hash. Pure: no I/O.
+dates as UTC instants (the strings the page wrote are kept beside them), the content hash, and the
+forms the store indexes (MinHash signature, search-index text), made here so that the work runs in the
+parse workers rather than on the store thread. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from crawler.dates import as_utc
 from crawler.dedupe import content_hash
 from crawler.models import ArticleRecord, ExtractedArticle, Page
 from crawler.neardup import signature
+from crawler.search import index_text
 from crawler.urls import UrlPolicy, canonicalize
 
 __all__ = ["normalize_article"]
@@ -46,5 +49,6 @@ def normalize_article(article: ExtractedArticle, page: Page, source: SourceConfi
         published_text=article.published_text,
         modified_text=article.modified_text,
         signature=signature(article.body),
+        search_form=(index_text(article.title), index_text(article.body)),
     )
 

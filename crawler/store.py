@@ -43,6 +43,11 @@ STALE_GAPS = 5  # silent for this many usual gaps between new articles: stale
 NEAR_DUP_CANDIDATES = 200  # newest articles sharing a band compared at most (a band common to thousands says little)
 SEARCH_RANK_LIMIT = 20_000  # matches ranked at most, the newest first (SyncStore._recent_rowid_floor)
 _JSON_FIELDS = ("authors", "tags", "provenance")
+_STORED_FIELDS = (
+    "source_id", "url", "canonical_url", "title", "published", "modified", "authors", "section", "tags", "language",
+    "image", "site_name", "description", "body", "content_hash", "etag", "last_modified", "provenance",
+    "published_text", "modified_text",
+)  # ArticleRecord fields with an articles column (the signature and search form are stored elsewhere)  # fmt: skip
 _ARTICLE_FIELDS = (
     "title", "published", "modified", "authors", "section", "tags", "language", "image", "site_name",
     "description", "body", "provenance", "published_text", "modified_text",
@@ -463,11 +468,10 @@ class SyncStore:
             )
 
     def _insert_article(self, record: ArticleRecord, now: str) -> SaveOutcome:
-        values = _encode(asdict(record))
-        del values["signature"]  # kept in near_dup_signatures
+        values = _encode({name: getattr(record, name) for name in _STORED_FIELDS})
         values.update(first_seen=now, last_seen=now, last_checked=now, last_changed=now, versions=1)
-        article_id = int(self.db.table("articles").insert(values).last_pk)  # type: ignore[arg-type]
-        self._index(article_id, record)
+        article_id = self._insert("articles", values)
+        self._index(article_id, record, new=True)
         duplicate = self._link_duplicate(article_id, record, now)
         self._insert_version(article_id, 1, record, now, changed=[])
         event = self._insert_event(
@@ -517,13 +521,18 @@ class SyncStore:
         self.db.table("articles").update(article_id, update)
         self._index(article_id, record)
 
-    def _index(self, article_id: int, record: ArticleRecord) -> None:
+    def _index(self, article_id: int, record: ArticleRecord, new: bool = False) -> None:
         """The article's search-index row, written in the same transaction as the article."""
-        self.db.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
-        self.db.execute(
-            "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
-            [article_id, index_text(record.title), index_text(record.body)],
-        )
+        title, body = record.search_form or (index_text(record.title), index_text(record.body))
+        if not new:
+            self.db.conn.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
+        self.db.conn.execute("INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)", [article_id, title, body])
+
+    def _insert(self, table: str, values: dict[str, Any]) -> int:
+        """A row of plain values; its rowid. (sqlite-utils' insert() looks up the table's schema on every
+        call: a fifth of the store thread's time in a crawl.) Table and column names are ours."""
+        sql = f"INSERT INTO {table} ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})"
+        return int(self.db.conn.execute(sql, list(values.values())).lastrowid or 0)
 
     def _update_article(
         self, current: dict[str, Any], record: ArticleRecord, now: str, template: frozenset[str]
@@ -548,7 +557,7 @@ class SyncStore:
                           ("title", "published", "modified", "authors", "section", "tags", "image", "description", "body")})  # fmt: skip
         values.update(article_id=article_id, version=version, fetched_at=now, content_hash=record.content_hash,
                       changed=json.dumps(changed))  # fmt: skip
-        self.db.table("article_versions").insert(values)
+        self._insert("article_versions", values)
 
     # --- search ------------------------------------------------------------------------------------
 
@@ -645,12 +654,12 @@ class SyncStore:
             return self._insert_event(event)
 
     def _insert_event(self, event: Event) -> Event:
-        event_id = self.db.table("events").insert(event.as_row()).last_pk
-        return Event(event.type, event.source_id, event.article_id, event.data, event.ts, int(event_id))  # type: ignore[arg-type]
+        event_id = self._insert("events", event.as_row())
+        return Event(event.type, event.source_id, event.article_id, event.data, event.ts, event_id)
 
     def record_fetch(self, row: dict[str, Any]) -> None:
         with self.db.atomic():
-            self.db.table("fetches").insert(row)
+            self._insert("fetches", row)
 
     def save_hosts(self, states: list[HostState], now: str) -> None:
         """Replace the saved state of these hosts (the counters are the daemon's since it started)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from crawler.dedupe import content_hash
 from crawler.errors import StoreError
 from crawler.models import ArticleRecord
 from crawler.neardup import signature
-from crawler.store import Store, SyncStore
+from crawler.store import _STORED_FIELDS, Store, SyncStore
 
 
 def _record(number: int, source: str = "s") -> ArticleRecord:
@@ -132,3 +132,8 @@ def test_signatures_stored_in_the_articles_row_move_to_their_own_table(tmp_path:
     store.close()
     assert [event.type for event in outcome.also] == ["article_duplicate"]
     assert outcome.also[0].data["duplicate_of"] == 1
+
+
+def test_every_article_field_has_a_column_or_a_table_of_its_own() -> None:
+    elsewhere = {"signature", "search_form"}  # near_dup_signatures, articles_fts
+    assert {field.name for field in fields(ArticleRecord)} - elsewhere == set(_STORED_FIELDS)

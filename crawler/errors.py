@@ -10,6 +10,7 @@
      │    ├── HostPausedError  the host asked for a pause (Retry-After) longer than we wait in a run
      │    └── TooLargeError    the body or the redirect chain went over a cap
      ├── DiscoveryError       a feed, sitemap or listing page could not be read
+     ├── ParseFailed          a page's parse worker died or raised (a bug, or a page that kills lexbor)
      └── StoreError           the database refused a write or could not be opened
 
 httpx and sqlite3 exceptions never leave fetch.py and store.py: they are translated there.
@@ -26,6 +27,7 @@ __all__ = [
     "FetchError",
     "FetchTimeout",
     "HostPausedError",
+    "ParseFailed",
     "HTTPStatusError",
     "StoreError",
     "TooLargeError",
@@ -99,3 +101,8 @@ class DiscoveryError(CrawlerError):
 
 class StoreError(CrawlerError):
     """The database could not be opened or written."""
+
+
+class ParseFailed(CrawlerError):
+    """Extracting one page failed outside the extractor's own handling: its worker process died or the code
+    raised. The page is recorded as unusable; the crawl goes on with a fresh worker."""

@@ -26,7 +26,15 @@ from urllib.parse import urlsplit
 from crawler.config import CrawlerSettings, SourceConfig
 from crawler.decode import non_html_reason
 from crawler.discover import discover_links
-from crawler.errors import CrawlerError, DiscoveryError, FetchError, FetchTimeout, HTTPStatusError, StoreError
+from crawler.errors import (
+    CrawlerError,
+    DiscoveryError,
+    FetchError,
+    FetchTimeout,
+    HTTPStatusError,
+    ParseFailed,
+    StoreError,
+)
 from crawler.events import Event, publish, utc_now
 from crawler.extract import SelectorRules
 from crawler.fetch import Fetcher
@@ -243,7 +251,14 @@ async def _collect(link: Link, known: dict[str, Any] | None, job: _Job) -> None:
             summary.skip("not_html")
             outcome = "skipped"
             return
-        parsed = await deps.parser.parse(ParseJob(page, source, policy, job.rules, job.template))
+        try:
+            parsed = await deps.parser.parse(ParseJob(page, source, policy, job.rules, job.template))
+        except ParseFailed as exc:
+            logger.error("source %s: %s", source.id, exc)
+            await _record_fetch(deps, source, link.url, kind, page=page, error=str(exc))
+            summary.skip("parse_failed")
+            outcome = "skipped"
+            return
         article, record = parsed.article, parsed.record
         summary.extracted += 1
         summary.poor += record is None or not article.title

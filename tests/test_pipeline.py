@@ -354,6 +354,8 @@ def test_worker_processes_store_exactly_what_threads_store(news_site: tuple[News
         config = write_config(folder, site_source(base), parse_processes=processes)
         [summary] = crawl(config)
         assert summary.new > 0 and summary.failed == 0
-        rows[processes] = query(folder / "crawler.db", "SELECT canonical_url, title, published, tags, body, provenance,"
-                                " content_hash, signature FROM articles ORDER BY canonical_url")  # fmt: skip
+        rows[processes] = query(folder / "crawler.db", "SELECT canonical_url, a.title, published, tags, a.body, provenance,"
+                                " content_hash, s.signature, f.title, f.body FROM articles a"
+                                " JOIN near_dup_signatures s ON s.article_id = a.id JOIN articles_fts f ON f.rowid = a.id"
+                                " ORDER BY canonical_url")  # fmt: skip
     assert rows[2] == rows[0]

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 DATASET ?= ../shared/datasets/wcxb-dev-articles
 
-.PHONY: demo test lint bench bench-extraction compare soak clean
+.PHONY: demo test lint bench bench-extraction compare soak bench-database clean
 
 $(BIN)/crawler: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ compare: $(BIN)/crawler
 MINUTES ?= 10
 soak: $(BIN)/crawler
 	$(BIN)/python bench/soak.py --minutes $(MINUTES)
+
+# ARTICLES stored as a crawl stores them, then dedup checks, search, stats and size (1,000,000: ~35 min, 16 GB).
+ARTICLES ?= 1000000
+bench-database: $(BIN)/crawler
+	$(BIN)/python bench/database.py --articles $(ARTICLES) --database data/bench-database.db
 
 clean:
 	rm -rf $(VENV) data build *.egg-info

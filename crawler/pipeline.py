@@ -61,6 +61,13 @@ class Deps:
     on_event: Callable[[Event], None] | None = field(default=None)  # stored events, for the notifier's sinks
     on_fetch: Callable[[str, str, int | None], None] | None = field(default=None)  # (source id, kind, status)
     parser: Parser = field(default_factory=lambda: Parser(0))  # where extraction runs (crawler/workers.py)
+    # Article pages between the start of their fetch and the end of their storing, across sources: twice
+    # the fetch concurrency, so fetching never waits on parsing that keeps up, and fetched pages cannot
+    # pile up in memory when it does not (650 pages, 90 MB, had piled up in a 3,000-page crawl).
+    pages_in_flight: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pages_in_flight = asyncio.Semaphore(2 * self.settings.concurrency)
 
 
 async def run_source(source: SourceConfig, deps: Deps, *, recheck_all: bool = False) -> RunSummary:
@@ -213,6 +220,11 @@ class _Job:
 
 
 async def _collect(link: Link, known: dict[str, Any] | None, job: _Job) -> None:
+    async with job.deps.pages_in_flight:
+        await _collect_page(link, known, job)
+
+
+async def _collect_page(link: Link, known: dict[str, Any] | None, job: _Job) -> None:
     source, policy, deps, summary = job.source, job.policy, job.deps, job.summary
     kind = "recheck" if known else "article"
     validators = Validators(known["etag"], known["last_modified"]) if known else None

@@ -11,8 +11,8 @@ Then it times, on the full database:
 - the insert rate per tenth of the build (flat or not as the file grows);
 - the duplicate check by URL: ``known_articles`` for a discovery batch of 400 links (half stored), and a
   re-fetched unchanged article going through ``save_article``;
-- ``crawler search`` as it runs in-process (ranked FTS5 query, top 20, a snippet each), and the CLI's wall
-  time, Python start-up included;
+- ``crawler search`` as it runs in-process (FTS5 query, top 20, a snippet each), with and without a
+  source filter, and the CLI's wall time, Python start-up included;
 - ``crawler stats`` in-process and as a command;
 - bytes per article, by table and index (SQLite's dbstat).
 
@@ -183,8 +183,8 @@ def dedupe_checks(store: SyncStore, total: int) -> None:
     print(f"lookup by canonical URL: {plan[0][3]}")
 
 
-def search_like_the_cli(store: SyncStore, terms: list[str]) -> None:
-    for row in store.search(terms, limit=20):
+def search_like_the_cli(store: SyncStore, terms: list[str], source_id: str | None = None) -> None:
+    for row in store.search(terms, source_id, limit=20):
         snippet(row["body"] or "", terms)
 
 
@@ -198,6 +198,12 @@ def search_checks(store: SyncStore, config: Path) -> None:
             found = store.search(terms, limit=20)
             medians.append(median)
             print(f"{query:<34}{kind:<26}{len(found):>8}{median:>11.1f}")
+    for query in ("الحكومة العراقية", "name4711"):  # `crawler search --source`: the filter joins each match
+        terms = query_terms(query)
+        median = median_ms(lambda terms=terms: search_like_the_cli(store, terms, SOURCES[3]))
+        medians.append(median)
+        found = store.search(terms, source_id=SOURCES[3], limit=20)
+        print(f"{query:<34}{'one source (--source)':<26}{len(found):>8}{median:>11.1f}")
     print(f"search in-process: median {statistics.median(medians):.1f} ms, worst {max(medians):.1f} ms")
     print(f"`crawler search 'الحكومة العراقية'` wall time (Python start-up included): "
           f"{command_ms(config, 'search', 'الحكومة العراقية'):.0f} ms")  # fmt: skip

@@ -167,7 +167,7 @@ def search(
     for row in rows:
         found = {
             "id": row["id"], "source": row["source_id"], "url": row["canonical_url"], "title": row["title"],
-            "published": row["published"], "score": round(-row["score"], 3), "snippet": snippet(row["body"] or "", terms),
+            "published": row["published"], "score": None if row["score"] is None else round(-row["score"], 3), "snippet": snippet(row["body"] or "", terms),
         }  # fmt: skip
         if as_json:
             click.echo(json.dumps(found, ensure_ascii=False))

@@ -183,4 +183,7 @@ def _serve(connection: Connection) -> None:
             answer: tuple[bool, object] = (True, parse_page(job))
         except Exception as exc:  # reported to the parent, which fails this page
             answer = (False, f"{type(exc).__name__}: {exc}")
-        connection.send_bytes(pickle.dumps(answer, pickle.HIGHEST_PROTOCOL))
+        try:
+            connection.send_bytes(pickle.dumps(answer, pickle.HIGHEST_PROTOCOL))
+        except BrokenPipeError:
+            return  # the crawler closed its end while this page was parsed (shutdown, or gave up on it)

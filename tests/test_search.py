@@ -106,11 +106,21 @@ def test_search_command_prints_ranked_results_with_snippets(store: SyncStore, tm
     assert empty.exit_code == 2 and "no words" in empty.output
 
 
-def test_a_query_matching_more_than_the_rank_limit_ranks_the_newest_matches(store: SyncStore) -> None:
-    """Ids grow with time; with a rank limit of 2, only the two newest of the four matches are ranked."""
-    everything = _found(store, "القوات")
-    newest = store.search(query_terms("القوات"), rank_limit=2)
-    assert len(everything) == 4 and len(newest) == 2
-    all_ids = sorted(row["id"] for row in store.search(query_terms("القوات")))
-    assert sorted(row["id"] for row in newest) == all_ids[-2:]
+def test_a_query_matching_more_than_the_rank_limit_lists_the_newest_title_matches_first(store: SyncStore) -> None:
+    """Ids grow with time. Four articles match; with a rank limit of 2 they come unranked: the one with the
+    word in its title first, then the others newest first, as far as the limit."""
+    everything = store.search(query_terms("القوات"))
+    assert len(everything) == 4 and all(row["score"] is not None for row in everything)
+    newest = store.search(query_terms("القوات"), rank_limit=2, limit=3)
+    in_title = [row["id"] for row in everything if "القوات" in row["title"]]
+    others = sorted((row["id"] for row in everything if row["id"] not in in_title), reverse=True)
+    assert [row["id"] for row in newest] == (in_title + others)[:3] and all(row["score"] is None for row in newest)
+    assert _found(store, "القوات", source_id="other") == {"ta-marbuta-as-ha"}
+    store.close()
+
+
+def test_filters_apply_to_queries_over_the_rank_limit_too(store: SyncStore) -> None:
+    assert {row["canonical_url"] for row in store.search(query_terms("القوات"), source_id="other", rank_limit=1)} == {
+        "https://e.com/ta-marbuta-as-ha"}  # fmt: skip
+    assert store.search(query_terms("القوات"), since="2024-03-02", rank_limit=1) == []
     store.close()

@@ -111,22 +111,29 @@ def test_an_unopenable_database_is_a_store_error_naming_the_file(tmp_path: Path)
         asyncio.run(run())
 
 
-def test_signatures_stored_in_the_articles_row_move_to_their_own_table(tmp_path: Path) -> None:
+def test_a_database_from_before_the_signature_table_and_keyed_bands_keeps_finding_duplicates(tmp_path: Path) -> None:
     """A database from before m012 (signature in the articles row) keeps its near-duplicate detection."""
     path = tmp_path / "crawler.db"
     old = SyncStore(path)
     _add_source(old)
     original = replace(_record(1), body=" ".join(f"word{n}" for n in range(60)), source_id="s")
     old.save_article(replace(original, signature=signature(original.body)), "2024-01-01T00:00:00Z")
-    with old.db.atomic():  # as m011 left it
+    with old.db.atomic():  # as m011 left it: signatures in the articles row, bands in a rowid table
         old.db.execute("UPDATE articles SET signature = (SELECT signature FROM near_dup_signatures WHERE article_id = 1)")
         old.db.execute("DROP TABLE near_dup_signatures")
-        old.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm012_signature_table'")
+        old.db.execute("ALTER TABLE near_dup_bands RENAME TO keyed")
+        old.db.execute("CREATE TABLE near_dup_bands (band TEXT, article_id INTEGER)")
+        old.db.execute("CREATE INDEX idx_near_dup_bands_band ON near_dup_bands (band)")
+        old.db.execute("INSERT INTO near_dup_bands SELECT band, article_id FROM keyed")
+        old.db.execute("DROP TABLE keyed")
+        old.db.execute("DELETE FROM _sqlite_migrations WHERE name IN ('m012_signature_table', 'm013_band_index')")
         old.db.table("sources").insert({"id": "other", "name": "Other"})
     old.close()
 
     store = SyncStore(path)
     assert store.db.execute("SELECT count(*) FROM articles WHERE signature IS NOT NULL").fetchone() == (0,)
+    assert "WITHOUT ROWID" in store.db.execute("SELECT sql FROM sqlite_master WHERE name = 'near_dup_bands'").fetchone()[0]
+    assert store.db.execute("SELECT count(*) FROM near_dup_bands").fetchone() == (16,)
     copy = replace(original, source_id="other", url="https://f.com/1", canonical_url="https://f.com/1")
     outcome = store.save_article(replace(copy, signature=signature(copy.body)), "2024-01-02T00:00:00Z")
     store.close()

@@ -95,6 +95,7 @@ class CrawlerSettings(_Frozen):
     retry_max_wait: Duration = timedelta(seconds=60)
     obey_robots: bool = True
     metrics_port: int = Field(9464, ge=0, le=65535)  # /metrics and /healthz on 127.0.0.1; 0 turns them off
+    fetch_log_days: int = Field(30, ge=0, le=36500)  # `crawler run` drops fetches rows older than this daily; 0 keeps all
     # worker processes for extraction and normalisation (crawler/workers.py); 0: threads of this process
     parse_processes: int = Field(default_factory=lambda: min(4, os.cpu_count() or 1), ge=0, le=64)
 

@@ -131,6 +131,7 @@ class Daemon:
             self._service.ready(self._status())
             self._spawn(lambda: self._service.watchdog(self._healthy))()
             self._spawn(self._heartbeat)()
+            self._spawn(self._prune_fetch_log)()
             await self._stopping.wait()
             self._service.stopping()
             logger.info("stopping: waiting for %d running source(s)", len(self._inflight))
@@ -165,6 +166,22 @@ class Daemon:
         while True:
             self._metrics.beat()
             await asyncio.sleep(1.0)
+
+    async def _prune_fetch_log(self) -> None:
+        """Once a day from start: drop fetches rows older than fetch_log_days (the log grows with every
+        poll; articles, versions and events are never pruned)."""
+        assert self._deps is not None
+        while days := self._config.crawler.fetch_log_days:
+            before = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="milliseconds")
+            removed = 0
+            try:
+                while chunk := await self._deps.store.do(SyncStore.prune_fetches, before):
+                    removed += chunk
+            except StoreError as exc:
+                logger.error("fetch log: could not prune: %s (tried again tomorrow)", exc)
+            if removed:
+                logger.info("fetch log: removed %d rows older than %d days", removed, days)
+            await asyncio.sleep(86_400)
 
     def _status(self) -> str:
         """One line for ``systemctl status``."""

@@ -680,6 +680,15 @@ class SyncStore:
         with self.db.atomic():
             self._insert("fetches", row)
 
+    def prune_fetches(self, before: str, chunk: int = 5000) -> int:
+        """Delete up to ``chunk`` fetches rows older than ``before`` (oldest first); how many went. Called
+        until it returns 0, so a large backlog never holds the store thread in one long transaction."""
+        with self.db.atomic():
+            return self.db.conn.execute(
+                "DELETE FROM fetches WHERE id IN (SELECT id FROM fetches WHERE ts < ? ORDER BY id LIMIT ?)",
+                [before, chunk],
+            ).rowcount
+
     def save_hosts(self, states: list[HostState], now: str) -> None:
         """Replace the saved state of these hosts (the counters are the daemon's since it started)."""
         with self.db.atomic():
@@ -879,7 +888,7 @@ def _run_batch(sync: SyncStore, batch: list[Callable[[SyncStore], Any]]) -> list
         conn.execute("BEGIN")
         outcomes = [_run_in_savepoint(sync, call) for call in batch]
         conn.execute("COMMIT")
-    except sqlite3.Error:
+    except Exception:  # not lost: each call runs again on its own below and its caller gets what it raises
         if conn.in_transaction:
             conn.rollback()
         return [_run_one(sync, call) for call in batch]

@@ -11,6 +11,7 @@ from conftest import count, site_source, start_daemon, wait_for, write_config
 from pytest_httpserver import HTTPServer
 
 from crawler.demo.site import NewsSite
+from crawler.store import SyncStore
 
 
 def test_daemon_collects_survives_a_failing_source_reloads_and_stops_cleanly(
@@ -101,3 +102,25 @@ def test_a_first_run_whose_time_passed_while_jobs_were_added_runs_at_once() -> N
     left_to_trigger, explicit = asyncio.run(scheduled())
     assert left_to_trigger is not None and left_to_trigger > datetime.now(UTC) + timedelta(minutes=50)  # the bug
     assert explicit is not None and explicit <= datetime.now(UTC)  # due now: runs at once
+
+
+def test_the_daemon_prunes_the_fetch_log_past_fetch_log_days(news_site: tuple[NewsSite, str], tmp_path: Path) -> None:
+    _, base = news_site
+    config = write_config(tmp_path, site_source(base), fetch_log_days=30)
+    db = tmp_path / "crawler.db"
+    store = SyncStore(db)
+    old = {"source_id": "demo", "url": f"{base}/old/", "kind": "article", "status": 200, "outcome": "ok"}
+    for _ in range(12_000):  # more than one chunk of prune_fetches
+        store.record_fetch({**old, "ts": "2020-01-01T00:00:00.000+00:00"})
+    store.record_fetch({**old, "ts": "2999-01-01T00:00:00.000+00:00"})  # "recent": kept
+    store.close()
+    daemon = start_daemon(config)
+    try:
+        assert wait_for(lambda: count(db, "SELECT count(*) FROM fetches WHERE ts < '2021'") == 0), "old rows kept"
+        assert wait_for(lambda: count(db, "SELECT count(*) FROM articles") > 0)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        output, _ = daemon.communicate(timeout=30)
+    assert daemon.returncode == 0, output
+    assert "fetch log: removed 12000 rows older than 30 days" in output
+    assert count(db, "SELECT count(*) FROM fetches WHERE ts >= '2999'") == 1

@@ -146,13 +146,16 @@ async def _public_address(host: str, port: int) -> str:
     return addresses[0]
 
 
-def guarded_transport(limits: httpx.Limits, allow_private_addresses: bool) -> httpx.AsyncHTTPTransport:
+def guarded_transport(
+    limits: httpx.Limits, allow_private_addresses: bool, ssl_context: ssl.SSLContext | None = None
+) -> httpx.AsyncHTTPTransport:
     """httpx's own transport, its connection pool connecting through our backend. (httpx has no parameter for
     a network backend, so the pool it built is replaced by an identical one with ours: httpx is pinned
-    below 1.0, and tests cover the refusal.)"""
+    below 1.0, and tests cover the refusal.) ``ssl_context`` replaces the default one (certifi's CAs): tests
+    pass one that trusts their own CA."""
     transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
+        ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,

@@ -58,6 +58,7 @@ QUERIES = {
     "medium": ["ارتفاع إنتاج النفط", "محافظ البصرة أعلنت", "hospital waiting times"],
     "spelling variants": ["الحكومه العراقيه", "وزاره الخارجيه", "الحُكُومَةُ"],
     "rare (tens of articles)": ["name4711", "name20011 بغداد", "name31337"],
+    "just under the rank limit": ["name100", "name100 بغداد"],  # ~15,000 matches at 1M: all ranked by bm25
 }
 
 

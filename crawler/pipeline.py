@@ -284,10 +284,10 @@ async def _collect_page(link: Link, known: dict[str, Any] | None, job: _Job) -> 
             summary.skip("empty_extraction" if known else "not_an_article")
             outcome = "skipped"
             return
-        await _record_fetch(deps, source, link.url, kind, page=page)
+        fetched = _fetch_row(deps, source, link.url, kind, page=page)
         now = utc_now()
         upcoming = next_check(known["first_seen"] if known else now, now, source.recheck_after)
-        saved = await deps.store.do(SyncStore.save_article, record, now, job.template, upcoming)
+        saved = await deps.store.do(SyncStore.save_article, record, now, job.template, upcoming, fetched)
         if known:
             await _restored(known, job)
         outcome = saved.kind
@@ -340,8 +340,17 @@ async def _record_fetch(
     deps: Deps, source: SourceConfig, url: str, kind: str, *, page: Page | None = None,
     error: str | None = None, status: int | None = None, outcome: str | None = None, note: str | None = None,
 ) -> None:  # fmt: skip
-    """One fetches row. With a page: an error means it came but is unusable; a note, that it was used
-    although something was wrong with it (kept in the error column, outcome ok)."""
+    """One fetches row (see _fetch_row), written now."""
+    row = _fetch_row(deps, source, url, kind, page=page, error=error, status=status, outcome=outcome, note=note)
+    await deps.store.do(SyncStore.record_fetch, row)
+
+
+def _fetch_row(
+    deps: Deps, source: SourceConfig, url: str, kind: str, *, page: Page | None = None,
+    error: str | None = None, status: int | None = None, outcome: str | None = None, note: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """One fetches row, logged and counted. With a page: an error means it came but is unusable; a note,
+    that it was used although something was wrong with it (kept in the error column, outcome ok)."""
     if page is not None:
         outcome = "not_modified" if page.not_modified else "unusable" if error else "ok"
         status = page.status
@@ -354,7 +363,7 @@ async def _record_fetch(
     logger.debug("fetch %s %s %s %s", source.id, status, row["bytes"], url, extra={"fields": row})
     if deps.on_fetch is not None:
         deps.on_fetch(source.id, kind, status)
-    await deps.store.do(SyncStore.record_fetch, row)
+    return row
 
 
 def _publish(deps: Deps, event: Event) -> None:

@@ -410,12 +410,16 @@ class SyncStore:
         return found
 
     def save_article(
-        self, record: ArticleRecord, now: str, template: frozenset[str] = frozenset(), next_check: str | None = None
-    ) -> SaveOutcome:
+        self, record: ArticleRecord, now: str, template: frozenset[str] = frozenset(), next_check: str | None = None,
+        fetch: dict[str, Any] | None = None,
+    ) -> SaveOutcome:  # fmt: skip
         """Insert a new article or a new version of a known one, with its event, in one transaction.
         A body that differs only by the source's template blocks is refreshed without a new version.
-        ``next_check`` is the article's next scheduled re-check (recheck_after)."""
+        ``next_check`` is the article's next scheduled re-check (recheck_after); ``fetch``, the page's
+        fetches row, written in the same call (one trip to the store thread per article, not two)."""
         with self.db.atomic():
+            if fetch is not None:
+                self._insert("fetches", fetch)
             outcome = self._save_article(record, now, template, next_check)
             if outcome.kind != "new":  # a new row has it already: an UPDATE rewrites the whole row, body and all
                 self.db.execute("UPDATE articles SET next_check = ? WHERE id = ?", [next_check, outcome.article_id])

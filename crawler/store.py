@@ -455,9 +455,7 @@ class SyncStore:
             " WHERE source_id = ?" + ("" if everything else " AND next_check IS NOT NULL AND next_check <= ?")
         )
         params: list[Any] = [source_id] if everything else [source_id, now]
-        cursor = self.db.execute(sql + " ORDER BY next_check LIMIT ?", [*params, limit])
-        names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return self._rows(sql + " ORDER BY next_check LIMIT ?", [*params, limit])
 
     def mark_restored(self, article_id: int, now: str) -> Event | None:
         """A removed article answered again: one article_restored event."""
@@ -634,6 +632,7 @@ class SyncStore:
         return row is not None
 
     def _rows(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        """Every row of the query as a dict keyed by column name."""
         cursor = self.db.execute(sql, params)
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
@@ -666,9 +665,7 @@ class SyncStore:
         params: list[Any] = []
         if source_id:
             sql, params = sql + " WHERE source_id = ?", [source_id]
-        cursor = self.db.execute(sql + " ORDER BY source_id, articles DESC", params)
-        names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return self._rows(sql + " ORDER BY source_id, articles DESC", params)
 
     def reset_template(self, source_id: str) -> int:
         with self.db.atomic():
@@ -779,15 +776,14 @@ class SyncStore:
 
     def source_overview(self) -> list[dict[str, Any]]:
         """Every source with its state, health, last success and articles per day over the last week."""
-        cursor = self.db.execute(
+        return self._rows(
             "SELECT s.id, s.name, s.enabled, s.state, s.health, s.health_reason, s.consecutive_failures,"
             " s.last_success_at, s.last_error,"
             " (SELECT count(*) FROM articles a WHERE a.source_id = s.id) AS articles,"
             " (SELECT count(*) FROM articles a WHERE a.source_id = s.id AND a.first_seen >= strftime('%Y-%m-%dT%H:%M:%S', 'now', '-7 days'))"
-            " / 7.0 AS per_day FROM sources s ORDER BY s.id"
+            " / 7.0 AS per_day FROM sources s ORDER BY s.id",
+            [],
         )
-        names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
 
     def events_since(
         self, after_id: int = 0, limit: int = 100, source_id: str | None = None, types: list[str] | None = None,

@@ -151,8 +151,9 @@ def extract(config_path: Path | None, target: str, source_id: str | None, url: s
 def search(
     config_path: Path | None, query: str, source_id: str | None, since: datetime | None, limit: int, as_json: bool
 ) -> None:
-    """Full-text search of stored titles and bodies, best match first (every word must match; spelling
-    variants, harakat and Persian letters do not matter)."""
+    """Full-text search of stored titles and bodies, best match first; when over 20,000 articles match,
+    the newest first, title matches ahead (every word must match; spelling variants, harakat and Persian
+    letters do not matter)."""
     from crawler.search import query_terms, snippet
 
     _, config = _load(config_path)

@@ -33,7 +33,7 @@ async def crawl_once(
     fetcher = Fetcher(config.crawler)
     notifier = Notifier(config.sinks, config.crawler.user_agent)
     notifier.start()
-    parser = Parser(config.crawler.parse_processes)
+    parser = Parser(config.crawler.parse_processes, config.crawler)
     try:
         await store.do(SyncStore.sync_sources, config.sources, utc_now())
         with Progress(

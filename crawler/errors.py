@@ -10,10 +10,12 @@
      │    ├── HostPausedError  the host asked for a pause (Retry-After) longer than we wait in a run
      │    └── TooLargeError    the body or the redirect chain went over a cap
      ├── DiscoveryError       a feed, sitemap or listing page could not be read
+     ├── NotHtml              an article URL answered with something that is not an HTML page
      ├── ParseFailed          a page's parse worker died or raised (a bug, or a page that kills lexbor)
      └── StoreError           the database refused a write or could not be opened
 
-httpx and sqlite3 exceptions never leave fetch.py and store.py: they are translated there.
+httpx and sqlite3 exceptions never leave fetch.py and store.py: they are translated there. Errors pickle
+with their arguments: parse workers send them back to the crawler's process.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = [
     "FetchError",
     "FetchTimeout",
     "HostPausedError",
+    "NotHtml",
     "ParseFailed",
     "HTTPStatusError",
     "StoreError",
@@ -56,6 +59,9 @@ class FetchError(CrawlerError):
         self.reason = reason
         super().__init__(f"{url}: {reason}")
 
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return type(self), (self.url, self.reason)
+
 
 class FetchTimeout(FetchError):
     retryable = True
@@ -72,6 +78,9 @@ class HTTPStatusError(FetchError):
         self.status = status
         self.retry_after = retry_after
         super().__init__(url, f"HTTP {status}")
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return type(self), (self.url, self.status, self.retry_after)
 
     @property
     def retryable(self) -> bool:  # type: ignore[override]
@@ -97,6 +106,10 @@ class DiscoveryError(CrawlerError):
         self.url = url
         self.reason = reason
         super().__init__(f"{url}: {reason}")
+
+
+class NotHtml(CrawlerError):
+    """An article URL answered 2xx with an image, a PDF or nothing: not extracted, not stored."""
 
 
 class StoreError(CrawlerError):

@@ -5,6 +5,11 @@ back-off and pauses for hosts answering 429/503), retries (tenacity: timeouts, c
 and 429, honouring Retry-After), conditional GET, the redirect, time and size caps, and the translation of
 httpx errors into FetchError. Redirects are followed here, hop by hop, so every hop passes the same URL
 policy; addresses are checked as connections open (crawler/addresses.py).
+
+One HTTP exchange (``exchange``: a request, and the body of a 2xx answer read under the caps) is the unit
+that may run elsewhere: ``fetch(via=...)`` hands each hop of an article page to a parse worker
+(crawler/workers.py), which makes the exchange with its own client and parses the body where it landed;
+everything else here (politeness, robots.txt, retries, redirects) stays in the crawler's process.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import random
 import time
 import zlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
@@ -38,7 +43,7 @@ from crawler.models import HostState, Page, Validators
 from crawler.robots import RobotsCache
 from crawler.urls import UrlPolicy
 
-__all__ = ["Fetcher"]
+__all__ = ["Answer", "Exchange", "Fetcher", "exchange", "http_client"]
 logger = logging.getLogger(__name__)
 
 _REDIRECTS = {301, 302, 303, 307, 308}
@@ -48,6 +53,75 @@ _MAX_BACKOFF = 60.0
 _DECODERS: dict[str, int | None] = {"identity": None, "gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS,
                                     "deflate": zlib.MAX_WBITS}  # fmt: skip
 Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One HTTP exchange, as the fetcher acts on it: the status, the headers it reads, and for a 2xx answer
+    the body (decompressed, under the cap). An answer from a parse worker carries what the worker made of
+    the body (``processed``) and the body's size instead of the body."""
+
+    status: int
+    location: str | None
+    validators: Validators
+    retry_after: str | None
+    content_type: str | None
+    body: bytes = b""
+    body_size: int = 0
+    processed: object = field(default=None)
+
+
+# (url, the URL the redirect chain started from, request headers) → Answer, made somewhere else
+Exchange = Callable[[str, str, dict[str, str]], Awaitable[Answer]]
+
+
+def http_client(settings: CrawlerSettings) -> httpx.AsyncClient:
+    """The client every exchange goes through: our headers, no redirects or proxies of its own, and the
+    transport that refuses non-public addresses as connections open."""
+    limits = httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency)
+    return httpx.AsyncClient(
+        headers={"User-Agent": settings.user_agent, "Accept-Language": "ar,en;q=0.8,*;q=0.5",
+                 "Accept-Encoding": "gzip, deflate"},  # fmt: skip
+        timeout=httpx.Timeout(settings.timeout.total_seconds()),
+        follow_redirects=False,
+        trust_env=False,
+        transport=guarded_transport(limits, settings.allow_private_addresses),
+    )
+
+
+async def exchange(client: httpx.AsyncClient, url: str, headers: dict[str, str], settings: CrawlerSettings) -> Answer:
+    """One request and, for a 2xx answer, its body; httpx errors become FetchError."""
+    deadline = settings.timeout.total_seconds()
+    try:
+        async with asyncio.timeout(deadline):  # httpx's timeouts are per read: a trickle never trips them
+            response = await client.send(client.build_request("GET", url, headers=headers), stream=True)
+            try:
+                ok = 200 <= response.status_code < 300
+                body = await _read_capped(response, url, settings.max_page_bytes) if ok else b""
+            finally:
+                await response.aclose()
+    except TimeoutError as exc:
+        raise FetchTimeout(url, f"no complete answer within timeout ({deadline:g} s)") from exc
+    except httpx.TimeoutException as exc:
+        raise FetchTimeout(url, f"timed out ({type(exc).__name__})") from exc
+    except (httpx.TransportError, httpx.InvalidURL) as exc:
+        if isinstance(exc.__cause__, NonPublicAddress):
+            raise BlockedError(url, str(exc.__cause__)) from exc
+        raise ConnectError(url, f"{type(exc).__name__}: {str(exc) or _connection_failure(exc)}") from exc
+    found = response.headers
+    return Answer(response.status_code, found.get("location"), Validators(found.get("etag"), found.get("last-modified")),
+                  found.get("retry-after"), found.get("content-type"), body, len(body))  # fmt: skip
+
+
+async def _read_capped(response: httpx.Response, url: str, cap: int) -> bytes:
+    """Read and decompress the body, refusing more than cap bytes of it."""
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > cap:
+        raise TooLargeError(url, f"Content-Length {declared} is over max_page_bytes {cap}")
+    body = _CappedBody(response.headers.get("content-encoding"), cap, url)
+    async for raw in response.aiter_raw():
+        body.feed(raw)
+    return body.finish()
 
 
 @dataclass(slots=True)
@@ -83,15 +157,7 @@ class Fetcher:
         self._settings = settings
         self._sleep = sleep
         self._clock = clock
-        limits = httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency)
-        self._client = httpx.AsyncClient(
-            headers={"User-Agent": settings.user_agent, "Accept-Language": "ar,en;q=0.8,*;q=0.5",
-                     "Accept-Encoding": "gzip, deflate"},  # fmt: skip
-            timeout=httpx.Timeout(settings.timeout.total_seconds()),
-            follow_redirects=False,
-            trust_env=False,
-            transport=guarded_transport(limits, settings.allow_private_addresses),
-        )
+        self._client = http_client(settings)
         self._global = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, _HostGate] = {}
         self._agent = settings.user_agent.split("/", 1)[0].split()[0] if settings.user_agent.strip() else "*"
@@ -100,8 +166,11 @@ class Fetcher:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def fetch(self, url: str, policy: UrlPolicy, validators: Validators | None = None) -> Page:
-        """Fetch url with retries; raise FetchError (with the URL and a reason) when it cannot be had."""
+    async def fetch(
+        self, url: str, policy: UrlPolicy, validators: Validators | None = None, *, via: Exchange | None = None
+    ) -> Page:
+        """Fetch url with retries; raise FetchError (with the URL and a reason) when it cannot be had.
+        ``via``: where each exchange is made (a parse worker), instead of this process's client."""
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._settings.retries + 1),
             wait=self._wait,
@@ -112,7 +181,7 @@ class Fetcher:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._fetch_following_redirects(url, policy, validators)
+                return await self._fetch_following_redirects(url, policy, validators, via=via)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     def _wait(self, state: RetryCallState) -> float:
@@ -126,8 +195,9 @@ class Fetcher:
         return min(cap, backoff)
 
     async def _fetch_following_redirects(
-        self, url: str, policy: UrlPolicy, validators: Validators | None, obey_robots: bool = True
-    ) -> Page:
+        self, url: str, policy: UrlPolicy, validators: Validators | None, obey_robots: bool = True,
+        via: Exchange | None = None,
+    ) -> Page:  # fmt: skip
         started = self._clock()
         current = url
         seen: set[str] = set()
@@ -138,7 +208,7 @@ class Fetcher:
             self._check_allowed(current, policy)
             if obey_robots and self._settings.obey_robots:
                 await self._check_robots(current)
-            page_or_location = await self._request(current, validators, started, original_url=url)
+            page_or_location = await self._request(current, validators, started, url, via)
             if isinstance(page_or_location, Page):
                 return page_or_location
             current = page_or_location
@@ -164,7 +234,9 @@ class Fetcher:
             return exc.status, ""
         return page.status, page.body.decode("utf-8", errors="replace")
 
-    async def _request(self, url: str, validators: Validators | None, started: float, original_url: str) -> Page | str:
+    async def _request(
+        self, url: str, validators: Validators | None, started: float, original_url: str, via: Exchange | None
+    ) -> Page | str:
         """One HTTP exchange: a Page, or the absolute URL a redirect points to."""
         headers = {}
         if validators and validators.etag:
@@ -176,7 +248,13 @@ class Fetcher:
             gate.requests += 1
             gate.last_at = datetime.now(UTC).isoformat(timespec="seconds")
             try:
-                result = await self._exchange(gate, url, headers, original_url, started)
+                if via is None:
+                    answer = await exchange(self._client, url, headers, self._settings)
+                else:
+                    answer = await via(url, original_url, headers)
+                gate.last_status = answer.status
+                self._adapt(gate, answer, url)
+                result = self._handle(answer, url, original_url, started)
             except FetchError as exc:
                 gate.failures += 1
                 gate.last_error = exc.reason
@@ -184,53 +262,17 @@ class Fetcher:
             gate.last_error = None
             return result
 
-    async def _exchange(
-        self, gate: _HostGate, url: str, headers: dict[str, str], original_url: str, started: float
-    ) -> Page | str:
-        deadline = self._settings.timeout.total_seconds()
-        try:
-            async with asyncio.timeout(deadline):  # httpx's timeouts are per read: a trickle never trips them
-                request = self._client.build_request("GET", url, headers=headers)
-                response = await self._client.send(request, stream=True)
-                gate.last_status = response.status_code
-                self._adapt(gate, response)
-                try:
-                    return await self._handle(response, url, original_url, started)
-                finally:
-                    await response.aclose()
-        except TimeoutError as exc:
-            raise FetchTimeout(url, f"no complete answer within timeout ({deadline:g} s)") from exc
-        except httpx.TimeoutException as exc:
-            raise FetchTimeout(url, f"timed out ({type(exc).__name__})") from exc
-        except (httpx.TransportError, httpx.InvalidURL) as exc:
-            if isinstance(exc.__cause__, NonPublicAddress):
-                raise BlockedError(url, str(exc.__cause__)) from exc
-            raise ConnectError(url, f"{type(exc).__name__}: {str(exc) or _connection_failure(exc)}") from exc
-
-    async def _handle(self, response: httpx.Response, url: str, original_url: str, started: float) -> Page | str:
-        status = response.status_code
-        if status in _REDIRECTS and "location" in response.headers:
-            return urljoin(url, response.headers["location"])
-        validators = Validators(response.headers.get("etag"), response.headers.get("last-modified"))
+    def _handle(self, answer: Answer, url: str, original_url: str, started: float) -> Page | str:
+        status = answer.status
+        if status in _REDIRECTS and answer.location is not None:
+            return urljoin(url, answer.location)
+        elapsed_ms = (self._clock() - started) * 1000
         if status == 304:
-            elapsed_ms = (self._clock() - started) * 1000
-            return Page(original_url, url, 304, b"", None, validators, elapsed_ms, not_modified=True)
+            return Page(original_url, url, 304, b"", None, answer.validators, elapsed_ms, not_modified=True)
         if not 200 <= status < 300:
-            raise HTTPStatusError(url, status, _retry_after(response.headers.get("retry-after")))
-        body = await self._read_capped(response, url)
-        content_type = response.headers.get("content-type")
-        return Page(original_url, url, status, body, content_type, validators, (self._clock() - started) * 1000)
-
-    async def _read_capped(self, response: httpx.Response, url: str) -> bytes:
-        """Read and decompress the body, refusing more than max_page_bytes of it."""
-        cap = self._settings.max_page_bytes
-        declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > cap:
-            raise TooLargeError(url, f"Content-Length {declared} is over max_page_bytes {cap}")
-        body = _CappedBody(response.headers.get("content-encoding"), cap, url)
-        async for raw in response.aiter_raw():
-            body.feed(raw)
-        return body.finish()
+            raise HTTPStatusError(url, status, _retry_after(answer.retry_after))
+        return Page(original_url, url, status, answer.body, answer.content_type, answer.validators, elapsed_ms,
+                    processed=answer.processed, body_size=answer.body_size)  # fmt: skip
 
     def _gate(self, host: str) -> _HostGate:
         gate = self._hosts.get(host)
@@ -242,16 +284,16 @@ class Fetcher:
     def _polite(self, gate: _HostGate, url: str) -> _PoliteSlot:
         return _PoliteSlot(gate, url, self._clock, self._sleep, self._settings.retry_max_wait.total_seconds())
 
-    def _adapt(self, gate: _HostGate, response: httpx.Response) -> None:
+    def _adapt(self, gate: _HostGate, answer: Answer, url: str) -> None:
         """429/503: the host is overloaded, so every later request to it waits longer (doubling, to a
         minute), and none starts before its Retry-After; other answers halve that extra wait again."""
-        if response.status_code in (429, 503):
+        if answer.status in (429, 503):
             gate.backoff = min(max(gate.backoff * 2, 1.0), _MAX_BACKOFF)
-            pause = _retry_after(response.headers.get("retry-after"))
+            pause = _retry_after(answer.retry_after)
             if pause:
                 gate.blocked_until = max(gate.blocked_until, self._clock() + pause)
-            logger.info("host %s answered %d: %.0f s more between its requests%s", response.url.host,
-                        response.status_code, gate.backoff, f", paused {pause:.0f} s" if pause else "")  # fmt: skip
+            logger.info("host %s answered %d: %.0f s more between its requests%s", urlsplit(url).hostname,
+                        answer.status, gate.backoff, f", paused {pause:.0f} s" if pause else "")  # fmt: skip
         elif gate.backoff:
             gate.backoff = gate.backoff / 2 if gate.backoff > 1 else 0.0
 

@@ -43,7 +43,9 @@ class Validators:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """A fetched URL. ``not_modified`` pages (304) carry no body."""
+    """A fetched URL. ``not_modified`` pages (304) carry no body. A page a parse worker fetched carries what
+    the worker made of its body instead (``processed``: a workers.Parsed, or the CrawlerError that parsing
+    raised), and the body's size; the body itself stayed in the worker."""
 
     url: str
     final_url: str
@@ -53,6 +55,13 @@ class Page:
     validators: Validators
     elapsed_ms: float
     not_modified: bool = False
+    processed: object = None
+    body_size: int | None = None  # when the body stayed in the worker
+
+    @property
+    def size(self) -> int:
+        """Bytes of body received (decompressed)."""
+        return len(self.body) if self.body_size is None else self.body_size
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,13 +2,13 @@
 
     discover  feeds, sitemaps, listing pages → links (conditional GET; a 304 reuses the stored links)
     select    drop links already stored, except those due for a re-check
-    fetch     new links, and due re-checks with their ETag/Last-Modified
-    extract   page → ExtractedArticle  } in worker processes (parse_processes) or threads: the event loop
-    normalise → ArticleRecord          } stays responsive and parsing uses every core (crawler/workers.py)
+    fetch     new links, and due re-checks with their ETag/Last-Modified   } each exchange in a worker
+    extract   page → ExtractedArticle                                      } process (parse_processes),
+    normalise → ArticleRecord                                              } which parses what it fetched
     store     new article / new version / unchanged, with its event, in one transaction
     events    logged as they are stored; source_failing / source_recovered after the run
 
-A failing page never fails the run; a run fails when every discovery page failed or a CrawlerError
+(crawler/workers.py; without workers, fetched here and parsed in threads). A failing page never fails the run; a run fails when every discovery page failed or a CrawlerError
 escaped. StoreError (the database refused a write) and unexpected exceptions propagate to the caller.
 """
 
@@ -24,7 +24,6 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from crawler.config import CrawlerSettings, SourceConfig
-from crawler.decode import non_html_reason
 from crawler.discover import discover_links
 from crawler.errors import (
     CrawlerError,
@@ -32,16 +31,16 @@ from crawler.errors import (
     FetchError,
     FetchTimeout,
     HTTPStatusError,
+    NotHtml,
     ParseFailed,
     StoreError,
 )
 from crawler.events import Event, publish, utc_now
-from crawler.extract import SelectorRules
-from crawler.fetch import Fetcher
+from crawler.fetch import Exchange, Fetcher
 from crawler.models import DiscoveryKind, Link, Page, RunSummary, Validators
 from crawler.store import Store, SyncStore
 from crawler.urls import UrlPolicy
-from crawler.workers import ParseJob, Parser
+from crawler.workers import Parser, ParseSpec
 
 __all__ = ["Deps", "record_failed_run", "run_concurrently", "run_source"]
 logger = logging.getLogger(__name__)
@@ -76,7 +75,8 @@ async def run_source(source: SourceConfig, deps: Deps, *, recheck_all: bool = Fa
     policy = article_policy(source)
     try:
         template = await deps.store.do(SyncStore.template_keys, source.id)
-        job = _Job(source, policy, deps, summary, source.extract.rules(), template)
+        spec = ParseSpec(source, policy, source.extract.rules(), template)
+        job = _Job(source, policy, deps, summary, spec, deps.parser.exchange_for(spec))
         links = await _discover(source, policy, deps, summary)
         new, due = await _select(links, source, deps, recheck_all)
         jobs = [_collect(link, None, job) for link in new[: source.max_articles_per_run]]
@@ -215,8 +215,8 @@ class _Job:
     policy: UrlPolicy
     deps: Deps
     summary: RunSummary
-    rules: SelectorRules
-    template: frozenset[str]
+    spec: ParseSpec
+    via: Exchange | None  # article pages are fetched and parsed in a worker, or (None) fetched here
 
 
 async def _collect(link: Link, known: dict[str, Any] | None, job: _Job) -> None:
@@ -231,7 +231,7 @@ async def _collect_page(link: Link, known: dict[str, Any] | None, job: _Job) -> 
     outcome = "failed"
     try:
         try:
-            page = await deps.fetcher.fetch(known["url"] if known else link.url, policy, validators)
+            page = await deps.fetcher.fetch(known["url"] if known else link.url, policy, validators, via=job.via)
         except FetchError as exc:
             if known and isinstance(exc, HTTPStatusError) and exc.status in (404, 410):
                 await _record_fetch(deps, source, exc.url, kind, error=exc.reason, status=exc.status, outcome="gone")
@@ -242,6 +242,10 @@ async def _collect_page(link: Link, known: dict[str, Any] | None, job: _Job) -> 
             await _record_fetch(deps, source, exc.url, kind, error=exc.reason, status=getattr(exc, "status", None))
             await _emit(deps, Event("fetch_failed", source.id, known["id"] if known else None,
                                     {"url": exc.url, "kind": kind, "reason": exc.reason}))  # fmt: skip
+            return
+        except ParseFailed as exc:  # the worker making the exchange died or hung
+            await _parse_failed(exc, link, kind, None, job)
+            outcome = "skipped"
             return
         if known and _sent_home(known["url"], page.final_url):
             await _record_fetch(deps, source, link.url, kind, page=page)
@@ -257,18 +261,15 @@ async def _collect_page(link: Link, known: dict[str, Any] | None, job: _Job) -> 
             summary.unchanged += 1
             outcome = "unchanged"
             return
-        refusal = non_html_reason(page.body, page.content_type)
-        if refusal:  # an image, a PDF or nothing where the article should be: not extracted, not stored
-            await _record_fetch(deps, source, link.url, kind, page=page, error=refusal)
+        try:
+            parsed = await deps.parser.parse(page, job.spec)
+        except NotHtml as exc:  # an image, a PDF or nothing where the article should be: not stored
+            await _record_fetch(deps, source, link.url, kind, page=page, error=str(exc))
             summary.skip("not_html")
             outcome = "skipped"
             return
-        try:
-            parsed = await deps.parser.parse(ParseJob(page, source, policy, job.rules, job.template))
         except ParseFailed as exc:
-            logger.error("source %s: %s", source.id, exc)
-            await _record_fetch(deps, source, link.url, kind, page=page, error=str(exc))
-            summary.skip("parse_failed")
+            await _parse_failed(exc, link, kind, page, job)
             outcome = "skipped"
             return
         article, record = parsed.article, parsed.record
@@ -287,7 +288,7 @@ async def _collect_page(link: Link, known: dict[str, Any] | None, job: _Job) -> 
         fetched = _fetch_row(deps, source, link.url, kind, page=page)
         now = utc_now()
         upcoming = next_check(known["first_seen"] if known else now, now, source.recheck_after)
-        saved = await deps.store.do(SyncStore.save_article, record, now, job.template, upcoming, fetched)
+        saved = await deps.store.do(SyncStore.save_article, record, now, job.spec.template, upcoming, fetched)
         if known:
             await _restored(known, job)
         outcome = saved.kind
@@ -297,6 +298,13 @@ async def _collect_page(link: Link, known: dict[str, Any] | None, job: _Job) -> 
     finally:
         if deps.on_article_done:
             deps.on_article_done(source.id, outcome)
+
+
+async def _parse_failed(exc: ParseFailed, link: Link, kind: str, page: Page | None, job: _Job) -> None:
+    logger.error("source %s: %s", job.source.id, exc)
+    await _record_fetch(job.deps, job.source, link.url, kind, page=page, error=str(exc),
+                        outcome=None if page else "unusable")  # fmt: skip
+    job.summary.skip("parse_failed")
 
 
 async def _restored(known: dict[str, Any], job: _Job) -> None:
@@ -358,7 +366,7 @@ def _fetch_row(
         logger.warning("source %s: %s: %s", source.id, url, note)
         error = note
     row = {"ts": utc_now(), "source_id": source.id, "url": url, "kind": kind, "status": status,
-           "outcome": outcome or "failed", "bytes": len(page.body) if page else None,
+           "outcome": outcome or "failed", "bytes": page.size if page else None,
            "ms": round(page.elapsed_ms, 1) if page else None, "error": error}  # fmt: skip
     logger.debug("fetch %s %s %s %s", source.id, status, row["bytes"], url, extra={"fields": row})
     if deps.on_fetch is not None:

@@ -109,7 +109,7 @@ class Daemon:
             metrics.event(event)
             notifier.submit(event)
 
-        parser = Parser(settings.parse_processes)
+        parser = Parser(settings.parse_processes, settings)
         self._deps = Deps(store, fetcher, settings, on_article_done=metrics.article_done, on_event=on_event,
                           on_fetch=metrics.fetched, parser=parser)  # fmt: skip
         metrics.live("sink_queue_depth", lambda: notifier.queue_depth)

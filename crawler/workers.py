@@ -1,38 +1,60 @@
-"""Where the CPU-heavy stages run: decoding, extraction and normalisation of a fetched page.
+"""Where the CPU-heavy stages run: the article page's HTTP exchange, then decoding, extraction and
+normalisation of its body.
 
-With ``parse_processes`` > 0 they run in a pool of worker processes, so parsing uses every core while
-the event loop fetches and the store thread writes; with 0 they run in threads (one core, as the GIL
-allows; what the tests use, and what small machines may prefer). Workers start from a forkserver that
-has imported the extraction code once, never by forking the crawler's threaded process. A job carries
-only picklable values (the page's bytes, the source's config, its rules and learned template).
+With ``parse_processes`` > 0 they run in worker processes, each with its own event loop and HTTP client:
+the crawler's process decides what to fetch and when (politeness, robots.txt, retries and redirects stay
+in fetch.Fetcher), hands each article hop to a worker (``exchange_for``), and gets back what the worker
+made of the body (workers.Parsed) rather than the body. The page's bytes never cross a process boundary,
+and the request and response handling, which cost the crawler's event loop as much as parsing, is spread
+over the cores with it. With 0, pages are fetched in the crawler's process and parsed in threads (one
+core, as the GIL allows; what the tests use, and what small machines may prefer).
+
+Workers start from a forkserver that has imported the extraction and fetch code once, never by forking the
+crawler's threaded process. Each talks to the crawler over one socket: length-prefixed pickles of
+requests ("fetch" or "parse") and answers, many in flight, matched by number. A worker parses a body
+inside its event loop (a few milliseconds; its other exchanges wait in the kernel's buffers meanwhile).
+A worker that dies, or does not answer within the fetch timeout plus PARSE_TIMEOUT, is killed and
+replaced; the pages it had in flight fail with ParseFailed. Requests and answers carry only picklable
+values (URLs, headers, the source's config, its rules and learned template; Parsed records; errors).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import multiprocessing
 import multiprocessing.context
+import os
 import pickle
 import signal
-from dataclasses import dataclass
+import socket
+import struct
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
+from typing import Any
 
-from crawler.config import SourceConfig
-from crawler.decode import decode_html
-from crawler.errors import ParseFailed
+import httpx
+
+from crawler.config import CrawlerSettings, SourceConfig
+from crawler.decode import decode_html, non_html_reason
+from crawler.errors import CrawlerError, FetchError, NotHtml, ParseFailed
 from crawler.extract import SelectorRules, extract_article
+from crawler.fetch import Answer, Exchange, exchange, http_client
 from crawler.models import ArticleRecord, ExtractedArticle, Page
 from crawler.normalize import normalize_article
 from crawler.urls import UrlPolicy
 
-__all__ = ["MIN_BODY_CHARS", "ParseJob", "Parsed", "Parser", "parse_page"]
+__all__ = ["MIN_BODY_CHARS", "PARSE_TIMEOUT", "ParseSpec", "Parsed", "Parser", "parse_page"]
 
 MIN_BODY_CHARS = 80  # below this a page is a section/tag/about page, not an article
+PARSE_TIMEOUT = 60.0  # seconds one page may take in a worker before it is killed and replaced
+_FRAME = struct.Struct("!I")  # each message: its length, then a pickle
 
 
 @dataclass(frozen=True, slots=True)
-class ParseJob:
-    page: Page
+class ParseSpec:
+    """What parsing a page of one source needs besides the page (the same for a whole source run)."""
+
     source: SourceConfig
     policy: UrlPolicy
     rules: SelectorRules
@@ -45,65 +67,79 @@ class Parsed:
     record: ArticleRecord | None  # None when the page has too little text to be an article
 
 
-def parse_page(job: ParseJob) -> Parsed:
-    """Bytes → text → ExtractedArticle → ArticleRecord (with its MinHash signature)."""
-    page, source = job.page, job.source
+def parse_page(page: Page, spec: ParseSpec) -> Parsed:
+    """Bytes → text → ExtractedArticle → ArticleRecord (with its MinHash signature). NotHtml when the
+    answer is an image, a PDF or empty."""
+    refusal = non_html_reason(page.body, page.content_type)
+    if refusal:
+        raise NotHtml(refusal)
+    source = spec.source
     text, _ = decode_html(page.body, page.content_type)
-    article = extract_article(text, page.final_url, source.timezone, source.language, rules=job.rules,
-                              template=job.template)  # fmt: skip
+    article = extract_article(text, page.final_url, source.timezone, source.language, rules=spec.rules,
+                              template=spec.template)  # fmt: skip
     if len(article.body) < MIN_BODY_CHARS:
         return Parsed(article, None)
-    return Parsed(article, normalize_article(article, page, source, job.policy))
-
-
-PARSE_TIMEOUT = 60.0  # seconds one page may take in a worker before it is killed and replaced
+    return Parsed(article, normalize_article(article, page, source, spec.policy))
 
 
 class Parser:
-    """Runs parse_page in ``processes`` worker processes, or in threads when 0. ``close()`` when done.
+    """Runs article exchanges and parse_page in ``processes`` worker processes, or parses in threads when 0.
+    ``close()`` when done."""
 
-    The event loop feeds the workers itself: one pipe per worker, one page in flight on each, the answer
-    read when the loop sees the pipe readable. (concurrent.futures' pool moves every job and result through
-    two extra threads of this process, which competed with the event loop for the GIL: a crawl's workers
-    spent a third of their time waiting to hand back results.) A worker that dies, hangs past
-    PARSE_TIMEOUT or is abandoned mid-page is replaced; its page fails with ParseFailed."""
-
-    def __init__(self, processes: int) -> None:
+    def __init__(self, processes: int, settings: CrawlerSettings | None = None) -> None:
         self._processes = processes
+        self._settings = settings or CrawlerSettings()
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(["crawler.workers", "crawler.neardup"])
-        self._idle: asyncio.Queue[_Worker] | None = None  # made in the running loop, on the first page
-        self._workers: list[_Worker] = []
+        self._workers: list[_Worker] = []  # started in the running loop, on the first page
+        self._starting = asyncio.Lock()
 
-    async def parse(self, job: ParseJob) -> Parsed:
+    def exchange_for(self, spec: ParseSpec) -> Exchange | None:
+        """For Fetcher.fetch(via=...): each hop of an article page made in a worker, which parses a 2xx
+        body as spec says and answers with the result. None without workers (fetch here, parse later)."""
+        if self._processes == 0:
+            return None
+
+        async def via(url: str, original_url: str, headers: dict[str, str]) -> Answer:
+            deadline = self._settings.timeout.total_seconds() + PARSE_TIMEOUT
+            answer = await self._ask(("fetch", url, original_url, headers, spec), url, deadline)
+            if not isinstance(answer, Answer):
+                raise TypeError(f"a worker answered a fetch with {type(answer).__name__}")
+            return answer
+
+        return via
+
+    async def parse(self, page: Page, spec: ParseSpec) -> Parsed:
+        """What the page's body holds. A page a worker fetched was parsed there already: its result (or
+        the error parsing raised) is taken from the page. Raises NotHtml or ParseFailed."""
+        if page.processed is not None:
+            return _unwrap(page.processed)
         if self._processes == 0:
             try:
-                return await asyncio.to_thread(parse_page, job)
+                return await asyncio.to_thread(parse_page, page, spec)
+            except NotHtml:
+                raise
             except Exception as exc:  # a bug in extraction: this page fails, the crawl goes on
-                raise ParseFailed(f"{job.page.url}: extraction raised {type(exc).__name__}: {exc}") from exc
-        if self._idle is None:
-            self._idle = asyncio.Queue()
-            for _ in range(self._processes):
-                self._idle.put_nowait(self._start_worker())
-        worker = await self._idle.get()
-        try:
-            return await worker.run(job)
-        finally:
-            self._idle.put_nowait(worker if worker.usable else self._replace(worker))
+                raise ParseFailed(f"{page.url}: extraction raised {type(exc).__name__}: {exc}") from exc
+        return _unwrap(await self._ask(("parse", page, spec), page.url, PARSE_TIMEOUT))
 
     def worker_pids(self) -> list[int]:
         """The worker processes' ids (started on the first page)."""
         return [worker.pid for worker in self._workers]
 
-    def _start_worker(self) -> _Worker:
-        worker = _Worker(self._context)
-        self._workers.append(worker)
-        return worker
-
-    def _replace(self, worker: _Worker) -> _Worker:
-        worker.kill()
-        self._workers.remove(worker)
-        return self._start_worker()
+    async def _ask(self, request: tuple[Any, ...], url: str, deadline: float) -> object:
+        """Send request to the least busy worker; its answer. A worker that died or hangs is replaced."""
+        async with self._starting:
+            if not self._workers:
+                self._workers = [await _Worker.start(self._context, self._settings) for _ in range(self._processes)]
+        worker = min(self._workers, key=lambda candidate: candidate.load)
+        try:
+            return await worker.ask(request, url, deadline)
+        finally:
+            if not worker.usable and worker in self._workers:
+                self._workers.remove(worker)
+                worker.kill()
+                self._workers.append(await _Worker.start(self._context, self._settings))
 
     def close(self) -> None:
         for worker in self._workers:
@@ -111,46 +147,83 @@ class Parser:
         self._workers.clear()
 
 
+def _unwrap(processed: object) -> Parsed:
+    if isinstance(processed, CrawlerError):
+        raise processed
+    if not isinstance(processed, Parsed):
+        raise TypeError(f"a worker answered a parse with {type(processed).__name__}")
+    return processed
+
+
 class _Worker:
-    """One worker process and the parent's end of its pipe."""
+    """One worker process and the crawler's end of its socket: requests in flight, by number."""
 
-    def __init__(self, context: multiprocessing.context.ForkServerContext) -> None:
-        self._connection, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child,), name="crawler-parse", daemon=True)
-        self._process.start()
-        child.close()
+    def __init__(self, process: multiprocessing.context.ForkServerProcess, reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter) -> None:  # fmt: skip
+        self._process, self._reader, self._writer = process, reader, writer
+        self._numbers = itertools.count()
+        self._waiting: dict[int, tuple[asyncio.Future[object], str]] = {}
+        self._listener = asyncio.create_task(self._listen())
         self.usable = True
-        self.pid = int(self._process.pid or 0)
+        self.pid = int(process.pid or 0)
 
-    async def run(self, job: ParseJob) -> Parsed:
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[bytes] = loop.create_future()
-        descriptor = self._connection.fileno()
-        loop.add_reader(descriptor, self._receive, answer)
-        self.usable = False  # until its answer is in: abandoned mid-page, it is replaced
+    @classmethod
+    async def start(cls, context: multiprocessing.context.ForkServerContext, settings: CrawlerSettings) -> _Worker:
+        ours, theirs = context.Pipe()  # a socketpair: read by each side's event loop as a stream
+        process = context.Process(target=_serve, args=(theirs, settings), name="crawler-parse", daemon=True)
+        process.start()
+        theirs.close()
+        reader, writer = await asyncio.open_unix_connection(sock=_as_socket(ours))
+        return cls(process, reader, writer)
+
+    @property
+    def load(self) -> int:
+        return len(self._waiting)
+
+    async def ask(self, request: tuple[Any, ...], url: str, deadline: float) -> object:
+        number = next(self._numbers)
+        answer: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        self._waiting[number] = (answer, url)
         try:
-            self._connection.send_bytes(pickle.dumps(job, pickle.HIGHEST_PROTOCOL))
-            async with asyncio.timeout(PARSE_TIMEOUT):
-                payload = await answer
+            _write_frame(self._writer, (number, *request))
+            async with asyncio.timeout(deadline):
+                return await answer
         except TimeoutError as exc:
-            raise ParseFailed(f"{job.page.url}: extraction took over {PARSE_TIMEOUT:.0f} s") from exc
-        except (OSError, EOFError) as exc:
-            raise ParseFailed(f"{job.page.url}: the parse worker died ({self._exit_reason()})") from exc
+            self.usable = False
+            raise ParseFailed(f"{url}: the parse worker did not answer within {deadline:.0f} s") from exc
         finally:
-            loop.remove_reader(descriptor)
-        self.usable = True
-        succeeded, value = pickle.loads(payload)
-        if not succeeded:
-            raise ParseFailed(f"{job.page.url}: extraction raised {value}")
-        return value  # type: ignore[no-any-return]
+            self._waiting.pop(number, None)
 
-    def _receive(self, answer: asyncio.Future[bytes]) -> None:
-        if answer.done():
-            return
+    async def _listen(self) -> None:
+        """Answers to their requests; on end of file, every request still waiting fails."""
         try:
-            answer.set_result(self._connection.recv_bytes())
-        except (OSError, EOFError) as exc:
-            answer.set_exception(exc)
+            while True:
+                number, succeeded, value = pickle.loads(await _read_frame(self._reader))
+                waiting = self._waiting.get(number)
+                if waiting is None or waiting[0].done():
+                    continue  # its asker gave up (cancelled, timed out)
+                if succeeded:
+                    waiting[0].set_result(value)
+                else:
+                    waiting[0].set_exception(value)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            self.usable = False
+            self._fail_waiting(f"the parse worker died ({self._exit_reason()})")
+
+    def _fail_waiting(self, reason: str) -> None:
+        for answer, url in self._waiting.values():
+            if not answer.done():
+                answer.set_exception(ParseFailed(f"{url}: {reason}"))
+
+    def _hang_up(self) -> None:
+        """Shut the socket down now: the transport's own close waits for the event loop, which a caller
+        joining the process is not giving a turn."""
+        sock = self._writer.get_extra_info("socket")
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already shut down by the worker's end
+        self._writer.close()
 
     def _exit_reason(self) -> str:
         self._process.join(1)
@@ -158,32 +231,87 @@ class _Worker:
         return "still running" if code is None else f"killed by signal {-code}" if code < 0 else f"exit status {code}"
 
     def stop(self) -> None:
-        """Close the pipe (an idle worker exits on it); kill it if it does not go within a second."""
-        self._connection.close()
+        """End the conversation (an idle worker exits on it); kill it if it does not go within a second."""
+        self._listener.cancel()
+        self._hang_up()
         self._process.join(1)
         if self._process.is_alive():
             self.kill()
 
     def kill(self) -> None:
-        """For a worker that died, hangs or was left mid-page: no waiting for it to finish."""
-        self._connection.close()
+        """For a worker that died or hangs: no waiting for it to finish; what it still had in flight fails."""
+        self._listener.cancel()
+        self._hang_up()
         self._process.kill()
         self._process.join(1)
+        self._fail_waiting("the parse worker was replaced: another page in it hung")
 
 
-def _serve(connection: Connection) -> None:
-    """A worker's loop: a pickled ParseJob in, (True, Parsed) or (False, "Type: message") out, until EOF."""
+def _as_socket(connection: Connection) -> socket.socket:
+    """multiprocessing's duplex Pipe is a socketpair: its descriptor as a socket asyncio can stream over."""
+    sock = socket.socket(fileno=os.dup(connection.fileno()))
+    connection.close()
+    return sock
+
+
+def _write_frame(writer: asyncio.StreamWriter, message: object) -> None:
+    payload = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+    writer.write(_FRAME.pack(len(payload)) + payload)
+
+
+async def _read_frame(reader: asyncio.StreamReader) -> bytes:
+    (size,) = _FRAME.unpack(await reader.readexactly(_FRAME.size))
+    return await reader.readexactly(size)
+
+
+def _serve(connection: Connection, settings: CrawlerSettings) -> None:
+    """A worker process: answer requests until the crawler closes its end."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    while True:
-        try:
-            job = pickle.loads(connection.recv_bytes())
-        except EOFError:
-            return
-        try:
-            answer: tuple[bool, object] = (True, parse_page(job))
-        except Exception as exc:  # reported to the parent, which fails this page
-            answer = (False, f"{type(exc).__name__}: {exc}")
-        try:
-            connection.send_bytes(pickle.dumps(answer, pickle.HIGHEST_PROTOCOL))
-        except BrokenPipeError:
-            return  # the crawler closed its end while this page was parsed (shutdown, or gave up on it)
+    asyncio.run(_serve_requests(_as_socket(connection), settings))
+
+
+async def _serve_requests(sock: socket.socket, settings: CrawlerSettings) -> None:
+    reader, writer = await asyncio.open_unix_connection(sock=sock)
+    client = http_client(settings)
+    running: set[asyncio.Task[None]] = set()
+    try:
+        while True:
+            try:
+                number, kind, *arguments = pickle.loads(await _read_frame(reader))
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return  # the crawler closed its end
+            if kind == "fetch":
+                task = asyncio.create_task(_fetch_and_parse(number, client, settings, writer, *arguments))
+                running.add(task)
+                task.add_done_callback(running.discard)
+            else:
+                _write_frame(writer, (number, *_outcome(*arguments)))
+    finally:
+        for task in running:
+            task.cancel()
+        await client.aclose()
+
+
+async def _fetch_and_parse(number: int, client: httpx.AsyncClient, settings: CrawlerSettings, writer: asyncio.StreamWriter,
+                           url: str, original_url: str, headers: dict[str, str], spec: ParseSpec) -> None:  # fmt: skip
+    """One hop of an article page; a 2xx body is parsed here and only the result goes back."""
+    try:
+        answer = await exchange(client, url, headers, settings)
+    except FetchError as exc:
+        _write_frame(writer, (number, False, exc))
+        return
+    if 200 <= answer.status < 300:
+        page = Page(original_url, url, answer.status, answer.body, answer.content_type, answer.validators, 0.0)
+        _, processed = _outcome(page, spec)
+        answer = replace(answer, body=b"", processed=processed)  # Parsed, or the error to raise in the crawler
+    _write_frame(writer, (number, True, answer))
+
+
+def _outcome(page: Page, spec: ParseSpec) -> tuple[bool, object]:
+    """(True, Parsed) or (False, the CrawlerError for the page): a bug in extraction fails one page."""
+    try:
+        return True, parse_page(page, spec)
+    except NotHtml as exc:
+        return False, exc
+    except Exception as exc:  # reported to the crawler, which records the page as unusable
+        return False, ParseFailed(f"{page.url}: extraction raised {type(exc).__name__}: {exc}")

@@ -45,7 +45,7 @@ async def crawl_once(
             # a StoreError (the database refused a write) stops every source and is raised
             summaries = await run_concurrently(_run_one(source, deps, recheck_all, config) for source in sources)
     finally:
-        parser.close()
+        await parser.aclose()
         await notifier.aclose()
         await fetcher.aclose()
         await store.close()

@@ -20,7 +20,14 @@ from crawler.extract.templates import remove_template_blocks
 from crawler.models import ExtractedArticle
 from crawler.textnorm import match_key
 
-__all__ = ["VERSIONED_FIELDS", "changed_fields", "comparable_words", "content_hash", "paragraph_diff"]
+__all__ = [
+    "VERSIONED_FIELDS",
+    "changed_fields",
+    "comparable_words",
+    "comparable_words_of_key",
+    "content_hash",
+    "paragraph_diff",
+]
 
 _WORD = re.compile(r"\w+")
 # Text that changes on every fetch without anyone editing the article (as match keys: folded letters).
@@ -48,7 +55,12 @@ def _comparable(field: str, value: Any, template: frozenset[str] = frozenset()) 
 
 def comparable_words(text: str) -> str:
     """The text as words in match-key form, volatile phrases masked (what edits and duplicates compare)."""
-    return " ".join(_WORD.findall(_VOLATILE.sub(" ", match_key(text))))
+    return comparable_words_of_key(match_key(text))
+
+
+def comparable_words_of_key(key: str) -> str:
+    """comparable_words for text already in match-key form (a body's key serves several indexes)."""
+    return " ".join(_WORD.findall(_VOLATILE.sub(" ", key)))
 
 
 def paragraph_diff(old: str, new: str, limit: int = 20) -> dict[str, list[Any]]:
@@ -74,10 +86,11 @@ def _paragraphs(body: str | None) -> list[str]:
     return [paragraph for paragraph in (body or "").split("\n\n") if paragraph.strip()]
 
 
-def content_hash(article: ExtractedArticle | Mapping[str, Any]) -> str:
-    """SHA-256 over the versioned fields in comparable form."""
+def content_hash(article: ExtractedArticle | Mapping[str, Any], body_words: str | None = None) -> str:
+    """SHA-256 over the versioned fields in comparable form (body_words: the body's, when already made)."""
     get = article.get if isinstance(article, Mapping) else lambda name: getattr(article, name)
-    payload = {field: _comparable(field, get(field)) for field in VERSIONED_FIELDS}
+    payload = {field: _comparable(field, get(field)) for field in VERSIONED_FIELDS if field != "body"}
+    payload["body"] = _comparable("body", get("body")) if body_words is None else body_words
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 

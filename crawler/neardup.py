@@ -19,7 +19,7 @@ import numpy as np
 
 from crawler.dedupe import comparable_words
 
-__all__ = ["DUPLICATE_SIMILARITY", "band_keys", "signature", "similarity"]
+__all__ = ["DUPLICATE_SIMILARITY", "band_keys", "signature", "signature_of_words", "similarity"]
 
 _PERMUTATIONS = 64
 _BANDS = 16  # 16 bands of 4 values: pairs above ~0.6 similar almost always share a band
@@ -30,7 +30,11 @@ DUPLICATE_SIMILARITY = 0.8
 
 def signature(body: str) -> bytes | None:
     """The body's MinHash as bytes, or None for a body too short to compare."""
-    words = comparable_words(body).split()
+    return signature_of_words(comparable_words(body).split())
+
+
+def signature_of_words(words: list[str]) -> bytes | None:
+    """signature for a body already split into its comparable words (dedupe.comparable_words)."""
     shingles = {" ".join(words[i : i + _SHINGLE]).encode() for i in range(len(words) - _SHINGLE + 1)}
     if len(shingles) < _MIN_SHINGLES:
         return None

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from crawler.config import SourceConfig
 from crawler.dates import as_utc
-from crawler.dedupe import content_hash
+from crawler.dedupe import comparable_words_of_key, content_hash
 from crawler.models import ArticleRecord, ExtractedArticle, Page
-from crawler.neardup import signature
-from crawler.search import index_text
+from crawler.neardup import signature_of_words
+from crawler.search import index_text, index_text_of_key
+from crawler.textnorm import match_key
 from crawler.urls import UrlPolicy, canonicalize
 
 __all__ = ["normalize_article"]
@@ -27,6 +28,8 @@ def normalize_article(article: ExtractedArticle, page: Page, source: SourceConfi
         declared = canonicalize(article.canonical_url)
         if policy.refusal(declared) is None:
             canonical = declared  # a rel=canonical pointing off-site (syndication) is not trusted
+    body_key = match_key(article.body)  # once: the hash, the signature and the index all start from it
+    body_words = comparable_words_of_key(body_key)
     return ArticleRecord(
         source_id=source.id,
         url=canonicalize(page.url),
@@ -42,13 +45,13 @@ def normalize_article(article: ExtractedArticle, page: Page, source: SourceConfi
         site_name=article.site_name,
         description=article.description,
         body=article.body,
-        content_hash=content_hash(article),
+        content_hash=content_hash(article, body_words),
         etag=page.validators.etag,
         last_modified=page.validators.last_modified,
         provenance=dict(article.provenance),
         published_text=article.published_text,
         modified_text=article.modified_text,
-        signature=signature(article.body),
-        search_form=(index_text(article.title), index_text(article.body)),
+        signature=signature_of_words(body_words.split()),
+        search_form=(index_text(article.title), index_text_of_key(body_key)),
     )
 

@@ -74,11 +74,12 @@ async def run_source(source: SourceConfig, deps: Deps, *, recheck_all: bool = Fa
     summary = RunSummary(source.id)
     policy = article_policy(source)
     try:
-        template = await deps.store.do(SyncStore.template_keys, source.id)
-        spec = ParseSpec(source, policy, source.extract.rules(), template)
-        job = _Job(source, policy, deps, summary, spec, deps.parser.exchange_for(spec))
         links = await _discover(source, policy, deps, summary)
         new, due = await _select(links, source, deps, recheck_all)
+        template = await deps.store.do(SyncStore.template_keys, source.id)
+        spec = ParseSpec(source, policy, source.extract.rules(), template)
+        via = deps.parser.exchange_for(spec) if new or due else None  # no pages, no workers started
+        job = _Job(source, policy, deps, summary, spec, via)
         jobs = [_collect(link, None, job) for link in new[: source.max_articles_per_run]]
         jobs += [_collect(link, known, job) for link, known in due]
         if len(new) > source.max_articles_per_run:

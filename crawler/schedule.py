@@ -142,7 +142,7 @@ class Daemon:
             self._remove_signals()
             if server is not None:
                 server.close()
-            parser.close()
+            await parser.aclose()
             await notifier.aclose()
             await fetcher.aclose()
             await store.close()

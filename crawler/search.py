@@ -15,7 +15,7 @@ import re
 
 from crawler.textnorm import match_key
 
-__all__ = ["FTS_TOKENIZER", "index_text", "match_expression", "query_terms", "snippet"]
+__all__ = ["FTS_TOKENIZER", "index_text", "index_text_of_key", "match_expression", "query_terms", "snippet"]
 
 FTS_TOKENIZER = "unicode61 categories 'L* N* Co Mn'"  # Mn: a mark never splits a word into letters
 _WORD = re.compile(r"\w+")
@@ -33,14 +33,18 @@ def _stem(token: str) -> str:
 
 def index_text(text: str | None) -> str:
     """The form of a title or body stored in the index (words in match-key form, clitic variants added)."""
-    if not text:
-        return ""
+    return index_text_of_key(match_key(text)) if text else ""
+
+
+def index_text_of_key(key: str) -> str:
+    """index_text for text already in match-key form."""
     words = []
-    for token in _WORD.findall(match_key(text)):
+    for token in _WORD.findall(key):
         words.append(token)
-        stem = _stem(token)
-        if stem != token:
-            words.append(stem)
+        if token[:1] in _CLITIC_LETTERS:  # only these can start a clitic form; the regex is the slow part
+            stem = _stem(token)
+            if stem != token:
+                words.append(stem)
     return " ".join(words)
 
 

@@ -21,6 +21,7 @@ values (URLs, headers, the source's config, its rules and learned template; Pars
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import multiprocessing
 import multiprocessing.context
@@ -84,21 +85,23 @@ def parse_page(page: Page, spec: ParseSpec) -> Parsed:
 
 class Parser:
     """Runs article exchanges and parse_page in ``processes`` worker processes, or parses in threads when 0.
-    ``close()`` when done."""
+    ``await aclose()`` when done."""
 
     def __init__(self, processes: int, settings: CrawlerSettings | None = None) -> None:
         self._processes = processes
         self._settings = settings or CrawlerSettings()
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(["crawler.workers", "crawler.neardup"])
-        self._workers: list[_Worker] = []  # started in the running loop, on the first page
-        self._starting = asyncio.Lock()
+        self._workers: list[_Worker] = []
+        self._started: asyncio.Task[None] | None = None  # in the running loop, when the first run asks
 
     def exchange_for(self, spec: ParseSpec) -> Exchange | None:
         """For Fetcher.fetch(via=...): each hop of an article page made in a worker, which parses a 2xx
         body as spec says and answers with the result. None without workers (fetch here, parse later)."""
         if self._processes == 0:
             return None
+        if self._started is None:  # start them now: the forkserver's imports overlap the run's discovery
+            self._started = asyncio.create_task(self._start_workers())
 
         async def via(url: str, original_url: str, headers: dict[str, str]) -> Answer:
             deadline = self._settings.timeout.total_seconds() + PARSE_TIMEOUT
@@ -129,10 +132,10 @@ class Parser:
 
     async def _ask(self, request: tuple[Any, ...], url: str, deadline: float) -> object:
         """Send request to the least busy worker; its answer. A worker that died or hangs is replaced."""
-        async with self._starting:
-            if not self._workers:
-                self._workers = [await _Worker.start(self._context, self._settings) for _ in range(self._processes)]
-        worker = min(self._workers, key=lambda candidate: candidate.load)
+        if self._started is None:
+            self._started = asyncio.create_task(self._start_workers())
+        await self._started
+        worker = min(self._workers, key=lambda candidate: (candidate.load, candidate.asked))
         try:
             return await worker.ask(request, url, deadline)
         finally:
@@ -141,7 +144,13 @@ class Parser:
                 worker.kill()
                 self._workers.append(await _Worker.start(self._context, self._settings))
 
-    def close(self) -> None:
+    async def _start_workers(self) -> None:
+        started = await asyncio.gather(*(_Worker.start(self._context, self._settings) for _ in range(self._processes)))
+        self._workers.extend(started)
+
+    async def aclose(self) -> None:
+        if self._started is not None:
+            await asyncio.gather(self._started, return_exceptions=True)  # its failure was the runs' to report
         for worker in self._workers:
             worker.stop()
         self._workers.clear()
@@ -162,6 +171,7 @@ class _Worker:
                  writer: asyncio.StreamWriter) -> None:  # fmt: skip
         self._process, self._reader, self._writer = process, reader, writer
         self._numbers = itertools.count()
+        self.asked = 0  # requests so far: ties on load go to the worker asked least, not always the first
         self._waiting: dict[int, tuple[asyncio.Future[object], str]] = {}
         self._listener = asyncio.create_task(self._listen())
         self.usable = True
@@ -171,7 +181,7 @@ class _Worker:
     async def start(cls, context: multiprocessing.context.ForkServerContext, settings: CrawlerSettings) -> _Worker:
         ours, theirs = context.Pipe()  # a socketpair: read by each side's event loop as a stream
         process = context.Process(target=_serve, args=(theirs, settings), name="crawler-parse", daemon=True)
-        process.start()
+        await asyncio.to_thread(process.start)  # waits for the forkserver, which imports the parse code first
         theirs.close()
         reader, writer = await asyncio.open_unix_connection(sock=_as_socket(ours))
         return cls(process, reader, writer)
@@ -182,6 +192,7 @@ class _Worker:
 
     async def ask(self, request: tuple[Any, ...], url: str, deadline: float) -> object:
         number = next(self._numbers)
+        self.asked += 1
         answer: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         self._waiting[number] = (answer, url)
         try:
@@ -267,6 +278,9 @@ async def _read_frame(reader: asyncio.StreamReader) -> bytes:
 def _serve(connection: Connection, settings: CrawlerSettings) -> None:
     """A worker process: answer requests until the crawler closes its end."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # What the forkserver imported stays out of this process's garbage collections: a collection writes
+    # into every object it visits, which would copy the shared pages holding them into this process.
+    gc.freeze()
     asyncio.run(_serve_requests(_as_socket(connection), settings))
 
 

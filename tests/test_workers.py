@@ -1,18 +1,35 @@
-"""The parse worker pool: pages parsed in worker processes fed by the event loop; a worker that dies or
-hangs fails only its page and is replaced. Real processes (forkserver), real pages."""
+"""The worker pool: article pages fetched and parsed in worker processes fed by the event loop; a worker
+that dies or hangs fails only the pages it had and is replaced. Real processes (forkserver), real pages, a
+real HTTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import os
+import pickle
 import signal
+import time
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
-from crawler.config import SourceConfig
-from crawler.errors import ParseFailed
+from crawler.config import CrawlerSettings, SourceConfig
+from crawler.errors import (
+    BlockedError,
+    ConnectError,
+    CrawlerError,
+    FetchError,
+    FetchTimeout,
+    HTTPStatusError,
+    NotHtml,
+    ParseFailed,
+    TooLargeError,
+)
 from crawler.extract import SelectorRules
+from crawler.fetch import Fetcher
 from crawler.models import Page, Validators
 from crawler.urls import UrlPolicy
 from crawler.workers import Parsed, Parser, ParseSpec
@@ -48,7 +65,7 @@ def test_a_worker_killed_mid_page_fails_that_page_and_is_replaced() -> None:
             after = await parser.parse(_page(SEED.read_bytes()), SPEC)
             return before, after, pid, parser.worker_pids()
         finally:
-            parser.close()
+            await parser.aclose()
 
     before, after, killed, now = asyncio.run(run())
     assert before.record is not None and before.article.title
@@ -64,8 +81,120 @@ def test_workers_parse_many_pages_at_once_like_threads_do() -> None:
         try:
             return await asyncio.gather(*(parser.parse(page, SPEC) for page in pages))
         finally:
-            parser.close()
+            await parser.aclose()
 
     in_processes, in_threads = asyncio.run(run(2)), asyncio.run(run(0))
     assert in_processes == in_threads
     assert [parsed.record.url for parsed in in_processes if parsed.record] == [page.url for page in pages]
+
+
+# --- article pages fetched in the workers: the exchange is made where the page is parsed ------------------
+
+LOCAL_SPEC = ParseSpec(SOURCE, UrlPolicy(("localhost", "127.0.0.1")), SelectorRules(), frozenset())
+SETTINGS = CrawlerSettings(allow_private_addresses=True, per_host_delay=0, retries=0, obey_robots=False,
+                           max_page_bytes=1_000_000)
+
+
+async def _fetch_in_worker(parser: Parser, url: str, validators: Validators | None = None) -> Page:
+    fetcher = Fetcher(SETTINGS)
+    try:
+        return await fetcher.fetch(url, LOCAL_SPEC.policy, validators, via=parser.exchange_for(LOCAL_SPEC))
+    finally:
+        await fetcher.aclose()
+
+
+def test_a_worker_fetches_and_parses_the_page_and_only_the_result_comes_back(httpserver: HTTPServer) -> None:
+    seed = SEED.read_bytes()
+    httpserver.expect_request("/old").respond_with_data("", status=301, headers={"Location": "/story/"})
+    httpserver.expect_request("/story/").respond_with_data(
+        gzip.compress(seed), headers={"Content-Encoding": "gzip", "Content-Type": "text/html; charset=utf-8",
+                                      "ETag": '"v1"'})  # fmt: skip
+
+    async def run() -> tuple[Page, Parsed, Parsed]:
+        parser, threads = Parser(1, SETTINGS), Parser(0)
+        try:
+            page = await _fetch_in_worker(parser, httpserver.url_for("/old"))
+            here = Page(page.url, page.final_url, 200, seed, "text/html; charset=utf-8", page.validators, 1.0)
+            return page, await parser.parse(page, LOCAL_SPEC), await threads.parse(here, LOCAL_SPEC)
+        finally:
+            await parser.aclose()
+
+    page, in_worker, in_thread = asyncio.run(run())
+    assert page.body == b"" and page.size == len(seed)  # the body stayed in the worker
+    assert page.url == httpserver.url_for("/old") and page.final_url == httpserver.url_for("/story/")
+    assert page.validators.etag == '"v1"'
+    assert [request.path for request, _ in httpserver.log] == ["/old", "/story/"]  # each hop asked for here
+    assert in_worker == in_thread and in_worker.record is not None
+    assert in_worker.record.url == httpserver.url_for("/old")  # normalised with the URL the chain began at
+
+
+def test_what_goes_wrong_in_a_worker_comes_back_as_the_error_it_is(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/gone").respond_with_data("", status=404)
+    httpserver.expect_request("/big").respond_with_data(b"<p>" + b"x" * 2_000_000)
+    httpserver.expect_request("/image").respond_with_data(b"\x89PNG\r\n\x1a\n" + bytes(500), content_type="image/png")
+    httpserver.expect_request("/same").respond_with_data("", status=304, headers={"ETag": '"v1"'})
+
+    async def run() -> list[object]:
+        parser = Parser(1, SETTINGS)
+        outcomes: list[object] = []
+        try:
+            for path in ("/gone", "/big", "/image", "/same"):
+                try:
+                    page = await _fetch_in_worker(parser, httpserver.url_for(path), Validators('"v1"'))
+                    outcomes.append(page if page.not_modified else await parser.parse(page, LOCAL_SPEC))
+                except CrawlerError as exc:
+                    outcomes.append(exc)
+        finally:
+            await parser.aclose()
+        return outcomes
+
+    gone, big, image, same = asyncio.run(run())
+    assert isinstance(gone, HTTPStatusError) and gone.status == 404
+    assert isinstance(big, TooLargeError) and "max_page_bytes" in big.reason and big.url.endswith("/big")
+    assert isinstance(image, NotHtml) and "image/png" in str(image)
+    assert isinstance(same, Page) and same.not_modified
+
+
+def test_a_worker_killed_mid_fetch_fails_its_pages_and_the_next_ones_go_to_a_new_worker(httpserver: HTTPServer) -> None:
+    def slow(request: Request) -> Response:
+        time.sleep(1.0)
+        return Response(SEED.read_bytes(), content_type="text/html; charset=utf-8")
+
+    httpserver.expect_request("/slow/").respond_with_handler(slow)
+    httpserver.expect_request("/story/").respond_with_data(SEED.read_bytes(), content_type="text/html; charset=utf-8")
+
+    async def run() -> tuple[BaseException | None, Page, int, list[int]]:
+        parser = Parser(1, SETTINGS)
+        try:
+            parser.exchange_for(LOCAL_SPEC)  # starts the worker
+            await asyncio.sleep(0)
+            pending = asyncio.ensure_future(_fetch_in_worker(parser, httpserver.url_for("/slow/")))
+            await asyncio.sleep(0.5)
+            [pid] = parser.worker_pids()
+            os.kill(pid, signal.SIGKILL)
+            failure = None
+            try:
+                await pending
+            except ParseFailed as exc:
+                failure = exc
+            after = await _fetch_in_worker(parser, httpserver.url_for("/story/"))
+            return failure, after, pid, parser.worker_pids()
+        finally:
+            await parser.aclose()
+
+    failure, after, killed, now = asyncio.run(run())
+    assert failure is not None and "the parse worker died (killed by signal 9)" in str(failure)
+    assert after.processed is not None and after.size == SEED.stat().st_size
+    assert len(now) == 1 and now[0] != killed
+
+
+@pytest.mark.parametrize(
+    "error",
+    [FetchError("https://e.example/a", "why"), FetchTimeout("https://e.example/a", "slow"),
+     ConnectError("https://e.example/a", "reset"), BlockedError("https://e.example/a", "private address"),
+     TooLargeError("https://e.example/a", "big"), HTTPStatusError("https://e.example/a", 503, 30.0),
+     NotHtml("Content-Type image/png is not HTML"), ParseFailed("https://e.example/a: the parse worker died")],
+)  # fmt: skip
+def test_errors_cross_the_process_boundary_intact(error: CrawlerError) -> None:
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error) and str(copy) == str(error) and vars(copy) == vars(error)

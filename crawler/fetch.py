@@ -39,7 +39,7 @@ from crawler.errors import (
     HTTPStatusError,
     TooLargeError,
 )
-from crawler.models import HostState, Page, Validators
+from crawler.models import ByPosition, HostState, Page, Validators
 from crawler.robots import RobotsCache
 from crawler.urls import UrlPolicy
 
@@ -56,7 +56,7 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(ByPosition):
     """One HTTP exchange, as the fetcher acts on it: the status, the headers it reads, and for a 2xx answer
     the body (decompressed, under the cap). An answer from a parse worker carries what the worker made of
     the body (``processed``) and the body's size instead of the body."""

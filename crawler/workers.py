@@ -41,7 +41,7 @@ from crawler.decode import decode_html, non_html_reason
 from crawler.errors import CrawlerError, FetchError, NotHtml, ParseFailed
 from crawler.extract import SelectorRules, extract_article
 from crawler.fetch import Answer, Exchange, exchange, http_client
-from crawler.models import ArticleRecord, ExtractedArticle, Page
+from crawler.models import ArticleRecord, ByPosition, ExtractedArticle, Page
 from crawler.normalize import normalize_article
 from crawler.urls import UrlPolicy
 
@@ -50,10 +50,11 @@ __all__ = ["MIN_BODY_CHARS", "PARSE_TIMEOUT", "ParseSpec", "Parsed", "Parser", "
 MIN_BODY_CHARS = 80  # below this a page is a section/tag/about page, not an article
 PARSE_TIMEOUT = 60.0  # seconds one page may take in a worker before it is killed and replaced
 _FRAME = struct.Struct("!I")  # each message: its length, then a pickle
+_SPECS_KEPT = 64  # source runs' specs a worker keeps unpickled
 
 
 @dataclass(frozen=True, slots=True)
-class ParseSpec:
+class ParseSpec(ByPosition):
     """What parsing a page of one source needs besides the page (the same for a whole source run)."""
 
     source: SourceConfig
@@ -63,7 +64,7 @@ class ParseSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class Parsed:
+class Parsed(ByPosition):
     article: ExtractedArticle
     record: ArticleRecord | None  # None when the page has too little text to be an article
 
@@ -103,9 +104,11 @@ class Parser:
         if self._started is None:  # start them now: the forkserver's imports overlap the run's discovery
             self._started = asyncio.create_task(self._start_workers())
 
+        pickled_spec = pickle.dumps(spec, pickle.HIGHEST_PROTOCOL)  # once per run, not once per page
+
         async def via(url: str, original_url: str, headers: dict[str, str]) -> Answer:
             deadline = self._settings.timeout.total_seconds() + PARSE_TIMEOUT
-            answer = await self._ask(("fetch", url, original_url, headers, spec), url, deadline)
+            answer = await self._ask(("fetch", url, original_url, headers, pickled_spec), url, deadline)
             if not isinstance(answer, Answer):
                 raise TypeError(f"a worker answered a fetch with {type(answer).__name__}")
             return answer
@@ -287,6 +290,7 @@ def _serve(connection: Connection, settings: CrawlerSettings) -> None:
 async def _serve_requests(sock: socket.socket, settings: CrawlerSettings) -> None:
     reader, writer = await asyncio.open_unix_connection(sock=sock)
     client = http_client(settings)
+    specs: dict[bytes, ParseSpec] = {}  # unpickled once per source run
     running: set[asyncio.Task[None]] = set()
     try:
         while True:
@@ -295,7 +299,14 @@ async def _serve_requests(sock: socket.socket, settings: CrawlerSettings) -> Non
             except (asyncio.IncompleteReadError, ConnectionError):
                 return  # the crawler closed its end
             if kind == "fetch":
-                task = asyncio.create_task(_fetch_and_parse(number, client, settings, writer, *arguments))
+                url, original_url, headers, pickled_spec = arguments
+                if pickled_spec not in specs:
+                    if len(specs) >= _SPECS_KEPT:
+                        specs.clear()
+                    specs[pickled_spec] = pickle.loads(pickled_spec)
+                spec = specs[pickled_spec]
+                task = asyncio.create_task(_fetch_and_parse(number, client, settings, writer, url, original_url,
+                                                            headers, spec))  # fmt: skip
                 running.add(task)
                 task.add_done_callback(running.discard)
             else:

@@ -47,6 +47,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=2, help="A B C rounds; each contender's best run is shown")
     parser.add_argument("--only", choices=CONTENDERS, action="append", help="run only these (repeatable)")
+    parser.add_argument("--concurrency", type=int, default=32, help="requests in flight, the same for every contender")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="crawl-compare-") as tmp:
@@ -64,7 +65,7 @@ def main() -> None:
             results: dict[str, list[dict[str, float]]] = {name: [] for name in CONTENDERS}
             for round_number in range(args.rounds):
                 for name in args.only or CONTENDERS:
-                    outcome = run_contender(name, root / f"{name}-{round_number}", base)
+                    outcome = run_contender(name, root / f"{name}-{round_number}", base, args.concurrency)
                     results[name].append(outcome)
                     print(f"round {round_number + 1} {name:<12} {outcome['pages']:>6.0f} pages {outcome['wall']:6.1f} s "
                           f"{outcome['pages'] / outcome['wall']:6.0f} pages/s  {outcome['cpu']:5.1f} CPU s  "
@@ -147,27 +148,27 @@ def serve(root: Path, port: int) -> tuple[subprocess.Popen[bytes], str]:
 # --- the contenders --------------------------------------------------------------------------------------
 
 
-def run_contender(name: str, workdir: Path, base: str) -> dict[str, float]:
+def run_contender(name: str, workdir: Path, base: str, concurrency: int) -> dict[str, float]:
     workdir.mkdir()
     database = workdir / "out.db"
     sitemap = f"{base}/sitemap.xml"
     if name == "crawler":
-        config = write_crawler_config(workdir, database, sitemap)
+        config = write_crawler_config(workdir, database, sitemap, concurrency)
         command = [sys.executable, "-m", "crawler", "crawl", "--config", str(config)]
     elif name == "scrapy":
-        command = [sys.executable, str(PEERS / "scrapy_spider.py"), sitemap, str(database)]
+        command = [sys.executable, str(PEERS / "scrapy_spider.py"), sitemap, str(database), str(concurrency)]
     else:
-        command = [sys.executable, str(PEERS / "httpx_trafilatura.py"), sitemap, str(database)]
+        command = [sys.executable, str(PEERS / "httpx_trafilatura.py"), sitemap, str(database), str(concurrency)]
     outcome = measure(command, workdir)
     outcome["pages"] = float(count_articles(database))
     return outcome
 
 
-def write_crawler_config(workdir: Path, database: Path, sitemap: str) -> Path:
+def write_crawler_config(workdir: Path, database: Path, sitemap: str, concurrency: int = 32) -> Path:
     config = workdir / "crawler.toml"
     config.write_text(
         f'[crawler]\ndatabase = "{database}"\nallow_private_addresses = true\nper_host_delay = "0s"\n'
-        'concurrency = 32\nper_host_concurrency = 32\nretries = 1\nmetrics_port = 0\n\n'
+        f'concurrency = {concurrency}\nper_host_concurrency = {concurrency}\nretries = 1\nmetrics_port = 0\n\n'
         f'[[sources]]\nid = "bench"\nname = "bench"\nsitemaps = ["{sitemap}"]\ninterval = "1h"\n'
         "max_articles_per_run = 100000\n"
     )  # fmt: skip

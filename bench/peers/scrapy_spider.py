@@ -1,7 +1,7 @@
 """The Scrapy peer of bench/compare.py: a minimal SitemapSpider (the h1 and the paragraphs' text) with a
 pipeline that writes to SQLite in batches of 100. What a Scrapy user writes for this job, no more.
 
-    python bench/peers/scrapy_spider.py SITEMAP_URL DATABASE
+    python bench/peers/scrapy_spider.py SITEMAP_URL DATABASE [CONCURRENCY]   (32 unless given)
 """
 
 from __future__ import annotations
@@ -50,9 +50,10 @@ class SqlitePipeline:
 
 if __name__ == "__main__":
     ArticlesSpider.sitemap_urls = [sys.argv[1]]
+    concurrency = int(sys.argv[3]) if len(sys.argv) > 3 else 32
     process = CrawlerProcess(settings={
-        "LOG_LEVEL": "WARNING", "ROBOTSTXT_OBEY": False, "CONCURRENT_REQUESTS": 32,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": 32, "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False,
+        "LOG_LEVEL": "WARNING", "ROBOTSTXT_OBEY": False, "CONCURRENT_REQUESTS": concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency, "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False,
         "ITEM_PIPELINES": {"__main__.SqlitePipeline": 300}, "TELNETCONSOLE_ENABLED": False,
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
     })  # fmt: skip

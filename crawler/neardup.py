@@ -38,8 +38,8 @@ def signature_of_words(words: list[str]) -> bytes | None:
     shingles = {" ".join(words[i : i + _SHINGLE]).encode() for i in range(len(words) - _SHINGLE + 1)}
     if len(shingles) < _MIN_SHINGLES:
         return None
-    hashes = np.fromiter((int.from_bytes(hashlib.sha1(shingle).digest()[:4], "little") for shingle in shingles),
-                         dtype=np.uint32, count=len(shingles))  # fmt: skip
+    sha1 = hashlib.sha1  # each shingle's hash: the first 4 bytes of its SHA-1, little-endian, read by numpy at once
+    hashes = np.frombuffer(b"".join([sha1(shingle).digest()[:4] for shingle in shingles]), dtype="<u4")
     a, b = _permutations()
     with np.errstate(over="ignore"):  # uint32 arithmetic wraps on purpose: it is arithmetic modulo 2^32
         values = (_fmix32(hashes)[:, None] * a + b).min(axis=0)

@@ -5,7 +5,8 @@ article every second and edits one every few, and every 20 s moves a set of faul
 turn) to other pages. Runs `crawler run` on it as a subprocess (four sources: feed, listing, sitemap,
 English section, each every --interval, re-checking the articles they list every --recheck) and
 samples the daemon every few seconds: resident memory, open file descriptors, threads (from /proc) and
-asyncio tasks (from its systemd STATUS line, read on a notify socket). Prints the samples, then the
+asyncio tasks (from its systemd STATUS line, read on a notify socket); and its parse workers' (which make
+the article fetches) memory (PSS) and open file descriptors, summed. Prints the samples, then the
 growth after warm-up: there should be none.
 
     python bench/soak.py --minutes 10 --articles 3000
@@ -121,18 +122,49 @@ def sample(pid: int, db: Path, listener: socket.socket, args: argparse.Namespace
             if found := re.search(r"(\d+) tasks", message):
                 tasks = float(found[1])
         status = Path(f"/proc/{pid}/status").read_text()
+        workers = descendants(pid)  # the forkserver and the workers, which make the article fetches
         row = {
             "t": time.monotonic() - started,
             "rss_mb": int(re.search(r"VmRSS:\s+(\d+)", status)[1]) / 1024,  # type: ignore[index]
             "fds": float(len(os.listdir(f"/proc/{pid}/fd"))),
             "threads": float(re.search(r"Threads:\s+(\d+)", status)[1]),  # type: ignore[index]
             "tasks": tasks,
+            "workers_mb": sum(proportional_set_size(child) for child in workers) / 1024,
+            "workers_fds": float(sum(len(os.listdir(f"/proc/{child}/fd")) for child in workers)),
             "articles": float(count(db, "SELECT count(*) FROM articles")),
             "fetches": float(count(db, "SELECT count(*) FROM fetches")),
         }
         samples.append(row)
         print("  ".join(f"{k} {v:8.1f}" for k, v in row.items()), flush=True)
     return samples
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process started by pid, however deep (the workers are the forkserver's children)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text() if entry.isdigit() else ""
+        except OSError:
+            continue
+        if stat:
+            parents[int(entry)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def proportional_set_size(pid: int) -> int:
+    """PSS in kB (pages the workers share with the forkserver counted once); 0 for a process gone."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    found = re.search(r"^Pss:\s+(\d+)", rollup, re.M)
+    return int(found[1]) if found else 0
 
 
 def count(db: Path, sql: str) -> int:
@@ -153,15 +185,17 @@ def report(samples: list[dict[str, float]], code: int, errors: list[str], on_sit
     first, last = warm[0], samples[-1]
     print(f"\nsamples {len(samples)}, daemon exit code {code}, tracebacks in its log {len(errors)}")
     print(f"articles stored {last['articles']:.0f} of {on_site} on the site, fetches {last['fetches']:.0f}")
-    for key in ("rss_mb", "fds", "threads", "tasks"):
+    for key in ("rss_mb", "fds", "threads", "tasks", "workers_mb", "workers_fds"):
         values = [s[key] for s in warm]
-        print(f"{key:<8} after warm-up {first[key]:7.1f}  end {last[key]:7.1f}  min {min(values):7.1f}  "
+        print(f"{key:<11} after warm-up {first[key]:7.1f}  end {last[key]:7.1f}  min {min(values):7.1f}  "
               f"max {max(values):7.1f}  growth {last[key] - first[key]:+7.1f}")  # fmt: skip
     rss_growth = (last["rss_mb"] - first["rss_mb"]) / first["rss_mb"]
-    steady = rss_growth < 0.10 and all(last[k] <= max(s[k] for s in samples[: len(samples) // 3 + 1]) + 2
-                                       for k in ("fds", "threads", "tasks"))  # fmt: skip
+    workers_growth = (last["workers_mb"] - first["workers_mb"]) / max(first["workers_mb"], 1.0)
+    steady = rss_growth < 0.10 and workers_growth < 0.10 and all(
+        last[k] <= max(s[k] for s in samples[: len(samples) // 3 + 1]) + 2 for k in ("fds", "threads", "tasks")
+    ) and last["workers_fds"] <= max(s["workers_fds"] for s in samples[: len(samples) // 3 + 1]) + 8
     print(f"verdict: {'no growth after warm-up' if steady else 'GROWTH after warm-up'} "
-          f"(RSS {rss_growth:+.1%} since warm-up)")
+          f"(RSS {rss_growth:+.1%}, workers' PSS {workers_growth:+.1%} since warm-up)")
     if not steady or code != 0 or errors:
         raise SystemExit(1)
 

@@ -153,9 +153,10 @@ def guarded_transport(
     a network backend, so the pool it built is replaced by an identical one with ours: httpx is pinned
     below 1.0, and tests cover the refusal.) ``ssl_context`` replaces the default one (certifi's CAs): tests
     pass one that trusts their own CA."""
-    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    context = ssl_context or httpx.create_ssl_context(trust_env=False)  # one: loading the CAs takes 15-30 ms
+    transport = httpx.AsyncHTTPTransport(verify=context, limits=limits, trust_env=False)
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
+        ssl_context=context,
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,

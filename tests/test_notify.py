@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -60,8 +61,10 @@ def test_a_failing_or_hanging_webhook_neither_slows_nor_breaks_the_crawl(
     _, base = news_site
     httpserver.expect_request("/fails").respond_with_data("no", status=500)
 
+    released = threading.Event()
+
     def hang(request: Request) -> Response:
-        time.sleep(3)
+        released.wait(3)
         return Response("late")
 
     httpserver.expect_request("/hangs").respond_with_handler(hang)
@@ -70,8 +73,14 @@ def test_a_failing_or_hanging_webhook_neither_slows_nor_breaks_the_crawl(
         f'[[sinks]]\ntype = "webhook"\nurl = "{httpserver.url_for("/hangs")}"\nretries = 0\ntimeout = "200ms"\n'
     )
     started = time.monotonic()
-    [summary] = crawl(_with_sinks(tmp_path, base, sinks))
-    elapsed = time.monotonic() - started
+    try:
+        [summary] = crawl(_with_sinks(tmp_path, base, sinks))
+        elapsed = time.monotonic() - started
+    finally:
+        # The server answers one request at a time: without this, the hung deliveries queued behind one
+        # another (3 s each) would reach the next test's expectations, a minute later.
+        released.set()
+        _wait_until_answered(httpserver)
     assert summary.new > 0 and summary.failed == 0
     assert elapsed < 10  # bounded by the drain at shutdown (5 s), never by the sinks' retries per event
     assert "event sink" in caplog.text and "failed" in caplog.text
@@ -110,3 +119,13 @@ def test_a_sink_secret_comes_from_the_environment(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(ConfigError) as caught:
         parse_config({"sinks": [{"type": "webhook", "url": "https://hooks.example/n?token=${NEWS_HOOK_TOKEN}"}]}, "c.toml")
     assert "c.toml: sinks.0.url: environment variable NEWS_HOOK_TOKEN is not set" in caught.value.problems
+
+
+def _wait_until_answered(server: HTTPServer, quiet: float = 0.5, limit: float = 30.0) -> None:
+    """Until the server has logged no new request for ``quiet`` seconds (or ``limit`` passed)."""
+    deadline = time.monotonic() + limit
+    seen, since = len(server.log), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet:
+        time.sleep(0.05)
+        if len(server.log) != seen:
+            seen, since = len(server.log), time.monotonic()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from crawler import __version__
+from crawler import __version__, forkserver
 from crawler.config import Config, SourceConfig, load_config, resolve_config_path
 from crawler.errors import ConfigError, CrawlerError
 from crawler.events import EVENT_TYPES
@@ -66,9 +66,11 @@ def check_config(config_path: Path | None) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Log every fetch (debug level).")
 def run(config_path: Path | None, verbose: bool) -> None:
     """Run the daemon: poll every enabled source on its schedule until SIGTERM/SIGINT; SIGHUP reloads."""
+    path, config = _load(config_path)
+    if config.crawler.parse_processes:
+        forkserver.start_early()
     from crawler.schedule import Daemon
 
-    path, config = _load(config_path)
     configure_logging(config.crawler.log_format, verbose)
     try:
         asyncio.run(Daemon(path, config=config).run())
@@ -84,9 +86,11 @@ def run(config_path: Path | None, verbose: bool) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Log every fetch (debug level).")
 def crawl(config_path: Path | None, source_ids: tuple[str, ...], recheck_all: bool, verbose: bool) -> None:
     """Run each source (all enabled ones by default) once, with progress and a summary; exit 1 if one failed."""
+    _, config = _load(config_path)
+    if config.crawler.parse_processes:
+        forkserver.start_early()  # its imports and the pipeline's below, at once
     from crawler.crawl_once import crawl_once
 
-    _, config = _load(config_path)
     configure_logging(config.crawler.log_format, verbose)
     unknown = [sid for sid in source_ids if sid not in {s.id for s in config.sources}]
     if unknown:

@@ -25,19 +25,18 @@ import gc
 import itertools
 import multiprocessing
 import multiprocessing.context
-import multiprocessing.forkserver
 import os
 import pickle
 import signal
 import socket
 import struct
-import threading
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
 import httpx
 
+from crawler import forkserver
 from crawler.config import CrawlerSettings, SourceConfig
 from crawler.decode import decode_html, non_html_reason
 from crawler.errors import CrawlerError, FetchError, NotHtml, ParseFailed
@@ -94,13 +93,8 @@ class Parser:
         self._processes = processes
         self._settings = settings or CrawlerSettings()
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(["crawler.workers", "crawler.neardup"])
         if processes > 0:
-            # The forkserver is a new interpreter importing the parse code (0.4 s): start it now, while the
-            # crawler opens its database and reads feeds. A daemon thread: a run with nothing to fetch
-            # never waits for it, and the forkserver exits with the crawler.
-            threading.Thread(target=multiprocessing.forkserver.ensure_running, name="forkserver-start",
-                             daemon=True).start()  # fmt: skip
+            forkserver.start_early()  # if the CLI has not already: it overlaps opening the store, discovery
         self._workers: list[_Worker] = []
         self._started: asyncio.Task[None] | None = None  # in the running loop, when the first run asks
 

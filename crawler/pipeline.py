@@ -59,7 +59,7 @@ class Deps:
     on_article_done: Callable[[str, str], None] | None = field(default=None)  # (source id, outcome) for progress
     on_event: Callable[[Event], None] | None = field(default=None)  # stored events, for the notifier's sinks
     on_fetch: Callable[[str, str, int | None], None] | None = field(default=None)  # (source id, kind, status)
-    parser: Parser = field(default_factory=lambda: Parser(0))  # where extraction runs (crawler/workers.py)
+    parser: Parser = field(default_factory=lambda: Parser(0))  # where article pages are fetched and parsed (workers.py)
     # Article pages between the start of their fetch and the end of their storing, across sources: twice
     # the fetch concurrency, so fetching never waits on parsing that keeps up, and fetched pages cannot
     # pile up in memory when it does not (650 pages, 90 MB, had piled up in a 3,000-page crawl).

@@ -12,7 +12,8 @@ core, as the GIL allows; what the tests use, and what small machines may prefer)
 Workers start from a forkserver that has imported the extraction and fetch code once, never by forking the
 crawler's threaded process. Each talks to the crawler over one socket: length-prefixed pickles of
 requests ("fetch" or "parse") and answers, many in flight, matched by number. A worker parses a body
-inside its event loop (a few milliseconds; its other exchanges wait in the kernel's buffers meanwhile).
+inside its event loop (a few milliseconds; its other exchanges wait in the kernel's buffers meanwhile; a
+10 MB page that takes seconds holds them as long, and counts against their timeouts).
 A worker that dies, or does not answer within the fetch timeout plus PARSE_TIMEOUT, is killed and
 replaced; the pages it had in flight fail with ParseFailed. Requests and answers carry only picklable
 values (URLs, headers, the source's config, its rules and learned template; Parsed records; errors).

@@ -88,11 +88,15 @@ def parse_page(page: Page, spec: ParseSpec) -> Parsed:
 
 class Parser:
     """Runs article exchanges and parse_page in ``processes`` worker processes, or parses in threads when 0.
-    ``await aclose()`` when done."""
+    A worker that has not answered a fetch within settings.timeout + ``parse_timeout`` (a parse within
+    ``parse_timeout``) is taken to hang: it is killed and replaced. ``await aclose()`` when done."""
 
-    def __init__(self, processes: int, settings: CrawlerSettings | None = None) -> None:
+    def __init__(
+        self, processes: int, settings: CrawlerSettings | None = None, parse_timeout: float = PARSE_TIMEOUT
+    ) -> None:
         self._processes = processes
         self._settings = settings or CrawlerSettings()
+        self._parse_timeout = parse_timeout
         self._context = multiprocessing.get_context("forkserver")
         if processes > 0:
             forkserver.start_early()  # if the CLI has not already: it overlaps opening the store, discovery
@@ -110,7 +114,7 @@ class Parser:
         pickled_spec = pickle.dumps(spec, pickle.HIGHEST_PROTOCOL)  # once per run, not once per page
 
         async def via(url: str, original_url: str, headers: dict[str, str]) -> Answer:
-            deadline = self._settings.timeout.total_seconds() + PARSE_TIMEOUT
+            deadline = self._settings.timeout.total_seconds() + self._parse_timeout
             answer = await self._ask(("fetch", url, original_url, headers, pickled_spec), url, deadline)
             if not isinstance(answer, Answer):
                 raise TypeError(f"a worker answered a fetch with {type(answer).__name__}")
@@ -130,7 +134,7 @@ class Parser:
                 raise
             except Exception as exc:  # a bug in extraction: this page fails, the crawl goes on
                 raise ParseFailed(f"{page.url}: extraction raised {type(exc).__name__}: {exc}") from exc
-        return _unwrap(await self._ask(("parse", page, spec), page.url, PARSE_TIMEOUT))
+        return _unwrap(await self._ask(("parse", page, spec), page.url, self._parse_timeout))
 
     def worker_pids(self) -> list[int]:
         """The worker processes' ids (started on the first page)."""

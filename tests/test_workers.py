@@ -10,6 +10,7 @@ import os
 import pickle
 import signal
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -198,3 +199,36 @@ def test_a_worker_killed_mid_fetch_fails_its_pages_and_the_next_ones_go_to_a_new
 def test_errors_cross_the_process_boundary_intact(error: CrawlerError) -> None:
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is type(error) and str(copy) == str(error) and vars(copy) == vars(error)
+
+
+def test_a_hung_worker_fails_its_pages_and_is_replaced(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/story/").respond_with_data(SEED.read_bytes(), content_type="text/html; charset=utf-8")
+    settings = SETTINGS.model_copy(update={"timeout": timedelta(seconds=1)})
+
+    async def run() -> tuple[BaseException | None, float, Page, int, list[int]]:
+        parser = Parser(1, settings, parse_timeout=1.0)
+        fetcher = Fetcher(settings)
+        via = parser.exchange_for(LOCAL_SPEC)
+        url = httpserver.url_for("/story/")
+        try:
+            await fetcher.fetch(url, LOCAL_SPEC.policy, via=via)  # the worker is up and answering
+            [pid] = parser.worker_pids()
+            os.kill(pid, signal.SIGSTOP)  # alive, silent: what a page looping in lexbor looks like
+            started, failure = time.monotonic(), None
+            try:
+                await fetcher.fetch(url, LOCAL_SPEC.policy, via=via)
+            except ParseFailed as exc:
+                failure = exc
+            waited = time.monotonic() - started
+            after = await fetcher.fetch(url, LOCAL_SPEC.policy, via=via)
+            return failure, waited, after, pid, parser.worker_pids()
+        finally:
+            await fetcher.aclose()
+            await parser.aclose()
+
+    failure, waited, after, hung, now = asyncio.run(run())
+    assert failure is not None and "the parse worker did not answer within 2 s" in str(failure)
+    assert 1.9 < waited < 10
+    assert isinstance(after.processed, Parsed) and now != [hung] and len(now) == 1
+    with pytest.raises(ProcessLookupError):
+        os.kill(hung, 0)  # killed, not left stopped

@@ -22,8 +22,10 @@ values (URLs, headers, the source's config, its rules and learned template; Pars
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import itertools
+import logging
 import multiprocessing
 import multiprocessing.context
 import os
@@ -51,6 +53,7 @@ __all__ = ["MIN_BODY_CHARS", "PARSE_TIMEOUT", "ParseSpec", "Parsed", "Parser", "
 
 MIN_BODY_CHARS = 80  # below this a page is a section/tag/about page, not an article
 PARSE_TIMEOUT = 60.0  # seconds one page may take in a worker before it is killed and replaced
+logger = logging.getLogger(__name__)
 _FRAME = struct.Struct("!I")  # each message: its length, then a pickle
 _SPECS_KEPT = 64  # source runs' specs a worker keeps unpickled
 
@@ -145,11 +148,17 @@ class Parser:
         if self._started is None:
             self._started = asyncio.create_task(self._start_workers())
         await self._started
+        await self._replace_unusable()  # one that died while idle (an OOM kill) is replaced before use
         worker = min(self._workers, key=lambda candidate: (candidate.load, candidate.asked))
         try:
             return await worker.ask(request, url, deadline)
         finally:
-            if not worker.usable and worker in self._workers:
+            if not worker.usable:
+                await self._replace_unusable()
+
+    async def _replace_unusable(self) -> None:
+        for worker in [candidate for candidate in self._workers if not candidate.usable]:
+            if worker in self._workers:  # not already replaced by another page that found it so
                 self._workers.remove(worker)
                 worker.kill()
                 self._workers.append(await _Worker.start(self._context, self._settings))
@@ -230,6 +239,10 @@ class _Worker:
         except (asyncio.IncompleteReadError, ConnectionError):
             self.usable = False
             self._fail_waiting(f"the parse worker died ({self._exit_reason()})")
+        except Exception as exc:  # an answer that does not unpickle: a bug; the worker is replaced
+            logger.error("parse worker %d: unreadable answer: %r", self.pid, exc)
+            self.usable = False
+            self._fail_waiting(f"the parse worker's answer could not be read ({type(exc).__name__})")
 
     def _fail_waiting(self, reason: str) -> None:
         for answer, url in self._waiting.values():
@@ -239,11 +252,8 @@ class _Worker:
     def _hang_up(self) -> None:
         """Shut the socket down now: the transport's own close waits for the event loop, which a caller
         joining the process is not giving a turn."""
-        sock = self._writer.get_extra_info("socket")
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass  # already shut down by the worker's end
+        with contextlib.suppress(OSError):  # the worker's end went first: nothing left to shut
+            self._writer.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
         self._writer.close()
 
     def _exit_reason(self) -> str:

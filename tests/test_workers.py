@@ -232,3 +232,24 @@ def test_a_hung_worker_fails_its_pages_and_is_replaced(httpserver: HTTPServer) -
     assert isinstance(after.processed, Parsed) and now != [hung] and len(now) == 1
     with pytest.raises(ProcessLookupError):
         os.kill(hung, 0)  # killed, not left stopped
+
+
+def test_a_worker_that_died_while_idle_is_replaced_before_the_next_page(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/story/").respond_with_data(SEED.read_bytes(), content_type="text/html; charset=utf-8")
+
+    async def run() -> tuple[float, Page, int, list[int]]:
+        parser = Parser(1, SETTINGS)
+        try:
+            await _fetch_in_worker(parser, httpserver.url_for("/story/"))
+            [pid] = parser.worker_pids()
+            os.kill(pid, signal.SIGKILL)  # as the OOM killer would, between pages
+            await asyncio.sleep(0.3)  # the crawler's end sees the socket close
+            started = time.monotonic()
+            page = await _fetch_in_worker(parser, httpserver.url_for("/story/"))
+            return time.monotonic() - started, page, pid, parser.worker_pids()
+        finally:
+            await parser.aclose()
+
+    took, page, killed, now = asyncio.run(run())
+    assert isinstance(page.processed, Parsed) and len(now) == 1 and now[0] != killed
+    assert took < 10  # not the fetch timeout + parse timeout a request to the dead worker would wait

@@ -342,6 +342,9 @@ async def _fetch_and_parse(number: int, client: httpx.AsyncClient, settings: Cra
     except FetchError as exc:
         _write_frame(writer, (number, False, exc))
         return
+    except Exception as exc:  # an error fetch.exchange does not translate (a bug): this page fails, not the worker
+        _write_frame(writer, (number, False, FetchError(url, f"{type(exc).__name__}: {exc}")))
+        return
     if 200 <= answer.status < 300:
         page = Page(original_url, url, answer.status, answer.body, answer.content_type, answer.validators, 0.0)
         _, processed = _outcome(page, spec)

@@ -21,6 +21,7 @@ __all__ = [
     "Validators",
 ]
 
+
 class ByPosition:
     """Pickles as its class and positional arguments. The values crossing between the crawler and its
     workers are slots dataclasses, which otherwise pickle through dataclasses' __getstate__/__setstate__:

@@ -299,9 +299,25 @@ def report(results: dict[str, list[dict[str, float]]], repoll: dict[str, float] 
         spread = statistics.pstdev([r["pages"] / r["wall"] for r in results[name]]) if len(results[name]) > 1 else 0
         print(f"| {name} | {run['pages']:.0f} of {pages} | {rate:.0f} (±{spread:.0f}) | "
               f"{run['cpu'] / max(run['pages'], 1) * 1000:.1f} | {run['rss_mb']:.0f} MB | {ratio} |")  # fmt: skip
+    if ours:
+        _paired_ratios(results)
     if repoll and ours:
         print(f"\nre-poll of the unchanged site: {repoll['wall']:.1f} s ({repoll['wall'] / ours['wall']:.0%} of the "
               f"first pass), {repoll['bodies']:.0f} article bodies downloaded again")  # fmt: skip
+
+
+def _paired_ratios(results: dict[str, list[dict[str, float]]]) -> None:
+    """crawler's pages/s over each peer's in the same round (runs minutes apart share the machine's state,
+    which drifts by 10 % and more between rounds; best-of-N per contender can pair a lucky round with an
+    unlucky one), and their median."""
+    for name, runs in results.items():
+        if name == "crawler" or not runs:
+            continue
+        ratios = [(ours["pages"] / ours["wall"]) / (run["pages"] / run["wall"])
+                  for ours, run in zip(results["crawler"], runs) if run["pages"]]  # fmt: skip
+        if ratios:
+            listed = ", ".join(f"{ratio:.2f}x" for ratio in ratios)
+            print(f"crawler vs {name}, round by round: {listed}; median {statistics.median(ratios):.2f}x")
 
 
 if __name__ == "__main__":

@@ -216,7 +216,7 @@ class ProcessTree:
     def sample(self, find_new: bool = True) -> None:
         """CPU and PSS of the known members; with find_new, first look for new descendants in /proc."""
         if find_new or not self._members:
-            self._members = self._descendants()
+            self._members = descendants(self._root)
         memory = 0
         for pid in list(self._members):
             try:
@@ -226,32 +226,34 @@ class ProcessTree:
                 continue
             fields = raw[raw.rindex(")") + 2 :].split()  # after "pid (comm) "
             self._cpu[pid] = (int(fields[11]) + int(fields[12])) / self._tick  # utime + stime
-            memory += _proportional_set_size(pid) or int(fields[21]) * self._page
+            memory += proportional_set_size(pid) or int(fields[21]) * self._page
         self.peak_rss = max(self.peak_rss, memory)
-
-    def _descendants(self) -> set[int]:
-        parents: dict[int, int] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                raw = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry)] = int(raw[raw.rindex(")") + 2 :].split()[1])
-        members = {self._root}
-        grew = True
-        while grew:
-            found = {pid for pid, parent in parents.items() if parent in members} - members
-            grew = bool(found)
-            members |= found
-        return members
 
     def cpu_seconds(self) -> float:
         return sum(self._cpu.values())
 
 
-def _proportional_set_size(pid: int) -> int | None:
+def descendants(root: int) -> set[int]:
+    """root and every process it started, however deep (a forkserver's workers are its grandchildren)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        parents[int(entry)] = int(raw[raw.rindex(")") + 2 :].split()[1])
+    members = {root}
+    grew = True
+    while grew:
+        found = {pid for pid, parent in parents.items() if parent in members} - members
+        grew = bool(found)
+        members |= found
+    return members
+
+
+def proportional_set_size(pid: int) -> int | None:
     """PSS in bytes: resident memory with pages shared between processes (a forkserver's children share
     the modules it imported) counted once in all, not once per process."""
     try:

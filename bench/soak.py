@@ -28,6 +28,8 @@ import threading
 import time
 from pathlib import Path
 
+from compare import descendants, proportional_set_size  # bench/compare.py (this directory is on sys.path)
+
 from crawler.demo.faults import FAULTS, FaultySite, serve_faulty
 
 SLOW_FAULTS = {"slow-headers", "trickle"}
@@ -122,14 +124,14 @@ def sample(pid: int, db: Path, listener: socket.socket, args: argparse.Namespace
             if found := re.search(r"(\d+) tasks", message):
                 tasks = float(found[1])
         status = Path(f"/proc/{pid}/status").read_text()
-        workers = descendants(pid)  # the forkserver and the workers, which make the article fetches
+        workers = descendants(pid) - {pid}  # the forkserver and the workers, which make the article fetches
         row = {
             "t": time.monotonic() - started,
             "rss_mb": int(re.search(r"VmRSS:\s+(\d+)", status)[1]) / 1024,  # type: ignore[index]
             "fds": float(len(os.listdir(f"/proc/{pid}/fd"))),
             "threads": float(re.search(r"Threads:\s+(\d+)", status)[1]),  # type: ignore[index]
             "tasks": tasks,
-            "workers_mb": sum(proportional_set_size(child) for child in workers) / 1024,
+            "workers_mb": sum(proportional_set_size(child) or 0 for child in workers) / 2**20,
             "workers_fds": float(sum(len(os.listdir(f"/proc/{child}/fd")) for child in workers)),
             "articles": float(count(db, "SELECT count(*) FROM articles")),
             "fetches": float(count(db, "SELECT count(*) FROM fetches")),
@@ -137,34 +139,6 @@ def sample(pid: int, db: Path, listener: socket.socket, args: argparse.Namespace
         samples.append(row)
         print("  ".join(f"{k} {v:8.1f}" for k, v in row.items()), flush=True)
     return samples
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process started by pid, however deep (the workers are the forkserver's children)."""
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text() if entry.isdigit() else ""
-        except OSError:
-            continue
-        if stat:
-            parents[int(entry)] = int(stat[stat.rindex(")") + 2 :].split()[1])
-    found, frontier = [], [pid]
-    while frontier:
-        children = [child for child, parent in parents.items() if parent in frontier]
-        found += children
-        frontier = children
-    return found
-
-
-def proportional_set_size(pid: int) -> int:
-    """PSS in kB (pages the workers share with the forkserver counted once); 0 for a process gone."""
-    try:
-        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
-    except OSError:
-        return 0
-    found = re.search(r"^Pss:\s+(\d+)", rollup, re.M)
-    return int(found[1]) if found else 0
 
 
 def count(db: Path, sql: str) -> int:

@@ -21,7 +21,7 @@ import random
 import time
 import zlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
@@ -68,7 +68,7 @@ class Answer(ByPosition):
     content_type: str | None
     body: bytes = b""
     body_size: int = 0
-    processed: object = field(default=None)
+    processed: object = None
 
 
 # (url, the URL the redirect chain started from, request headers) → Answer, made somewhere else

@@ -111,8 +111,7 @@ class Parser:
         body as spec says and answers with the result. None without workers (fetch here, parse later)."""
         if self._processes == 0:
             return None
-        if self._started is None:  # start them now: the forkserver's imports overlap the run's discovery
-            self._started = asyncio.create_task(self._start_workers())
+        self._start_workers_soon()
 
         pickled_spec = pickle.dumps(spec, pickle.HIGHEST_PROTOCOL)  # once per run, not once per page
 
@@ -145,9 +144,7 @@ class Parser:
 
     async def _ask(self, request: tuple[Any, ...], url: str, deadline: float) -> object:
         """Send request to the least busy worker; its answer. A worker that died or hangs is replaced."""
-        if self._started is None:
-            self._started = asyncio.create_task(self._start_workers())
-        await self._started
+        await self._start_workers_soon()
         await self._replace_unusable()  # one that died while idle (an OOM kill) is replaced before use
         worker = min(self._workers, key=lambda candidate: (candidate.load, candidate.asked))
         try:
@@ -162,6 +159,12 @@ class Parser:
                 self._workers.remove(worker)
                 worker.kill()
                 self._workers.append(await _Worker.start(self._context, self._settings))
+
+    def _start_workers_soon(self) -> asyncio.Task[None]:
+        """The task starting the workers (in a thread each: the forkserver may still be importing), once."""
+        if self._started is None:
+            self._started = asyncio.create_task(self._start_workers())
+        return self._started
 
     async def _start_workers(self) -> None:
         started = await asyncio.gather(*(_Worker.start(self._context, self._settings) for _ in range(self._processes)))

@@ -26,6 +26,8 @@ from typing import Any
 import httpcore
 import httpx
 
+from crawler.pool import LinearPool
+
 __all__ = ["NonPublicAddress", "guarded_transport"]
 
 
@@ -155,7 +157,7 @@ def guarded_transport(
     pass one that trusts their own CA."""
     context = ssl_context or httpx.create_ssl_context(trust_env=False)  # one: loading the CAs takes 15-30 ms
     transport = httpx.AsyncHTTPTransport(verify=context, limits=limits, trust_env=False)
-    transport._pool = httpcore.AsyncConnectionPool(
+    transport._pool = LinearPool(
         ssl_context=context,
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,

@@ -1,4 +1,4 @@
-"""Fetch stage: URL → Page over one shared httpx.AsyncClient.
+"""Fetch stage: URL → Page over one shared httpx transport (connection pool).
 
 Owns politeness (global and per-host concurrency, a minimum delay between requests to one host, robots.txt,
 back-off and pauses for hosts answering 429/503), retries (tenacity: timeouts, connection errors, 5xx, 408
@@ -43,7 +43,7 @@ from crawler.models import ByPosition, HostState, Page, Validators
 from crawler.robots import RobotsCache
 from crawler.urls import UrlPolicy
 
-__all__ = ["Answer", "Exchange", "Fetcher", "exchange", "http_client"]
+__all__ = ["Answer", "Exchange", "Fetcher", "HttpClient", "exchange"]
 logger = logging.getLogger(__name__)
 
 _REDIRECTS = {301, 302, 303, 307, 308}
@@ -75,26 +75,33 @@ class Answer(ByPosition):
 Exchange = Callable[[str, str, dict[str, str]], Awaitable[Answer]]
 
 
-def http_client(settings: CrawlerSettings) -> httpx.AsyncClient:
-    """The client every exchange goes through: our headers, no redirects or proxies of its own, and the
-    transport that refuses non-public addresses as connections open."""
-    limits = httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency)
-    return httpx.AsyncClient(
-        headers={"User-Agent": settings.user_agent, "Accept-Language": "ar,en;q=0.8,*;q=0.5",
-                 "Accept-Encoding": "gzip, deflate"},  # fmt: skip
-        timeout=httpx.Timeout(settings.timeout.total_seconds()),
-        follow_redirects=False,
-        trust_env=False,
-        transport=guarded_transport(limits, settings.allow_private_addresses),
-    )
+class HttpClient:
+    """What every exchange goes through: httpx's transport (its connection pool, connecting through our
+    backend, which refuses non-public addresses as connections open) and our request headers. Not an
+    httpx.AsyncClient: its redirects, authentication, proxies and cookie jar would all go unused (redirects
+    are followed hop by hop in Fetcher; a crawler keeps no session, so no cookies), yet cost a fifth of
+    each exchange's CPU time. ``aclose()`` when done."""
+
+    def __init__(self, settings: CrawlerSettings) -> None:
+        limits = httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency)
+        self.transport = guarded_transport(limits, settings.allow_private_addresses)
+        self.headers = {"Accept": "*/*", "Accept-Encoding": "gzip, deflate", "Accept-Language": "ar,en;q=0.8,*;q=0.5",
+                        "Connection": "keep-alive", "User-Agent": settings.user_agent}  # fmt: skip
+        seconds = settings.timeout.total_seconds()  # httpcore's, per connect, read, write and pool wait
+        self.timeouts = {"connect": seconds, "read": seconds, "write": seconds, "pool": seconds}
+
+    async def aclose(self) -> None:
+        await self.transport.aclose()
 
 
-async def exchange(client: httpx.AsyncClient, url: str, headers: dict[str, str], settings: CrawlerSettings) -> Answer:
+async def exchange(client: HttpClient, url: str, headers: dict[str, str], settings: CrawlerSettings) -> Answer:
     """One request and, for a 2xx answer, its body; httpx errors become FetchError."""
     deadline = settings.timeout.total_seconds()
     try:
         async with asyncio.timeout(deadline):  # httpx's timeouts are per read: a trickle never trips them
-            response = await client.send(client.build_request("GET", url, headers=headers), stream=True)
+            request = httpx.Request("GET", url, headers={**client.headers, **headers},
+                                    extensions={"timeout": client.timeouts})  # fmt: skip
+            response = await client.transport.handle_async_request(request)
             try:
                 ok = 200 <= response.status_code < 300
                 body = await _read_capped(response, url, settings.max_page_bytes) if ok else b""
@@ -157,7 +164,7 @@ class Fetcher:
         self._settings = settings
         self._sleep = sleep
         self._clock = clock
-        self._client = http_client(settings)
+        self._client = HttpClient(settings)
         self._global = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, _HostGate] = {}
         self._agent = settings.user_agent.split("/", 1)[0].split()[0] if settings.user_agent.strip() else "*"

@@ -37,14 +37,12 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
-import httpx
-
 from crawler import forkserver
 from crawler.config import CrawlerSettings, SourceConfig
 from crawler.decode import decode_html, non_html_reason
 from crawler.errors import CrawlerError, FetchError, NotHtml, ParseFailed
 from crawler.extract import SelectorRules, extract_article
-from crawler.fetch import Answer, Exchange, exchange, http_client
+from crawler.fetch import Answer, Exchange, HttpClient, exchange
 from crawler.models import ArticleRecord, ByPosition, ExtractedArticle, Page
 from crawler.normalize import normalize_article
 from crawler.urls import UrlPolicy
@@ -309,7 +307,7 @@ def _serve(connection: Connection, settings: CrawlerSettings) -> None:
 
 async def _serve_requests(sock: socket.socket, settings: CrawlerSettings) -> None:
     reader, writer = await asyncio.open_unix_connection(sock=sock)
-    client = http_client(settings)
+    client = HttpClient(settings)
     specs: dict[bytes, ParseSpec] = {}  # unpickled once per source run
     running: set[asyncio.Task[None]] = set()
     try:
@@ -337,7 +335,7 @@ async def _serve_requests(sock: socket.socket, settings: CrawlerSettings) -> Non
         await client.aclose()
 
 
-async def _fetch_and_parse(number: int, client: httpx.AsyncClient, settings: CrawlerSettings, writer: asyncio.StreamWriter,
+async def _fetch_and_parse(number: int, client: HttpClient, settings: CrawlerSettings, writer: asyncio.StreamWriter,
                            url: str, original_url: str, headers: dict[str, str], spec: ParseSpec) -> None:  # fmt: skip
     """One hop of an article page; a 2xx body is parsed here and only the result goes back."""
     try:

@@ -58,6 +58,27 @@ def test_retries_5xx_then_succeeds(httpserver: HTTPServer) -> None:
     assert page.status == 200 and page.body == b"<p>ok</p>"
 
 
+def test_requests_carry_our_headers_and_no_cookies(httpserver: HTTPServer) -> None:
+    """A crawler keeps no session: a cookie set on a redirect hop is not sent on the next one."""
+    seen: list[dict[str, str]] = []
+
+    def record(request: Request) -> Response:
+        seen.append(dict(request.headers))
+        return Response("<p>ok</p>", content_type="text/html")
+
+    httpserver.expect_request("/a").respond_with_response(
+        Response("", status=302, headers={"Location": "/b", "Set-Cookie": "session=1; Path=/"})
+    )
+    httpserver.expect_request("/b").respond_with_handler(record)
+    page = fetch(httpserver.url_for("/a"), user_agent="test-crawler/1.0 (+https://example.org)")
+    assert page.status == 200 and page.final_url.endswith("/b")
+    (headers,) = seen
+    assert "Cookie" not in headers
+    assert headers["User-Agent"] == "test-crawler/1.0 (+https://example.org)"
+    assert headers["Accept-Encoding"] == "gzip, deflate" and headers["Accept-Language"].startswith("ar")
+    assert headers["Host"] == f"localhost:{httpserver.port}"
+
+
 def test_does_not_retry_404(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/gone").respond_with_data("no", status=404)
     with pytest.raises(HTTPStatusError) as error:

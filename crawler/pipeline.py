@@ -298,7 +298,7 @@ async def _collect_page(link: Link, known: dict[str, Any] | None, job: _Job) -> 
         fetched = _fetch_row(deps, source, link.url, kind, page=page)
         now = utc_now()
         upcoming = next_check(known["first_seen"] if known else now, now, source.recheck_after)
-        saved = await deps.store.do(SyncStore.save_article, record, now, job.spec.template, upcoming, fetched)
+        saved = await deps.store.do_in_crowd(SyncStore.save_article, record, now, job.spec.template, upcoming, fetched)
         if known:
             await _restored(known, job)
         outcome = saved.kind

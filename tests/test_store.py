@@ -16,7 +16,7 @@ from crawler.dedupe import content_hash
 from crawler.errors import StoreError
 from crawler.models import ArticleRecord
 from crawler.neardup import signature
-from crawler.store import _STORED_FIELDS, Store, SyncStore
+from crawler.store import _STORED_FIELDS, GROUP_COMMIT_MAX, Store, SyncStore
 
 
 def _record(number: int, source: str = "s") -> ArticleRecord:
@@ -79,6 +79,32 @@ def test_calls_queued_while_the_thread_is_busy_commit_together(tmp_path: Path) -
     assert alone is False and batched[0] is True and after is False  # a batch is one transaction, ended
     assert [outcome.kind for outcome in batched[1:]] == ["new"] * 20
     assert _counts(tmp_path / "crawler.db") == (20, 20, 20, 20)  # committed: another connection sees them
+
+
+def test_a_crowd_waits_for_company_until_a_lone_call_or_a_full_batch_ends_the_wait(tmp_path: Path) -> None:
+    """Article saves (do_in_crowd) wait for more to share their transaction; a plain call does not wait
+    and takes the waiting ones with it. A window of a minute: no timing involved."""
+
+    async def run() -> tuple[bool, list, list]:  # type: ignore[type-arg]
+        store = await Store.open(tmp_path / "crawler.db", commit_window=60)
+        try:
+            await store.do(_add_source)
+            saves = [asyncio.ensure_future(store.do_in_crowd(SyncStore.save_article, _record(n), "2024-01-01T00:00:00Z"))
+                     for n in range(3)]  # fmt: skip
+            await asyncio.sleep(0.2)
+            waited = not any(save.done() for save in saves)
+            lone = await asyncio.wait_for(store.do(_in_transaction), 10)  # runs in the crowd's transaction
+            crowd = await asyncio.wait_for(asyncio.gather(*saves), 10)
+            full = [store.do_in_crowd(SyncStore.save_article, _record(n), "2024-01-01T00:00:00Z") for n in range(3, 3 + GROUP_COMMIT_MAX)]
+            filled = await asyncio.wait_for(asyncio.gather(*full), 10)  # a full batch commits at once
+            return waited and lone, crowd, filled
+        finally:
+            await store.close()
+
+    waited_then_joined, crowd, filled = asyncio.run(run())
+    assert waited_then_joined
+    assert [outcome.kind for outcome in crowd + filled] == ["new"] * (3 + GROUP_COMMIT_MAX)
+    assert _counts(tmp_path / "crawler.db")[0] == 3 + GROUP_COMMIT_MAX
 
 
 def test_a_failing_call_in_a_batch_undoes_only_its_own_writes(tmp_path: Path) -> None:

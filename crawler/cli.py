@@ -7,7 +7,9 @@ the commands that need them, so ``crawler --help`` and ``check-config`` stay qui
 from __future__ import annotations
 
 import asyncio
+import atexit
 import dataclasses
+import gc
 import json
 import sys
 import time
@@ -50,6 +52,10 @@ def _load(config_path: Path | None) -> tuple[Path, Config]:
 @click.version_option(__version__, prog_name="crawler")
 def main() -> None:
     """A news monitoring daemon: polls news sources, stores every article once, logs what changed."""
+    # At exit the interpreter collects garbage over every object before it frees the modules: 50-60 ms
+    # of each command's exit (a tenth of a re-poll), freeing nothing a process that is ending needs freed.
+    # Frozen objects are left out of that collection; the exit hooks (logging's flush) still run.
+    atexit.register(gc.freeze)
 
 
 @main.command("check-config")

@@ -1,14 +1,22 @@
-"""httpcore's connection pool with its bookkeeping pass made linear.
+"""httpcore's connection pool, its bookkeeping pass made linear and one request per idle connection.
 
 Before and after every request httpcore 1.0's pool runs ``_assign_requests_to_connections``: it drops
-closed, expired and surplus keep-alive connections, then hands each queued request a connection. As
-written upstream the pass is quadratic: counting keep-alive connections re-lists all of them for each
-idle one, and every queued request re-scans the pool twice (encode/httpcore#1035, still open). With the
-16-32 connections a worker keeps open to one site that is a quarter of an article fetch's CPU time.
+closed, expired and surplus keep-alive connections, then hands each queued request a connection. Upstream
+(encode/httpcore#1035, still open) that pass has two costs we measured on a crawl's fetches (16 requests
+in flight on 16-32 connections to one site, in a parse worker):
 
-This pass makes the same decisions in the same order, each list built once per pass. httpcore is pinned
-to 1.0.x in pyproject.toml (the method is private); tests/test_pool.py checks the decisions against
-upstream's own pass on pools in every state that matters.
+- it is quadratic: counting keep-alive connections re-lists all of them for each idle one, and every
+  queued request re-scans the pool twice (a quarter of an exchange's CPU time at 32 connections);
+- it hands one idle connection to every request queued at that moment, and to those queued by later
+  passes until the first of them starts on it (httpcore's locks yield to the event loop before the
+  connection changes state): all but one then fail with ConnectionNotAvailable, queue again and run
+  another pass. 3,000 exchanges made 7,300 such failed starts and 13,300 passes.
+
+Here each list is built once per pass, and an idle connection already handed to a request (assigned, not
+yet started on) is not handed to another, nor closed as a surplus keep-alive connection; a request that
+finds none free gets a new connection while the pool has room, as upstream. Connections serve one
+request at a time: HTTP/1.1 only (the transport is made without http2). httpcore is pinned to 1.0.x in
+pyproject.toml (the method is private); tests/test_pool.py checks the pass against upstream's.
 """
 
 from __future__ import annotations
@@ -22,22 +30,26 @@ __all__ = ["LinearPool"]
 
 class LinearPool(httpcore.AsyncConnectionPool):
     def _assign_requests_to_connections(self) -> list[AsyncConnectionInterface]:
-        closing = self._drop_unusable()
+        taken = {id(request.connection) for request in self._requests if request.connection is not None}
+        closing = self._drop_unusable(taken)
         queued = [request for request in self._requests if request.is_queued()]
         if queued:
-            closing += self._assign(queued)
+            closing += self._assign(queued, taken)
         return closing
 
-    def _drop_unusable(self) -> list[AsyncConnectionInterface]:
-        """Closed connections go, expired ones and idle ones over max_keepalive_connections are closed.
-        (Upstream compares the whole pool's size, not the idle count, with the keep-alive limit; kept.)"""
+    def _drop_unusable(self, taken: set[int]) -> list[AsyncConnectionInterface]:
+        """Closed connections go; expired ones, and idle ones while the pool is over
+        max_keepalive_connections, are closed. (Upstream compares the whole pool's size, not the idle
+        count, with the keep-alive limit; kept.) Only an idle connection can have expired."""
         closing: list[AsyncConnectionInterface] = []
         kept: list[AsyncConnectionInterface] = []
         pooled = len(self._connections)  # upstream's len(self._connections) as it shrinks
         for connection in self._connections:
             if connection.is_closed():
                 pooled -= 1
-            elif connection.has_expired() or (connection.is_idle() and pooled > self._max_keepalive_connections):
+            elif connection.is_idle() and (
+                connection.has_expired() or (pooled > self._max_keepalive_connections and id(connection) not in taken)
+            ):
                 pooled -= 1
                 closing.append(connection)
             else:
@@ -45,34 +57,36 @@ class LinearPool(httpcore.AsyncConnectionPool):
         self._connections[:] = kept
         return closing
 
-    def _assign(self, queued: list[AsyncPoolRequest]) -> list[AsyncConnectionInterface]:
-        """Each queued request gets the first available connection to its origin, else a new one while the
-        pool has room, else a new one in place of the first idle connection (to another origin)."""
+    def _assign(self, queued: list[AsyncPoolRequest], taken: set[int]) -> list[AsyncConnectionInterface]:
+        """Each queued request gets a free available connection to its origin, else a new one while the
+        pool has room, else a new one in place of a free idle connection (to another origin)."""
         closing: list[AsyncConnectionInterface] = []
-        available: dict[tuple[bytes, bytes, int], list[AsyncConnectionInterface]] = {}  # by origin (unhashable)
+        free: dict[tuple[bytes, bytes, int], list[AsyncConnectionInterface]] = {}  # by origin (unhashable)
         idle: list[AsyncConnectionInterface] | None = None
         for pool_request in queued:
             origin = pool_request.request.url.origin
             key = (origin.scheme, origin.host, origin.port)
-            if key not in available:
-                available[key] = [c for c in self._connections if c.can_handle_request(origin) and c.is_available()]
-            if available[key]:
-                pool_request.assign_to_connection(available[key][0])
-                continue
-            if len(self._connections) >= self._max_connections:
-                if idle is None:
-                    idle = [connection for connection in self._connections if connection.is_idle()]
-                if not idle:
-                    continue  # waits for a connection to come free
-                replaced = idle.pop(0)
-                self._connections.remove(replaced)
-                closing.append(replaced)
-                for connections in available.values():
-                    if replaced in connections:
-                        connections.remove(replaced)
-            connection = self.create_connection(origin)
-            self._connections.append(connection)
+            if key not in free:
+                free[key] = [c for c in self._connections if c.can_handle_request(origin) and c.is_available()]
+            candidates = free[key]
+            while candidates and id(candidates[0]) in taken:
+                candidates.pop(0)
+            if candidates:
+                connection = candidates.pop(0)
+            else:
+                if len(self._connections) >= self._max_connections:
+                    if idle is None:
+                        idle = [c for c in self._connections if c.is_idle()]
+                    while idle and id(idle[0]) in taken:
+                        idle.pop(0)
+                    if not idle:
+                        continue  # waits for a connection to come free
+                    replaced = idle.pop(0)
+                    taken.add(id(replaced))  # closing: no longer free for any origin
+                    self._connections.remove(replaced)
+                    closing.append(replaced)
+                connection = self.create_connection(origin)
+                self._connections.append(connection)
+            taken.add(id(connection))
             pool_request.assign_to_connection(connection)
-            if connection.is_available():  # an HTTP/2 connection-to-be serves the origin's next requests too
-                available.pop(key, None)
         return closing

@@ -154,11 +154,13 @@ def guarded_transport(
     """httpx's own transport, its connection pool connecting through our backend. (httpx has no parameter for
     a network backend, so the pool it built is replaced by an identical one with ours: httpx is pinned
     below 1.0, and tests cover the refusal.) ``ssl_context`` replaces the default one (certifi's CAs): tests
-    pass one that trusts their own CA."""
-    context = ssl_context or httpx.create_ssl_context(trust_env=False)  # one: loading the CAs takes 15-30 ms
-    transport = httpx.AsyncHTTPTransport(verify=context, limits=limits, trust_env=False)
+    pass one that trusts their own CA. The default is made when the first HTTPS connection opens: loading
+    the CAs takes 15 ms of every process's start, which a run over plain-HTTP sites never needs."""
+    # The transport's own pool is replaced below, unused: its context trusts nothing and loads nothing.
+    transport = httpx.AsyncHTTPTransport(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), limits=limits, trust_env=False)
     transport._pool = LinearPool(
-        ssl_context=context,
+        ssl_context=ssl_context,
+        tls_context=lambda: httpx.create_ssl_context(trust_env=False),
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,

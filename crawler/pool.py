@@ -21,6 +21,10 @@ pyproject.toml (the method is private); tests/test_pool.py checks the pass again
 
 from __future__ import annotations
 
+import ssl
+from collections.abc import Callable
+from typing import Any
+
 import httpcore
 from httpcore._async.connection_pool import AsyncPoolRequest
 from httpcore._async.interfaces import AsyncConnectionInterface
@@ -29,6 +33,19 @@ __all__ = ["LinearPool"]
 
 
 class LinearPool(httpcore.AsyncConnectionPool):
+    def __init__(
+        self, *args: Any, tls_context: Callable[[], ssl.SSLContext] = ssl.create_default_context, **kwargs: Any
+    ) -> None:
+        """``tls_context`` makes the SSL context for HTTPS connections as the first one opens, unless
+        ``ssl_context`` gives one."""
+        super().__init__(*args, **kwargs)
+        self._make_tls_context = tls_context
+
+    def create_connection(self, origin: httpcore.Origin) -> AsyncConnectionInterface:
+        if origin.scheme == b"https" and self._ssl_context is None:
+            self._ssl_context = self._make_tls_context()
+        return super().create_connection(origin)
+
     def _assign_requests_to_connections(self) -> list[AsyncConnectionInterface]:
         taken = {id(request.connection) for request in self._requests if request.connection is not None}
         closing = self._drop_unusable(taken)

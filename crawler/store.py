@@ -417,6 +417,7 @@ class SyncStore:
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(urls), 400):
             chunk = urls[start : start + 400]
+            asked = set(chunk)
             marks = ",".join("?" * len(chunk))
             cursor = self.db.execute(
                 f"SELECT id, url, canonical_url, last_checked, etag, last_modified, first_seen, removed_at FROM articles "
@@ -427,7 +428,7 @@ class SyncStore:
                 record = {"id": row[0], "url": row[1], "canonical_url": row[2], "last_checked": row[3],
                           "etag": row[4], "last_modified": row[5], "first_seen": row[6], "removed_at": row[7]}  # fmt: skip
                 for key in (row[1], row[2]):
-                    if key in chunk:
+                    if key in asked:
                         found[key] = record
         return found
 

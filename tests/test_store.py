@@ -127,6 +127,33 @@ def test_a_failing_call_in_a_batch_undoes_only_its_own_writes(tmp_path: Path) ->
         assert {url for (url,) in reader.execute("SELECT url FROM articles")} == {"https://e.com/1", "https://e.com/3"}
 
 
+def _save_then_fail(sync: SyncStore, record: ArticleRecord) -> None:
+    sync.save_article(record, "2024-01-01T00:00:00Z")
+    raise ValueError("failed after saving")
+
+
+def test_a_call_failing_after_its_article_was_indexed_leaves_no_index_row(tmp_path: Path) -> None:
+    """A group commit writes the search-index rows at its end: those of a call that failed are dropped."""
+
+    async def run() -> list:  # type: ignore[type-arg]
+        store = await Store.open(tmp_path / "crawler.db")
+        try:
+            await store.do(_add_source)
+            calls = [(SyncStore.save_article, _record(1), "2024-01-01T00:00:00Z"), (_save_then_fail, _record(2)),
+                     (SyncStore.save_article, _record(3), "2024-01-01T00:00:00Z")]  # fmt: skip
+            return await _queue_behind_a_busy_thread(store, calls)
+        finally:
+            await store.close()
+
+    first, failed, third = asyncio.run(run())
+    assert first.kind == "new" and third.kind == "new" and "failed after saving" in str(failed)
+    assert _counts(tmp_path / "crawler.db") == (2, 2, 2, 2)
+    with sqlite3.connect(tmp_path / "crawler.db") as reader:
+        indexed = reader.execute("SELECT rowid, title FROM articles_fts ORDER BY rowid").fetchall()
+        stored = reader.execute("SELECT id, title FROM articles ORDER BY id").fetchall()
+    assert len(stored) == 2 and [rowid for rowid, _ in indexed] == [article_id for article_id, _ in stored]
+
+
 def test_an_unopenable_database_is_a_store_error_naming_the_file(tmp_path: Path) -> None:
     (tmp_path / "crawler.db").mkdir()
 

@@ -35,7 +35,9 @@ def signature(body: str) -> bytes | None:
 
 def signature_of_words(words: list[str]) -> bytes | None:
     """signature for a body already split into its comparable words (dedupe.comparable_words)."""
-    shingles = {" ".join(words[i : i + _SHINGLE]).encode() for i in range(len(words) - _SHINGLE + 1)}
+    # Words hold no spaces: the joined text's UTF-8 split on spaces is the words' UTF-8, each encoded once.
+    encoded = " ".join(words).encode().split(b" ") if words else []
+    shingles = set(map(b" ".join, zip(*(encoded[start:] for start in range(_SHINGLE)))))
     if len(shingles) < _MIN_SHINGLES:
         return None
     sha1 = hashlib.sha1  # each shingle's hash: the first 4 bytes of its SHA-1, little-endian, read by numpy at once

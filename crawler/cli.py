@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import dataclasses
 import gc
 import json
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +37,19 @@ _config_option = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
     help="Config file (default: $CRAWLER_CONFIG, else config/crawler.toml).",
 )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _importing() -> Iterator[None]:
+    """For a command's imports: the garbage collector off while they run (they allocate much and free
+    little; collecting meanwhile was 0.04 of the crawl's 0.29 s of imports), and what they made frozen
+    after: it lives as long as the process, so the collections of a long run need not walk it again."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def _load(config_path: Path | None) -> tuple[Path, Config]:
@@ -75,7 +90,8 @@ def run(config_path: Path | None, verbose: bool) -> None:
     path, config = _load(config_path)
     if config.crawler.parse_processes:
         forkserver.start_early()
-    from crawler.schedule import Daemon
+    with _importing():
+        from crawler.schedule import Daemon
 
     configure_logging(config.crawler.log_format, verbose)
     try:
@@ -95,7 +111,8 @@ def crawl(config_path: Path | None, source_ids: tuple[str, ...], recheck_all: bo
     _, config = _load(config_path)
     if config.crawler.parse_processes:
         forkserver.start_early()  # its imports and the pipeline's below, at once
-    from crawler.crawl_once import crawl_once
+    with _importing():
+        from crawler.crawl_once import crawl_once
 
     configure_logging(config.crawler.log_format, verbose)
     unknown = [sid for sid in source_ids if sid not in {s.id for s in config.sources}]

@@ -16,7 +16,7 @@ import threading
 
 __all__ = ["PRELOAD", "start_early"]
 
-PRELOAD = ["crawler.workers", "crawler.neardup"]
+PRELOAD = ["crawler.preload"]  # the worker code, imported with the collector off
 
 
 def start_early() -> None:

@@ -31,10 +31,14 @@ __all__ = [
 
 _WORD = re.compile(r"\w+")
 # Text that changes on every fetch without anyone editing the article (as match keys: folded letters).
+# The lookahead names every alternative's first character: without it the regex engine tries each
+# alternative at every position of a body (40 -> 20 us for 1,600 characters).
 _VOLATILE = re.compile(
+    r"(?=[مقuj\d])(?:"
     r"(?:منذ|قبل)\s+\d*\s*(?:ثانيه|ثوان|دقيقه|دقائق|دقيقتين|ساعه|ساعات|ساعتين|يوم|ايام|يومين|اسبوع|اسابيع)"
     r"|\d[\d,.]*\s*(?:مشاهده|مشاهدات|قراءه|قراءات|views?|reads?|comments?|تعليق|تعليقات|shares?)"
     r"|\d+\s+(?:seconds?|minutes?|hours?|days?|weeks?)\s+ago|(?:updated|just now)\b"
+    r")"
 )
 
 # Fields whose change makes a new version (description and site name are page chrome, not content).

@@ -99,7 +99,7 @@ def make_records(first: int, last: int, total: int) -> list[tuple[ArticleRecord,
 
 async def build(path: Path, first: int, total: int, report: Callable[[int, float, float], None]) -> None:
     """Store articles first..total the way the crawl does: through the async Store, WRITERS at a time, each
-    with its fetches row then save_article (the store thread commits what queued up together). The
+    a save_article with its fetches row, in a crowd (the store thread commits what queued up together). The
     articles are made up in another process, a chunk ahead, so the figure is the store's; ``report`` gets
     the count so far, the rate since the last report and the share of that time spent waiting for them."""
     store = await Store.open(path)
@@ -131,10 +131,9 @@ async def store_all(store: Store, records: list[tuple[ArticleRecord, str]]) -> N
 
     async def write(record: ArticleRecord, seen: str) -> None:
         async with writers:
-            await store.do(SyncStore.record_fetch, {
-                "ts": seen, "source_id": record.source_id, "url": record.url, "kind": "article", "status": 200,
-                "outcome": "ok", "bytes": 65_000, "ms": 12.5, "error": None})  # fmt: skip
-            await store.do(SyncStore.save_article, record, seen, next_check=seen)
+            fetched = {"ts": seen, "source_id": record.source_id, "url": record.url, "kind": "article", "status": 200,
+                       "outcome": "ok", "bytes": 65_000, "ms": 12.5, "error": None}  # fmt: skip
+            await store.do_in_crowd(SyncStore.save_article, record, seen, frozenset(), seen, fetched)
 
     async with asyncio.TaskGroup() as group:
         for record, seen in records:

@@ -5,7 +5,7 @@ spelling variants, punctuation and volatile bits do not matter. Signatures are s
 locality-sensitive lookup: two bodies sharing any band are candidates, and the share of equal MinHash
 values estimates their Jaccard similarity. The bands live in SQLite (table ``near_dup_bands``). The
 MinHash is datasketch 2's "affine32" scheme (SHA-1 → MurmurHash3 finalizer → 64 affine permutations
-from seed 1), written out with numpy: bit for bit the signatures datasketch made, without importing
+from seed 1), written out with numpy (imported by the workers only): bit for bit the signatures datasketch made, without importing
 datasketch, whose package imports scipy (40 MB resident in every process). Pure functions; the store
 keeps the bands and links duplicates.
 """
@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from crawler.dedupe import comparable_words
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["DUPLICATE_SIMILARITY", "band_keys", "signature", "signature_of_words", "similarity"]
 
@@ -40,6 +42,10 @@ def signature_of_words(words: list[str]) -> bytes | None:
     shingles = set(map(b" ".join, zip(*(encoded[start:] for start in range(_SHINGLE)))))
     if len(shingles) < _MIN_SHINGLES:
         return None
+    # numpy is imported where bodies are signed (the workers; the forkserver preloads it), not by every
+    # process importing this module: the crawler's own process only compares signatures.
+    import numpy as np
+
     sha1 = hashlib.sha1  # each shingle's hash: the first 4 bytes of its SHA-1, little-endian, read by numpy at once
     hashes = np.frombuffer(b"".join([sha1(shingle).digest()[:4] for shingle in shingles]), dtype="<u4")
     a, b = _permutations()
@@ -50,6 +56,8 @@ def signature_of_words(words: list[str]) -> bytes | None:
 
 def _fmix32(h: np.ndarray) -> np.ndarray:
     """MurmurHash3's 32-bit finalizer: mixes the hashes before the affine permutations."""
+    import numpy as np
+
     with np.errstate(over="ignore"):
         h = h ^ (h >> np.uint32(16))
         h = h * np.uint32(0x85EBCA6B)
@@ -63,6 +71,8 @@ def _fmix32(h: np.ndarray) -> np.ndarray:
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
     """The affine permutations h → a·h + b (mod 2^32, a odd) drawn from seed 1, as datasketch 2's MinHash
     draws them (its "affine32" scheme, which stored signatures were made with)."""
+    import numpy as np
+
     generator = np.random.RandomState(1)
     a = generator.randint(0, 1 << 31, _PERMUTATIONS, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
     b = generator.randint(0, 1 << 32, _PERMUTATIONS, dtype=np.uint32)
@@ -79,5 +89,6 @@ def similarity(a: bytes, b: bytes) -> float:
     """The share of equal MinHash values: an estimate of the two bodies' Jaccard similarity."""
     if len(a) != len(b) or len(a) < 4:
         return 0.0
-    equal = np.count_nonzero(np.frombuffer(a, dtype="<u4") == np.frombuffer(b, dtype="<u4"))
-    return float(equal) / (len(a) // 4)
+    values = len(a) // 4
+    equal = sum(a[i : i + 4] == b[i : i + 4] for i in range(0, 4 * values, 4))
+    return equal / values

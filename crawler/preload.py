@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import importlib
 
-WORKER_MODULES = ("crawler.workers", "crawler.neardup")
+WORKER_MODULES = ("crawler.workers", "crawler.neardup", "numpy")  # numpy: the MinHash (neardup imports it late)
 
 gc.disable()
 try:

@@ -14,6 +14,7 @@ import json
 import logging
 import queue
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -21,9 +22,6 @@ from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
-
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
 
 from crawler.config import SourceConfig
 from crawler.dedupe import changed_fields, paragraph_diff
@@ -33,6 +31,20 @@ from crawler.extract.templates import TemplateBlock, learn_template
 from crawler.models import ArticleRecord, HostState, Link, Validators
 from crawler.neardup import DUPLICATE_SIMILARITY, band_keys, similarity
 from crawler.search import FTS_TOKENIZER, index_text, match_expression
+
+# sqlite-utils imports numpy, when it is installed, only to map numpy scalar types to column types. We never
+# hand it numpy values, and numpy is 30 ms of every command's start in a process that otherwise needs it
+# nowhere (the workers sign bodies with it): it is hidden while sqlite-utils loads (a module set to None in
+# sys.modules is one that cannot be imported), unless something imported it already.
+_NUMPY_HIDDEN = "numpy" not in sys.modules
+if _NUMPY_HIDDEN:
+    sys.modules["numpy"] = None  # type: ignore[assignment]
+try:
+    from sqlite_utils import Database  # noqa: E402
+    from sqlite_utils.migrations import Migrations  # noqa: E402
+finally:
+    if _NUMPY_HIDDEN:
+        del sys.modules["numpy"]
 
 __all__ = ["SaveOutcome", "Store", "SyncStore", "migrations"]
 logger = logging.getLogger(__name__)

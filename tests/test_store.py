@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
+import sys
 import threading
 from dataclasses import fields, replace
 from pathlib import Path
@@ -152,6 +154,20 @@ def test_a_call_failing_after_its_article_was_indexed_leaves_no_index_row(tmp_pa
         indexed = reader.execute("SELECT rowid, title FROM articles_fts ORDER BY rowid").fetchall()
         stored = reader.execute("SELECT id, title FROM articles ORDER BY id").fetchall()
     assert len(stored) == 2 and [rowid for rowid, _ in indexed] == [article_id for article_id, _ in stored]
+
+
+def test_the_crawlers_process_loads_no_numpy_and_numpy_stays_importable(tmp_path: Path) -> None:
+    """numpy (30 ms of every start) is for the workers' MinHash: the CLI and store do without it, sqlite-utils
+    included (it is hidden while sqlite-utils loads), and it imports normally afterwards."""
+    script = (
+        "import sys, pathlib; import crawler.cli, crawler.crawl_once, crawler.store as s; "
+        "assert 'numpy' not in sys.modules, 'numpy imported'; "
+        f"db = s.SyncStore(pathlib.Path({str(tmp_path / 'x.db')!r})); db.ping(); db.close(); "
+        "import numpy; print(numpy.uint32(7) + 1)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "8"
 
 
 def test_an_unopenable_database_is_a_store_error_naming_the_file(tmp_path: Path) -> None:

@@ -39,9 +39,6 @@ class _Fold:
         self._mapping = mapping
         self._pattern = re.compile("[" + re.escape("".join(mapping)) + "]")
 
-    def search(self, text: str) -> bool:
-        return self._pattern.search(text) is not None
-
     def __call__(self, text: str) -> str:
         for char in set(self._pattern.findall(text)):
             text = text.replace(char, self._mapping[char])

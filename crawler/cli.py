@@ -15,7 +15,6 @@ import json
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -313,7 +312,7 @@ def export(
                 sys.exit(1)
         else:
             writer = write_jsonl if fmt == "jsonl" else write_csv
-            with (out.open("w", encoding="utf-8", newline="") if out else nullcontext(sys.stdout)) as stream:
+            with (out.open("w", encoding="utf-8", newline="") if out else contextlib.nullcontext(sys.stdout)) as stream:
                 written = writer(batches, stream)
     finally:
         store.close()

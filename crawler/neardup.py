@@ -5,9 +5,9 @@ spelling variants, punctuation and volatile bits do not matter. Signatures are s
 locality-sensitive lookup: two bodies sharing any band are candidates, and the share of equal MinHash
 values estimates their Jaccard similarity. The bands live in SQLite (table ``near_dup_bands``). The
 MinHash is datasketch 2's "affine32" scheme (SHA-1 → MurmurHash3 finalizer → 64 affine permutations
-from seed 1), written out with numpy (imported by the workers only): bit for bit the signatures datasketch made, without importing
-datasketch, whose package imports scipy (40 MB resident in every process). Pure functions; the store
-keeps the bands and links duplicates.
+from seed 1), written out with numpy (imported where bodies are signed: the workers): bit for bit the
+signatures datasketch made, without importing datasketch, whose package imports scipy (40 MB resident in
+every process). Pure functions; the store keeps the bands and links duplicates.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-DATASET ?= ../shared/datasets/wcxb-dev-articles
+# A folder of development sets (each scored, then the mean over sets) or one set.
+DATASET ?= ../shared/datasets
 
 .PHONY: demo test lint bench bench-extraction compare soak bench-database clean
 
@@ -24,7 +25,7 @@ test: $(BIN)/crawler
 bench: $(BIN)/crawler
 	$(BIN)/python bench/crawl.py --articles 3000
 
-# Extraction quality and speed beside trafilatura and readability-lxml (installed here, not for tests).
+# Extraction quality and speed on every development set beside trafilatura and readability-lxml (installed here, not for tests).
 bench-extraction: $(BIN)/crawler
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/extraction.py $(DATASET) --check-floor bench/extraction_floor.json

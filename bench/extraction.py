@@ -4,7 +4,8 @@ Scores the body text of every page with the article-extraction-benchmark metric 
 bench/extraction_metric.py), and counts how often the title, the publication date and the author are
 right. Timing is per page, wall clock, in this process, median over the run.
 
-    python bench/extraction.py ../shared/datasets/wcxb-dev-articles            # WCXB layout
+    python bench/extraction.py ../shared/datasets                              # every set, then the mean
+    python bench/extraction.py ../shared/datasets/wcxb-dev-articles            # one set
     python bench/extraction.py ../shared/fixtures/real --fixtures             # Arabic/Persian pages
     python bench/extraction.py DIR --only crawler --limit 100 --worst 10       # quick look, worst pages
 
@@ -225,38 +226,30 @@ def print_speed_ratios(results: list[Result]) -> None:
         print()
 
 
-def print_worst(result: Result, count: int) -> None:
+def print_worst(set_name: str, result: Result, count: int) -> None:
     def f1(score: PageScore) -> float:
         p, r = score.precision or 0.0, score.recall or 0.0
         return 2 * p * r / (p + r) if p + r else 0.0
 
-    print(f"\nworst {count} pages for {result.name} (page: precision recall)")
+    print(f"\nworst {count} pages of {set_name} for {result.name} (page: precision recall)")
     ranked = sorted(result.per_page.items(), key=lambda item: f1(item[1]))[:count]
     for page_id, score in ranked:
         print(f"  {page_id}: {score.precision if score.precision is not None else '-'} {score.recall}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("directory", type=Path)
-    parser.add_argument("--fixtures", action="store_true", help="directory holds *.expected.json fixtures")
-    parser.add_argument("--limit", type=int, help="only the first N pages")
-    parser.add_argument("--only", choices=["crawler", "trafilatura", "readability"], action="append")
-    parser.add_argument("--worst", type=int, default=0, help="list the N worst pages of our extractor")
-    parser.add_argument("--json", type=Path, help="also write per-page scores of our extractor here")
-    parser.add_argument("--check-floor", type=Path, help="exit 1 if our F1 is below this file's floor for the dataset")
-    args = parser.parse_args()
+def dataset_dirs(directory: Path) -> list[Path]:
+    """The sets to score: directory itself if it holds a set (ground-truth/ beside html/), else every
+    set directly under it (../shared/datasets holds five)."""
+    if (directory / "ground-truth").is_dir():
+        return [directory]
+    sets = sorted(child for child in directory.iterdir() if (child / "ground-truth").is_dir())
+    if not sets:
+        raise SystemExit(f"{directory}: neither a dataset (ground-truth/, html/) nor a folder of datasets")
+    return sets
 
-    if args.fixtures:
-        loaded = list(load_fixture_pages(args.directory))
-        pages, truths = [p for p, _ in loaded], {p.page_id: t for p, t in loaded}
-    else:
-        pages = list(load_pages(args.directory, args.limit))
-        truths = _truths_from_wcxb(args.directory, pages)
-    wanted = set(args.only or ["crawler", "trafilatura", "readability"])
 
-    # One-time loads (dateparser, the language model) are not per-page cost.
-    extract(b"<html><body><p>" + b"A warm-up paragraph with enough words to load the language model. " * 3 + b"</p></body></html>")
+def run_set(name: str, pages: list[DatasetPage], truths: dict[str, dict[str, str]], wanted: set[str]) -> list[Result]:
+    """Every wanted extractor over one set's pages, ours first."""
     results = []
     if "crawler" in wanted:
         results.append(evaluate("crawler", crawler_extractor, pages, truths))
@@ -266,30 +259,78 @@ def main() -> None:
     readability = readability_extractor() if "readability" in wanted else None
     if readability:
         results.append(evaluate("readability", readability, pages, truths, fields=("title",)))
+    print(f"\n== {name}", end="")
     print_table(results, len(pages))
     print_speed_ratios(results)
     for r in results:
         if r.any_dates and r.any_dates != r.dates:
             print(f"{r.name}: the truth's date is the published or the modified date on {_percent(r.any_dates).strip()}")
-    if args.worst and results and results[0].name == "crawler":
-        print_worst(results[0], args.worst)
-    if args.json and results and results[0].name == "crawler":
-        scores = {k: [v.precision, v.recall] for k, v in results[0].per_page.items()}
+    return results
+
+
+def print_means(per_set: dict[str, list[Result]]) -> None:
+    """Body F1 of each extractor on each set, and its mean over the sets (each set counts once)."""
+    names = [r.name for r in next(iter(per_set.values()))]
+    print(f"\n== body F1 by set, and the mean over {len(per_set)} sets")
+    print(f"{'set':<20}" + "".join(f"{name:>13}" for name in names))
+    for set_name, results in per_set.items():
+        print(f"{set_name:<20}" + "".join(f"{r.totals.f1:>13.3f}" for r in results))
+    means = [statistics.mean(results[i].totals.f1 for results in per_set.values()) for i in range(len(names))]
+    print(f"{'mean':<20}" + "".join(f"{mean:>13.3f}" for mean in means))
+    times = [statistics.median(t for results in per_set.values() for t in results[i].times_ms) for i in range(len(names))]
+    print(f"{'median ms / page':<20}" + "".join(f"{t:>13.2f}" for t in times))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("directory", type=Path, help="a dataset, or a folder of datasets (each scored, then the mean)")
+    parser.add_argument("--fixtures", action="store_true", help="directory holds *.expected.json fixtures")
+    parser.add_argument("--limit", type=int, help="only the first N pages of each set")
+    parser.add_argument("--only", choices=["crawler", "trafilatura", "readability"], action="append")
+    parser.add_argument("--worst", type=int, default=0, help="list the N worst pages of our extractor")
+    parser.add_argument("--json", type=Path, help="also write per-page scores of our extractor here")
+    parser.add_argument("--check-floor", type=Path, help="exit 1 if our F1 is below this file's floor for a set")
+    args = parser.parse_args()
+    wanted = set(args.only or ["crawler", "trafilatura", "readability"])
+
+    # One-time loads (dateparser, the language model) are not per-page cost.
+    extract(b"<html><body><p>" + b"A warm-up paragraph with enough words to load the language model. " * 3 + b"</p></body></html>")
+    per_set: dict[str, list[Result]] = {}
+    if args.fixtures:
+        loaded = list(load_fixture_pages(args.directory))
+        name = args.directory.resolve().name
+        per_set[name] = run_set(name, [p for p, _ in loaded], {p.page_id: t for p, t in loaded}, wanted)
+    else:
+        for directory in dataset_dirs(args.directory):
+            pages = list(load_pages(directory, args.limit))
+            per_set[directory.name] = run_set(directory.name, pages, _truths_from_wcxb(directory, pages), wanted)
+    if len(per_set) > 1:
+        print_means(per_set)
+    ours = {name: results[0] for name, results in per_set.items() if results and results[0].name == "crawler"}
+    if args.worst:
+        for name, result in ours.items():
+            print_worst(name, result, args.worst)
+    if args.json:
+        scores = {f"{name}/{k}": [v.precision, v.recall] for name, r in ours.items() for k, v in r.per_page.items()}
         args.json.write_text(json.dumps(scores, indent=1))
-    if args.check_floor and results and results[0].name == "crawler":
-        check_floor(args.check_floor, args.directory, results[0].totals.f1, limited=bool(args.limit))
+    if args.check_floor:
+        check_floors(args.check_floor, {name: r.totals.f1 for name, r in ours.items()}, limited=bool(args.limit))
 
 
-def check_floor(floor_file: Path, directory: Path, f1: float, limited: bool) -> None:
-    """The dataset's quality floor (keyed by the dataset folder's name); a drop below it fails the run."""
+def check_floors(floor_file: Path, f1_by_set: dict[str, float], limited: bool) -> None:
+    """Each set's quality floor (keyed by the set folder's name); a drop below any of them fails the run."""
     floors = json.loads(floor_file.read_text(encoding="utf-8"))
-    floor = floors.get(directory.resolve().name)
-    if floor is None or limited:
-        print(f"no floor checked ({'--limit given' if limited else f'{directory.name} not in {floor_file}'})")
-        return
-    if f1 < floor["f1"]:
-        raise SystemExit(f"F1 {f1:.4f} is below the floor {floor['f1']} for {directory.name} ({floor_file})")
-    print(f"F1 {f1:.4f} is above the floor {floor['f1']} for {directory.name}")
+    below = []
+    for name, f1 in f1_by_set.items():
+        floor = floors.get(name)
+        if floor is None or limited:
+            print(f"{name}: no floor checked ({'--limit given' if limited else f'not in {floor_file}'})")
+        elif f1 < floor["f1"]:
+            below.append(f"{name}: F1 {f1:.4f} is below the floor {floor['f1']}")
+        else:
+            print(f"{name}: F1 {f1:.4f} is above the floor {floor['f1']}")
+    if below:
+        raise SystemExit("\n".join(below) + f" ({floor_file})")
 
 
 if __name__ == "__main__":

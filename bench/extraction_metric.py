@@ -6,7 +6,7 @@ counts. Dataset precision is the mean over pages that predicted something, datas
 pages whose truth is non-empty, F1 the harmonic mean of the two means.
 
 Also the loaders of the two dataset layouts (WCXB; the real-site fixtures with their various truth files).
-Shared by bench/extraction.py (full datasets) and tests/test_extraction_quality.py (the copies in tests/).
+Shared by bench/extraction.py and tests/test_extraction_quality.py, which read the team's shared directory.
 """
 
 from __future__ import annotations
@@ -91,15 +91,14 @@ class DatasetPage:
 
 def load_pages(directory: Path, limit: int | None = None) -> Iterator[DatasetPage]:
     """Pages of a WCXB-layout directory: html/NNNN.html.gz beside ground-truth/NNNN.json."""
-    flat = not (directory / "ground-truth").is_dir()  # the copy in tests/ keeps NNNN.json beside NNNN.html.gz
-    truth_files = sorted((directory if flat else directory / "ground-truth").glob("[0-9]*.json"))
+    truth_files = sorted((directory / "ground-truth").glob("[0-9]*.json"))
     if not truth_files:
         raise SystemExit(f"{directory}: no ground-truth/*.json (expected the WCXB layout)")
     for truth_file in truth_files[:limit]:
         record = json.loads(truth_file.read_text(encoding="utf-8"))
         truth = record.get("ground_truth") or {}
         page_id = truth_file.stem
-        html_file = directory / ("" if flat else "html") / f"{page_id}.html.gz"
+        html_file = directory / "html" / f"{page_id}.html.gz"
         yield DatasetPage(
             page_id=page_id,
             url=record.get("url") or "",

@@ -1,4 +1,11 @@
-"""Golden extraction: tests/golden/<case>/article.html beside article.expected.json."""
+"""Golden extraction: tests/golden/<case>/article.html beside article.expected.json.
+
+Every page under tests/golden/ was written by the project (the seed, and small pages in the styles of
+common Arabic and Persian news themes). ``timezone`` is the source's zone for dates the page prints
+without one; ``known_wrong`` names fields the extractor still gets wrong, each with its reason: the
+rest of the page is checked as usual, and a known-wrong field that comes out right fails the test so
+that the note is removed.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +18,19 @@ from crawler.extract import extract
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(p.parent for p in GOLDEN.glob("*/article.expected.json"))
-EXACT_FIELDS = ("title", "published", "modified", "section", "language", "canonical_url", "image", "site_name")
+EXACT_FIELDS = (
+    "title", "published", "modified", "section", "language", "canonical_url", "image", "site_name", "authors",
+)  # fmt: skip
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_golden_page_extracts_as_expected(case: Path) -> None:
     expected = json.loads((case / "article.expected.json").read_text(encoding="utf-8"))
-    article = extract((case / "article.html").read_bytes(), expected["url"])
+    article = extract((case / "article.html").read_bytes(), expected["url"], expected.get("timezone", "UTC"))
+    known_wrong: dict[str, str] = expected.get("known_wrong", {})
 
     for field in EXACT_FIELDS:
-        if field in expected:
+        if field in expected and field not in known_wrong:
             assert getattr(article, field) == expected[field], field
     assert article.tags == expected["tags_normalized"]
     position = 0
@@ -30,6 +40,10 @@ def test_golden_page_extracts_as_expected(case: Path) -> None:
         position = found + len(paragraph)
     for snippet in expected["must_not_contain"]:
         assert snippet not in article.body, f"boilerplate leaked into the body: {snippet[:60]}"
+    still_wrong = {field: reason for field, reason in known_wrong.items() if getattr(article, field) != expected[field]}
+    assert still_wrong.keys() == known_wrong.keys(), f"now right, drop from known_wrong: {known_wrong.keys() - still_wrong.keys()}"
+    if still_wrong:
+        pytest.xfail("; ".join(f"{field}: {reason}" for field, reason in still_wrong.items()))
 
 
 def test_body_paragraphs_are_separated_by_blank_lines_and_list_items_by_newlines() -> None:

@@ -20,6 +20,7 @@ from typing import NamedTuple
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler.extract.boilerplate import (
+    COMMENTS,
     boilerplate_strength,
     is_boilerplate_block,
     is_label_heading,
@@ -28,18 +29,18 @@ from crawler.extract.boilerplate import (
 
 __all__ = ["BodyResult", "extract_body", "override_body"]
 
-# Elements whose text is a unit of prose: paragraphs, list items and cells without paragraphs inside,
-# and div-like blocks that hold their text directly between <br>s (older CMSs).
-_UNIT_SELECTOR = ", ".join(
-    [
-        "p, pre, h2, h3, h4, h5, h6",  # leaves: they cannot hold another unit
-        *(
-            f"{container}:not(:has(p, pre, li, td, dd, blockquote, h2, h3, h4, h5, h6))"  # no double counting
-            for container in ("blockquote", "li", "td", "dd")
-        ),
-        *(f"{tag}:has(> br):not(:has(p, li, td, dd))" for tag in ("div", "section", "span", "font", "td")),
-    ]
-)
+# Elements that own the text written inside them (directly or through inline elements); text in others
+# (a, span, b, font...) belongs to the nearest of these above it.
+_RUN_OWNERS = {
+    "p", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "dd", "dt", "blockquote", "div", "section",
+    "article", "main", "body", "center", "form", "header", "table", "tr", "tbody", "ul", "ol", "dl", "address",
+    "figure", "details", "summary", "html",
+}  # fmt: skip
+# Owners whose text is never prose: the h1 is the title; text loose in a table or list structure is debris.
+_NOT_PROSE_OWNERS = {"h1", "table", "tr", "tbody", "ul", "ol", "dl", "html"}
+# Owners whose loose text counts for themselves (the story is written straight into them); the prose of
+# the others (paragraphs, items, cells, headings) counts for the element holding them.
+_LOOSE_TEXT_HOLDERS = {"div", "section", "article", "main", "body", "center", "form", "td"}
 _BLOCK_TAGS = {
     "p", "div", "article", "section", "main", "ul", "ol", "dl", "table", "blockquote", "pre", "h1", "h2", "h3",
     "h4", "h5", "h6", "header", "footer", "nav", "aside", "figure", "hr", "form", "address", "center", "li", "tr",
@@ -64,7 +65,14 @@ _TIMESTAMP_LINE = re.compile(r"^(?=.{0,60}$)(?=.*\d{4})(?=.*\d{1,2}:\d{2}).*$")
 _BLANK_LINE = re.compile(r"\n\s*\n")
 _SENTENCE_END = re.compile(r"[.!?؟。…:;؛,،]")
 _MIN_PROSE_CHARS = 25
-_JUNK_WEIGHT = 1.5  # how much one character of non-prose text inside a container costs
+_MIN_LOOSE_CHARS = 400  # text alone in a <div> counts as prose from this length whatever is beside it
+_HEADLINE_CHARS = 15
+_JUNK_WEIGHT = 1.5
+# Headlines that link elsewhere: each one stands for a teaser (its blurb reads like prose) in a container.
+_LINKED_HEADLINES = "h2 a[href], h3 a[href], h4 a[href], a[href] h2, a[href] h3, a[href] h4"
+_TEASER_COST = 300
+_NEAR_TITLE_FACTOR = 1.3  # a container at or just below the headline's close ancestors
+_TITLE_REACH = 4  # how many elements above the headline count as close  # how much one character of non-prose text inside a container costs
 _MAX_DEPTH = 120
 
 
@@ -82,7 +90,7 @@ class _Block(NamedTuple):
 
 @dataclass(slots=True)
 class _ClassFlags:
-    """boilerplate_strength per element of one page (0 none, 1 weak, 2 strong), computed once."""
+    """boilerplate_strength per element of one page (0 none, 1 weak, 2 strong, 3 comments), computed once."""
 
     known: dict[int, int] = field(default_factory=dict)
 
@@ -102,7 +110,7 @@ class _Ancestry:
     parent: dict[int, int | None] = field(default_factory=dict)
     depth: dict[int, int] = field(default_factory=dict)
     strength: dict[int, int] = field(default_factory=dict)  # strongest boilerplate class on the chain
-    weak: dict[int, tuple[int, ...]] = field(default_factory=dict)  # the weakly flagged elements on the chain
+    flagged: dict[int, tuple[int, ...]] = field(default_factory=dict)  # the flagged elements on the chain
     nodes: dict[int, LexborNode] = field(default_factory=dict)
 
     def register(self, node: LexborNode, flags: _ClassFlags) -> int:
@@ -115,15 +123,15 @@ class _Ancestry:
         above = current.mem_id if current is not None and current.mem_id in self.parent else None
         depth = self.depth[above] if above is not None else 0
         strength = self.strength[above] if above is not None else 0
-        weak = self.weak[above] if above is not None else ()
+        flagged = self.flagged[above] if above is not None else ()
         for element in reversed(path):
             key = element.mem_id
             depth += 1
             own = flags.get(element)
             strength = max(strength, own)
-            weak = (*weak, key) if own == 1 else weak
+            flagged = (*flagged, key) if own else flagged
             self.parent[key], self.depth[key], self.nodes[key] = above, depth, element
-            self.strength[key], self.weak[key] = strength, weak
+            self.strength[key], self.flagged[key] = strength, flagged
             above = key
         return node.mem_id
 
@@ -159,16 +167,37 @@ def extract_body(tree: LexborHTMLParser, title: str | None) -> BodyResult:
     if tree.body is None:
         return BodyResult("", reason="the page has no <body>")
     flags = _ClassFlags()
-    mass = _prose_mass(tree, flags)
+    above_title = _above(_title_heading(tree, title))
+    mass = _prose_mass(tree, flags, frozenset(above_title))
     if mass.total == 0 and _char_count(tree.body) < _MIN_PROSE_CHARS:
         return BodyResult("", reason="no paragraph of prose on the page")
     # Text straight inside <body> (plain pages, bare fragments) has no unit to score: take the body.
-    container = _choose_container(mass) if mass.total else tree.body
+    container = _choose_container(mass, frozenset(above_title[:_TITLE_REACH])) if mass.total else tree.body
+    parts = _same_kind_siblings(container, mass) if mass.total else [container]
     blocks: list[_Block] = []
-    ctx = _Context(title, mass, mass.prose.get(container.mem_id, 0), flags, _holders_of_breaks(container))
-    _render(container, blocks, ctx, depth=0)
+    part_prose = sum(mass.prose.get(part.mem_id, 0) for part in parts)
+    ctx = _Context(title, mass, part_prose, flags, frozenset().union(*map(_holders_of_breaks, parts)))
+    for part in parts:
+        _render(part, blocks, ctx, depth=0)
     text = _join(blocks, title)
-    return BodyResult(text, _describe(container), None if text else "the chosen container held only boilerplate")
+    described = _describe(container) + (f" + {len(parts) - 1} like it" if len(parts) > 1 else "")
+    return BodyResult(text, described, None if text else "the chosen container held only boilerplate")
+
+
+def _same_kind_siblings(container: LexborNode, mass: _Mass) -> list[LexborNode]:
+    """The container and its siblings of the same kind (tag and classes) that hold prose too, in document
+    order: a story cut into several sections between ad slots, or written as sibling blocks."""
+    parent = container.parent
+    if parent is None or container.tag in ("body", "html"):
+        return [container]
+    kind = (container.tag, container.attrs.get("class"))
+    if not kind[1] or container.tag in ("td", "th", "li"):
+        return [container]  # without a class, siblings are alike by accident (table cells, plain divs)
+    return [
+        sibling for sibling in _element_children(parent)
+        if sibling.mem_id == container.mem_id
+        or ((sibling.tag, sibling.attrs.get("class")) == kind and mass.prose.get(sibling.mem_id, 0) > 0)
+    ]  # fmt: skip
 
 
 def _join(blocks: list[_Block], title: str | None) -> str:
@@ -202,32 +231,34 @@ def _char_count(node: LexborNode) -> int:
     return len(node.text(deep=True, separator="", strip=True))
 
 
-def _prose_mass(tree: LexborHTMLParser, flags: _ClassFlags) -> _Mass:
-    """Prose mass of every ancestor of a prose unit. Units inside boilerplate blocks (comments, related
-    stories, sidebars) count only when the page has too little prose outside them: then the class names
-    lie (a theme calling its content column "sidebar-main") and ignoring them is safer."""
+def _prose_mass(tree: LexborHTMLParser, flags: _ClassFlags, above_title: frozenset[int] = frozenset()) -> _Mass:
+    """Prose mass of every ancestor of a prose unit. Units inside boilerplate blocks (related stories,
+    sidebars, promotions) do not count unless the class names lie: a flagged block that holds most of
+    the page's prose or the article's headline is the article ("share_wrapper" around a whole story, a
+    theme's "sidebar-main" content column); and when the page has too little prose outside flagged
+    blocks, all of it counts. Comments never count."""
     ancestry = _Ancestry()
     everything = _Mass(ancestry)
-    units: list[tuple[int, int, int]] = []  # (parent key, prose characters, the unit's own class strength)
-    seen: set[int] = set()
-    for unit in _body_or_root(tree).css(_UNIT_SELECTOR):  # the head holds no text
-        if unit.mem_id in seen:
+    units: list[tuple[int, int, int]] = []  # (holder key, prose characters, the unit's own class strength)
+    for run in _text_runs(_body_or_root(tree)):
+        chars = run.prose_chars()
+        holder = run.owner if run.owner.tag in _LOOSE_TEXT_HOLDERS else run.owner.parent
+        if chars == 0 or holder is None or holder.tag == "html":
             continue
-        seen.add(unit.mem_id)
-        chars = _prose_chars(unit)
-        if chars == 0 or unit.parent is None or unit.parent.tag == "html":
-            continue
-        key = ancestry.register(unit.parent, flags)
+        key = ancestry.register(holder, flags)
+        own = flags.get(run.owner) if holder is not run.owner else 0
+        if max(own, ancestry.strength[key]) == COMMENTS:
+            continue  # comments are never the article, even when they hold most of the page's prose
         everything.add(key, chars)
-        units.append((key, chars, flags.get(unit)))
+        units.append((key, chars, own))
     everything.finish()
-    # A weakly named block holding most of the page's prose is the article ("newsletter-content" on a
-    # newsletter archive), not a promotion: its prose counts.
-    trusted = {key for key, prose in everything.prose.items() if prose > 0.5 * everything.total and flags.known.get(key) == 1}
+    trusted = {
+        key for key, prose in everything.prose.items()
+        if flags.known.get(key) == 1 and prose > 0.5 * everything.total
+    }  # fmt: skip
     clean = _Mass(ancestry)
     for key, chars, own in units:
-        chain = ancestry.strength[key]
-        if own == 0 and (chain == 0 or chain == 1 and trusted.issuperset(ancestry.weak[key])):
+        if own == 0 and trusted.issuperset(ancestry.flagged[key]):
             clean.add(key, chars)
     return clean.finish() if clean.total >= 0.15 * everything.total else everything
 
@@ -238,32 +269,143 @@ def _body_or_root(tree: LexborHTMLParser) -> LexborNode:
     return root
 
 
-def _prose_chars(unit: LexborNode) -> int:
-    """Characters of prose in one unit: 0 for short labels and link lists."""
-    text = unit.text(deep=True, separator="", strip=True)
-    chars = len(text)
-    if chars < _MIN_PROSE_CHARS:
-        return 0
-    link_chars = sum(map(_char_count, unit.css("a")))
-    if link_chars > 0.5 * chars:
-        return 0
-    if chars < 80 and not _SENTENCE_END.search(text):
-        return 0  # a short line without punctuation: a label, a caption, a menu entry
-    return chars - link_chars
+@dataclass(slots=True)
+class _Run:
+    """The text a block element holds itself: its text nodes and those of its inline elements (links,
+    spans, <b>...), not those of block elements inside it. A paragraph's run is the paragraph; a <div>
+    that holds its story as loose text between <br>s or empty <p></p>s (older CMSs) has a run too."""
+
+    owner: LexborNode
+    chars: int = 0
+    link_chars: int = 0
+    pieces: list[str] = field(default_factory=list)
+    line_breaks: bool = False  # a <br> among its text
+    mixed: bool = False  # written beside block elements of its owner (a hand-written page's loose text)
+
+    def prose_chars(self) -> int:
+        """Characters of prose: 0 for short labels and link lists, and for a teaser's or a menu entry's
+        blurb: a short text alone in a <div> beside a linked headline. (Many sites write each paragraph
+        as a <div>; older ones break a <div>'s text into lines.)"""
+        if self.chars < _MIN_PROSE_CHARS or self.link_chars > 0.5 * self.chars:
+            return 0
+        if (
+            self.chars < _MIN_LOOSE_CHARS and not (self.line_breaks or self.mixed)
+            and self.owner.tag in _LOOSE_TEXT_HOLDERS and _beside_a_headline(self.owner)
+        ):  # fmt: skip
+            return 0
+        if self.chars < 80 and not _SENTENCE_END.search("".join(self.pieces)):
+            return 0  # a short line without punctuation: a label, a caption, a menu entry
+        return self.chars - self.link_chars
 
 
-def _choose_container(mass: _Mass) -> LexborNode:
+def _beside_a_headline(owner: LexborNode) -> bool:
+    """True when an element beside owner holds a link long enough to be a headline (a teaser card, a
+    menu entry with its blurb)."""
+    parent = owner.parent
+    if parent is None:
+        return False
+    for sibling in _element_children(parent):
+        if sibling.mem_id == owner.mem_id:
+            continue
+        links = [sibling] if sibling.tag == "a" else sibling.css("a")
+        if sum(len(link.text(deep=True).strip()) for link in links) >= _HEADLINE_CHARS:
+            return True
+    return False
+
+
+def _text_runs(root: LexborNode) -> list[_Run]:
+    """Every block's own run of text, in document order of first text, from one pass over the tree."""
+    runs: dict[int, _Run] = {}
+    owners: dict[int, tuple[_Run | None, bool]] = {}  # an inline element's mem_id → (its block's run, inside a link)
+    for node in root.traverse(include_text=True):
+        if not node.is_text_node:
+            tag = node.tag
+            if (tag == "br" or tag in _RUN_OWNERS) and node.parent is not None:
+                run = _known_owner(node.parent, owners, runs)[0]
+                if run is not None and tag == "br":
+                    run.line_breaks = True
+                elif run is not None:
+                    run.mixed = True
+            continue
+        text = node.text_content
+        if not text or text.isspace():
+            continue
+        parent = node.parent
+        if parent is None:
+            continue
+        run, in_link = _known_owner(parent, owners, runs)
+        if run is None:
+            continue
+        stripped = text.strip()
+        run.chars += len(stripped)
+        if in_link:
+            run.link_chars += len(stripped)
+        if run.chars < 200:
+            run.pieces.append(stripped)
+    return list(runs.values())
+
+
+def _known_owner(
+    element: LexborNode, owners: dict[int, tuple[_Run | None, bool]], runs: dict[int, _Run]
+) -> tuple[_Run | None, bool]:
+    known = owners.get(element.mem_id)
+    if known is None:
+        known = owners[element.mem_id] = _owner_of(element, runs)
+    return known
+
+
+def _owner_of(element: LexborNode, runs: dict[int, _Run]) -> tuple[_Run | None, bool]:
+    """The run of the nearest block element at or above element, and whether a link lies between (None
+    for text that is never prose: the h1 is the title, scripts and the like are stripped already)."""
+    in_link = False
+    current: LexborNode | None = element
+    while current is not None and current.tag not in _RUN_OWNERS:
+        in_link = in_link or current.tag == "a"
+        current = current.parent
+    if current is None or current.tag in _NOT_PROSE_OWNERS:
+        return None, in_link
+    run = runs.get(current.mem_id)
+    if run is None:
+        run = runs[current.mem_id] = _Run(current)
+    return run, in_link
+
+
+def _choose_container(mass: _Mass, near_title: frozenset[int] = frozenset()) -> LexborNode:
     best: LexborNode | None = None
     best_score = float("-inf")
     for key in _deepest_per_mass(mass):
         prose = mass.prose[key]
         node = mass.ancestry.nodes[key]
         total = _char_count(node)
-        score = (prose - _JUNK_WEIGHT * max(total - prose, 0)) * _hint_factor(node)
+        teasers = len(node.css(_LINKED_HEADLINES))
+        score = (prose - _JUNK_WEIGHT * max(total - prose, 0) - _TEASER_COST * teasers) * _hint_factor(node)
+        if key in near_title or mass.ancestry.parent.get(key) in near_title:
+            score *= _NEAR_TITLE_FACTOR
         if score > best_score:
             best, best_score = node, score
     assert best is not None  # the body's own entry always passes the 25 % bar
     return best
+
+
+def _title_heading(tree: LexborHTMLParser, title: str | None) -> LexborNode | None:
+    """The h1-h3 that prints the article's headline."""
+    if not title or tree.body is None:
+        return None
+    wanted = " ".join(title.split()).casefold()
+    for heading in tree.body.css("h1, h2, h3"):
+        if " ".join(heading.text(deep=True, separator=" ").split()).casefold() == wanted:
+            return heading
+    return None
+
+
+def _above(node: LexborNode | None) -> list[int]:
+    """The keys of node's ancestors below <body>, nearest first."""
+    keys = []
+    current = node.parent if node is not None else None
+    while current is not None and current.tag not in ("body", "html"):
+        keys.append(current.mem_id)
+        current = current.parent
+    return keys
 
 
 def _deepest_per_mass(mass: _Mass) -> list[int]:

@@ -14,6 +14,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from crawler.textnorm import match_key
 
 __all__ = [
+    "COMMENTS",
     "boilerplate_strength",
     "is_boilerplate_block",
     "is_label",
@@ -38,6 +39,8 @@ _CHROME_TAG_NAMES = frozenset(tag.strip() for tag in _CHROME_TAGS.split(","))
 _CHROME_LANDMARKS = {"aside", "nav", "footer", "dialog"}
 _STRIP_SELECTOR = f"{_CHROME_TAGS}, form, [hidden], [aria-hidden=true]"
 
+COMMENTS = 3  # the boilerplate strength of comment blocks
+
 # Class/id tokens of blocks that are not the article. Strong: sharing, related stories, tag lists, comments,
 # sidebars, author boxes, breadcrumbs, post meta lines, navigation between posts, the article's own header.
 _STRONG_WORDS = (
@@ -57,7 +60,14 @@ _WEAK_WORDS = (
     r"cta|call-?to-?action|opt-?in|signup|sign-?up|mailing-?list|mailchimp|mc4wp|convertkit|lead-?gen|"
     r"buttons?|btn"
 )
+# Comments: strong, and never the article however much of the page's prose they hold (a short post under
+# hundreds of comments).
+_COMMENT_WORDS = (
+    r"comments?|comment-?(list|area|body|content|text|respond|thread|wrap|wrapper|section|block|box|container)|"
+    r"commentlist|disqus(_thread)?"
+)
 _BOILERPLATE_WORDS = f"{_STRONG_WORDS}|{_WEAK_WORDS}"
+_COMMENT_TOKEN = re.compile(rf"(^|[-_])({_COMMENT_WORDS})$", re.IGNORECASE)  # "comments-enabled" is a state
 _WEAK_TOKEN = re.compile(rf"(^|[-_])({_WEAK_WORDS})([-_]|$)", re.IGNORECASE)
 _BOILERPLATE_TOKEN = re.compile(rf"(^|[-_])({_BOILERPLATE_WORDS})([-_]|$)", re.IGNORECASE)
 # Sidebar widgets are "widget", "widget_text", "widget-area"; "elementor-widget-*" and HubSpot's "widget-span" are layout.
@@ -66,9 +76,12 @@ _WIDGET_TOKEN = re.compile(r"^widget([-_](?!span|type|container|wrap)|$)|^sideba
 # and layout states ("has-sidebar", "is-sticky-share", "container-with-sidebar" are cut out); BEM modifiers
 # ("article--sidebar-right") are cut off.
 _DESCRIPTIVE_TOKEN = re.compile(
-    r"^(tag|category|categories|topic|format|status|type|postid|page-id|has|with|no|without|is|show|hide)-",
+    r"^((entry|post|article|node)-)?(tag|category|categories|topic|format|status|type|postid|page-id|has|with|no|"
+    r"without|is|show|hide)-|^(entry|post|article|node)-author-"  # Movable Type / TypePad: "entry-author-jane_doe"
+    r"|^js-",  # a script's hook ("js-social-images" on the content module), not the block's name
     re.IGNORECASE,
 )
+_LONGEST_NAME = 60
 _CAMEL_HUMP = re.compile(r"([a-z])([A-Z])")  # "commentBody", "relatedPosts" read as "comment-Body"
 _LAYOUT_STATE = re.compile(r"(^|[-_])(has|with|no|without)[-_][a-z]+", re.IGNORECASE)
 
@@ -125,7 +138,7 @@ def strip_page_chrome(tree: LexborHTMLParser) -> None:
 
 def boilerplate_strength(node: LexborNode) -> int:
     """0: the class/id names no boilerplate; 1: a weak name (newsletter, promo, banner...); 2: a strong one
-    (comments, related, sidebar...). Classes on <body> describe the page ("single", "has-sidebar")."""
+    (related, sidebar, share...); 3: comments. Classes on <body> describe the page ("single", "has-sidebar")."""
     attributes = node.attrs
     classes, ident = attributes.get("class"), attributes.get("id")
     if not (classes or ident) or node.tag in ("body", "html"):
@@ -138,7 +151,7 @@ def _names_strength(names: str) -> int:
     strongest = 0
     for token in names.split():
         strongest = max(strongest, _token_strength(token))
-        if strongest == 2:
+        if strongest == COMMENTS:
             break
     return strongest
 
@@ -146,9 +159,13 @@ def _names_strength(names: str) -> int:
 @lru_cache(maxsize=65536)  # a few MB at most; tokens repeat across a source's pages and a theme's sites
 def _token_strength(token: str) -> int:
     """The class/id test for one token, memoised: tokens repeat across a site's (and a theme's) pages."""
+    if len(token) > _LONGEST_NAME or "/" in token:
+        return 0  # a URL or a slug used as an id ("…/read-comments-on-mobile-web"): it names a page, not a block
     token = _LAYOUT_STATE.sub("", _CAMEL_HUMP.sub(r"\1-\2", token.split("--", 1)[0]))
     if _DESCRIPTIVE_TOKEN.search(token) or not (_BOILERPLATE_TOKEN.search(token) or _WIDGET_TOKEN.search(token)):
         return 0
+    if _COMMENT_TOKEN.search(token):
+        return COMMENTS
     stripped = _WEAK_TOKEN.sub("-", token)
     return 2 if _BOILERPLATE_TOKEN.search(stripped) or _WIDGET_TOKEN.search(stripped) else 1
 

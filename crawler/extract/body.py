@@ -71,6 +71,7 @@ _JUNK_WEIGHT = 1.5
 # Headlines that link elsewhere: each one stands for a teaser (its blurb reads like prose) in a container.
 _LINKED_HEADLINES = "h2 a[href], h3 a[href], h4 a[href], a[href] h2, a[href] h3, a[href] h4"
 _TEASER_COST = 300
+_TEASER_ITEM_CHARS = 400  # a linked headline in a block this small is a teaser
 _NEAR_TITLE_FACTOR = 1.3  # a container at or just below the headline's close ancestors
 _TITLE_REACH = 4  # how many elements above the headline count as close  # how much one character of non-prose text inside a container costs
 _MAX_DEPTH = 120
@@ -308,8 +309,9 @@ def _beside_a_headline(owner: LexborNode) -> bool:
         if sibling.mem_id == owner.mem_id:
             continue
         links = [sibling] if sibling.tag == "a" else sibling.css("a")
-        if sum(len(link.text(deep=True).strip()) for link in links) >= _HEADLINE_CHARS:
-            return True
+        linked = sum(len(link.text(deep=True).strip()) for link in links)
+        if linked >= _HEADLINE_CHARS and linked > 0.5 * len(sibling.text(deep=True).strip()):
+            return True  # a sibling that is mostly link text; a paragraph's inline link is not a headline
     return False
 
 
@@ -496,13 +498,15 @@ def _render(node: LexborNode, blocks: list[_Block], ctx: _Context, depth: int) -
             return
         if tag in _LINK_BLOCK_TAGS and _is_link_block(node):
             return  # a teaser injected between paragraphs: a short block that is all link
+        if tag == "a":
+            return  # a link wrapping blocks is a teaser card (inline links are rendered with their paragraph)
     elif depth > 0 and ctx.flags.get(node) and not ctx.holds_most_of_article(node):
         return
     if depth > _MAX_DEPTH or tag in ("p", "pre", "address"):
         _add_paragraph(node, blocks, ctx)
     elif tag in _HEADINGS:
         text = _inline_text(node, ctx)
-        if text and not (ctx.title and tag in ("h1", "h2") and _same_text(text, ctx.title)):
+        if text and not (ctx.title and tag in ("h1", "h2") and _same_text(text, ctx.title)) and not _is_linked_headline(node, text):
             blocks.append(_Block(text, False))
     elif tag in ("ul", "ol", "dl"):
         _add_list(node, blocks, ctx)
@@ -582,6 +586,16 @@ def _add_table(node: LexborNode, blocks: list[_Block], ctx: _Context) -> None:
             rows.append(" | ".join(cells))
     if rows and _link_density(node) < 0.6:
         blocks.append(_Block("\n".join(rows), True))  # kept at the end like a paragraph: tables are content
+
+
+def _is_linked_headline(heading: LexborNode, text: str) -> bool:
+    """A heading that is all link to elsewhere, in a small block of its own: another story's teaser. (An
+    article's own section headings stand among its paragraphs, and may link to themselves.)"""
+    links = [link for link in heading.css("a[href]") if not (link.attrs.get("href") or "").startswith("#")]
+    if not links or sum(len(link.text(deep=True).strip()) for link in links) < 0.9 * len(text):
+        return False
+    item = heading.parent
+    return item is not None and len(item.text(deep=True, separator=" ").strip()) < _TEASER_ITEM_CHARS
 
 
 def _is_link_block(node: LexborNode) -> bool:

@@ -49,6 +49,7 @@ _STRONG_WORDS = (
     r"sidebar|authors?|author-?box|author-?bio|about-?author|bio|post-?meta|entry-?meta|"
     r"meta-?views|byline|pagination|pager|prev-?next|post-?navigation|outbrain|taboola|"
     r"recommend|recommended|you-?may-?like|next-?post|disqus|"
+    r"fine-?print|disclaimer|copyright|legal-?notice|site-?info|colophon|"  # the site's small print
     # the article's own header (title, byline, date, reading time) is metadata, read separately
     r"(entry|post|article|page|story)-?(header|head|info|details|byline|date|dateline)"
 )
@@ -58,7 +59,10 @@ _WEAK_WORDS = (
     r"newsletter|subscribe|subscription|cookie|consent|banner|advert|advertisement|ads|ad-?slot|sponsored|promo|"
     r"popular|most-?read|trending|print|toolbar|"
     r"cta|call-?to-?action|opt-?in|signup|sign-?up|mailing-?list|mailchimp|mc4wp|convertkit|lead-?gen|"
-    r"buttons?|btn"
+    r"buttons?|btn|"
+    # overlays: modals, lightboxes, consent managers (OneTrust, Didomi, Cookiebot, Usercentrics); not "cmp", which
+    # is also Adobe Experience Manager's component prefix ("cmp-text")
+    r"modal|popup|pop-?up|overlay|lightbox|fancybox|gdpr|onetrust|optanon|didomi|cookiebot|usercentrics"
 )
 # Comments: strong, and never the article however much of the page's prose they hold (a short post under
 # hundreds of comments).

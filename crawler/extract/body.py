@@ -291,7 +291,7 @@ class _Run:
             return 0
         if (
             self.chars < _MIN_LOOSE_CHARS and not (self.line_breaks or self.mixed)
-            and self.owner.tag in _LOOSE_TEXT_HOLDERS and _beside_a_headline(self.owner)
+            and self.owner.tag in _LOOSE_TEXT_HOLDERS and _beside_a_headline(self.owner, self.chars)
         ):  # fmt: skip
             return 0
         if self.chars < 80 and not _SENTENCE_END.search("".join(self.pieces)):
@@ -299,11 +299,11 @@ class _Run:
         return self.chars - self.link_chars
 
 
-def _beside_a_headline(owner: LexborNode) -> bool:
-    """True when an element beside owner holds a link long enough to be a headline (a teaser card, a
-    menu entry with its blurb)."""
+def _beside_a_headline(owner: LexborNode, chars: int) -> bool:
+    """True when owner is a blurb in a small item beside a linked headline (a teaser card, a menu entry):
+    an element beside it is mostly a link long enough to be a headline, and the item holds little else."""
     parent = owner.parent
-    if parent is None:
+    if parent is None or _char_count(parent) > chars + _TEASER_ITEM_CHARS:
         return False
     for sibling in _element_children(parent):
         if sibling.mem_id == owner.mem_id:

@@ -86,6 +86,8 @@ _DESCRIPTIVE_TOKEN = re.compile(
     re.IGNORECASE,
 )
 _LONGEST_NAME = 60
+_HASH_PART = re.compile(r"(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{4,8}")  # a CSS-modules hash: "1FZLe", "3tRWy"
+_LAYOUT_NAME = re.compile(r"[-_](grid|layout)$", re.IGNORECASE)  # "sidebar-grid": a layout, not a sidebar
 _CAMEL_HUMP = re.compile(r"([a-z])([A-Z])")  # "commentBody", "relatedPosts" read as "comment-Body"
 _LAYOUT_STATE = re.compile(r"(^|[-_])(has|with|no|without)[-_][a-z]+", re.IGNORECASE)
 
@@ -165,13 +167,22 @@ def _token_strength(token: str) -> int:
     """The class/id test for one token, memoised: tokens repeat across a site's (and a theme's) pages."""
     if len(token) > _LONGEST_NAME or "/" in token:
         return 0  # a URL or a slug used as an id ("…/read-comments-on-mobile-web"): it names a page, not a block
-    token = _LAYOUT_STATE.sub("", _CAMEL_HUMP.sub(r"\1-\2", token.split("--", 1)[0]))
-    if _DESCRIPTIVE_TOKEN.search(token) or not (_BOILERPLATE_TOKEN.search(token) or _WIDGET_TOKEN.search(token)):
+    token = _LAYOUT_STATE.sub("", _CAMEL_HUMP.sub(r"\1-\2", _bem_name(token.split("--", 1)[0])))
+    if _DESCRIPTIVE_TOKEN.search(token) or _LAYOUT_NAME.search(token) or not (_BOILERPLATE_TOKEN.search(token) or _WIDGET_TOKEN.search(token)):
         return 0
     if _COMMENT_TOKEN.search(token):
         return COMMENTS
     stripped = _WEAK_TOKEN.sub("-", token)
     return 2 if _BOILERPLATE_TOKEN.search(stripped) or _WIDGET_TOKEN.search(stripped) else 1
+
+
+def _bem_name(token: str) -> str:
+    """What a BEM or CSS-modules class says of its own element: "sidebar-grid__content" names the content
+    of a sidebar grid, "sidebar-grid__sidebar" its sidebar; "article-body__content__17Yit" ends in a hash."""
+    if "__" not in token:
+        return token
+    parts = [part for part in token.split("__") if part and not _HASH_PART.fullmatch(part)]
+    return parts[-1] if parts else token
 
 
 def is_label(text: str) -> bool:

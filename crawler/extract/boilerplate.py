@@ -49,14 +49,15 @@ _STRONG_WORDS = (
     r"sidebar|authors?|author-?box|author-?bio|about-?author|bio|post-?meta|entry-?meta|"
     r"meta-?views|byline|pagination|pager|prev-?next|post-?navigation|outbrain|taboola|"
     r"recommend|recommended|you-?may-?like|next-?post|disqus|"
-    r"fine-?print|disclaimer|copyright|legal-?notice|site-?info|colophon|"  # the site's small print
+    r"fine-?print|disclaimer|copyrights?|legal-?notice|site-?info|colophon|"  # the site's small print
+    r"recent|trackbacks?|pingbacks?|textwidget|"  # blog platforms' lists of recent posts and pings, text widgets
     # the article's own header (title, byline, date, reading time) is metadata, read separately
     r"(entry|post|article|page|story)-?(header|head|info|details|byline|date|dateline)"
 )
 # Weak: newsletters, cookie banners, ads, promotions, "most read" lists, calls to action, buttons. A theme
 # sometimes names its content wrapper after one of these (a newsletter archive's "newsletter-content").
 _WEAK_WORDS = (
-    r"newsletter|subscribe|subscription|cookie|consent|banner|advert|advertisement|ads|ad-?slot|sponsored|promo|"
+    r"newsletter|subscribe|subscription|cookie|consent|banner|advert|advertisement|ads|ad-?slot|sponsors?|sponsored|promo|"
     r"popular|most-?read|trending|print|toolbar|"
     r"cta|call-?to-?action|opt-?in|signup|sign-?up|mailing-?list|mailchimp|mc4wp|convertkit|lead-?gen|"
     r"buttons?|btn|"

@@ -23,6 +23,7 @@ from crawler.extract.boilerplate import (
     COMMENTS,
     boilerplate_strength,
     is_boilerplate_block,
+    names_a_small_widget,
     is_label_heading,
     is_label_paragraph,
 )
@@ -71,6 +72,7 @@ _JUNK_WEIGHT = 1.5
 # Headlines that link elsewhere: each one stands for a teaser (its blurb reads like prose) in a container.
 _LINKED_HEADLINES = "h2 a[href], h3 a[href], h4 a[href], a[href] h2, a[href] h3, a[href] h4"
 _TEASER_COST = 300
+_WIDGET_PROSE = 1000  # a share bar or a tag list with this much prose inside is a wrapper named after one
 _TEASER_ITEM_CHARS = 400  # a linked headline in a block this small is a teaser
 _NEAR_TITLE_FACTOR = 1.3  # a container at or just below the headline's close ancestors
 _TITLE_REACH = 4  # how many elements above the headline count as close  # how much one character of non-prose text inside a container costs
@@ -256,6 +258,7 @@ def _prose_mass(tree: LexborHTMLParser, flags: _ClassFlags, above_title: frozens
     trusted = {
         key for key, prose in everything.prose.items()
         if flags.known.get(key) == 1 and prose > 0.5 * everything.total
+        or prose >= _WIDGET_PROSE and flags.known.get(key) and names_a_small_widget(ancestry.nodes[key])
     }  # fmt: skip
     clean = _Mass(ancestry)
     for key, chars, own in units:

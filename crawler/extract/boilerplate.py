@@ -15,6 +15,7 @@ from crawler.textnorm import match_key
 
 __all__ = [
     "COMMENTS",
+    "names_a_small_widget",
     "boilerplate_strength",
     "is_boilerplate_block",
     "is_label",
@@ -72,6 +73,11 @@ _COMMENT_WORDS = (
     r"commentlist|disqus(_thread)?"
 )
 _BOILERPLATE_WORDS = f"{_STRONG_WORDS}|{_WEAK_WORDS}"
+_SMALL_WIDGET_TOKEN = re.compile(
+    r"(^|[-_])(share|sharing|social|sociallinks|tags|tagcloud|tag-?list|post-?tags|keywords|breadcrumbs?|byline|"
+    r"pagination|pager|prev-?next|post-?meta|entry-?meta|meta-?views|print|toolbar|buttons?|btn)([-_]|$)",
+    re.IGNORECASE,
+)
 _COMMENT_TOKEN = re.compile(rf"(^|[-_])({_COMMENT_WORDS})$", re.IGNORECASE)  # "comments-enabled" is a state
 _WEAK_TOKEN = re.compile(rf"(^|[-_])({_WEAK_WORDS})([-_]|$)", re.IGNORECASE)
 _BOILERPLATE_TOKEN = re.compile(rf"(^|[-_])({_BOILERPLATE_WORDS})([-_]|$)", re.IGNORECASE)
@@ -151,6 +157,20 @@ def boilerplate_strength(node: LexborNode) -> int:
     if not (classes or ident) or node.tag in ("body", "html"):
         return 0
     return _names_strength(f"{classes or ''} {ident or ''}")
+
+
+def names_a_small_widget(node: LexborNode) -> bool:
+    """True when every boilerplate name of node is that of a widget that never holds paragraphs (share
+    buttons, tag lists, breadcrumbs, the meta line, pagination, toolbars): such a name on a block of prose
+    is a theme's wrapper ("share_wrapper" around a whole story), not the widget."""
+    attributes = node.attrs
+    return _names_small_widget(f"{attributes.get('class') or ''} {attributes.get('id') or ''}")
+
+
+@lru_cache(maxsize=16384)
+def _names_small_widget(names: str) -> bool:
+    flagged = [token for token in names.split() if _token_strength(token)]
+    return bool(flagged) and all(_SMALL_WIDGET_TOKEN.search(_bem_name(token)) for token in flagged)
 
 
 @lru_cache(maxsize=16384)

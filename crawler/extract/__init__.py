@@ -124,7 +124,7 @@ def _read_body(tree: LexborHTMLParser, rules: SelectorRules, meta: PageMetadata,
     if body is not None and body.text:
         meta.provenance["body"] = f"override:{rules.body}"
     else:
-        body = extract_body(tree, meta.title)
+        body = extract_body(tree, meta.title, meta.description)
         meta.provenance["body"] = f"markup:{body.container}" if body.container else "none"
         if meta.json_ld_body and len(meta.json_ld_body) > 2 * max(len(body.text), 1):
             body = BodyResult(meta.json_ld_body, "json-ld:articleBody")  # the CMS's own text beats a poor guess

@@ -72,6 +72,7 @@ _JUNK_WEIGHT = 1.5
 # Headlines that link elsewhere: each one stands for a teaser (its blurb reads like prose) in a container.
 _LINKED_HEADLINES = "h2 a[href], h3 a[href], h4 a[href], a[href] h2, a[href] h3, a[href] h4"
 _TEASER_COST = 300
+_MIN_STANDFIRST_CHARS = 50  # the summary's words compared with a paragraph above the body
 _WIDGET_PROSE = 1000  # a share bar or a tag list with this much prose inside is a wrapper named after one
 _TEASER_ITEM_CHARS = 400  # a linked headline in a block this small is a teaser
 _NEAR_TITLE_FACTOR = 1.3  # a container at or just below the headline's close ancestors
@@ -165,19 +166,22 @@ class _Mass:
         return self
 
 
-def extract_body(tree: LexborHTMLParser, title: str | None) -> BodyResult:
-    """Plain-text body of the article on a page whose chrome has already been stripped."""
+def extract_body(tree: LexborHTMLParser, title: str | None, description: str | None = None) -> BodyResult:
+    """Plain-text body of the article on a page whose chrome has already been stripped; ``description``
+    (the page's own summary) finds a standfirst printed above the body's container."""
     if tree.body is None:
         return BodyResult("", reason="the page has no <body>")
     flags = _ClassFlags()
     above_title = _above(_title_heading(tree, title))
-    mass = _prose_mass(tree, flags, frozenset(above_title))
+    runs = _text_runs(tree.body)
+    mass = _prose_mass(runs, flags, frozenset(above_title))
     if mass.total == 0 and _char_count(tree.body) < _MIN_PROSE_CHARS:
         return BodyResult("", reason="no paragraph of prose on the page")
     # Text straight inside <body> (plain pages, bare fragments) has no unit to score: take the body.
     container = _choose_container(mass, frozenset(above_title[:_TITLE_REACH])) if mass.total else tree.body
     parts = _same_kind_siblings(container, mass) if mass.total else [container]
-    blocks: list[_Block] = []
+    standfirst = _standfirst(runs, parts, description) if mass.total else None
+    blocks = [_Block(standfirst, True)] if standfirst else []
     part_prose = sum(mass.prose.get(part.mem_id, 0) for part in parts)
     ctx = _Context(title, mass, part_prose, flags, frozenset().union(*map(_holders_of_breaks, parts)))
     for part in parts:
@@ -185,6 +189,39 @@ def extract_body(tree: LexborHTMLParser, title: str | None) -> BodyResult:
     text = _join(blocks, title)
     described = _describe(container) + (f" + {len(parts) - 1} like it" if len(parts) > 1 else "")
     return BodyResult(text, described, None if text else "the chosen container held only boilerplate")
+
+
+def _standfirst(runs: list[_Run], parts: list[LexborNode], description: str | None) -> str | None:
+    """The article's standfirst when it is printed above the body's container: a prose run before the
+    container whose text is the page's own summary (og:description / description), as many CMSs print it."""
+    wanted = _summary_key(description or "")
+    if len(wanted) < _MIN_STANDFIRST_CHARS:
+        return None
+    inside = {part.mem_id for part in parts}
+    for run in runs:
+        if _is_inside(run.owner, inside):
+            return None  # the container's own text has begun: no standfirst above it
+        if run.mixed or run.prose_chars() == 0:
+            continue
+        text = " ".join(run.owner.text(deep=True, separator=" ").split())
+        found = _summary_key(text)
+        if found.startswith(wanted) or wanted.startswith(found[:_MIN_STANDFIRST_CHARS]):
+            return text
+    return None
+
+
+def _summary_key(text: str) -> str:
+    """A summary's first words, as compared with the page's text (case and spacing aside, no ellipsis)."""
+    return " ".join(text.replace("…", " ").replace("...", " ").split()).casefold()[:_MIN_STANDFIRST_CHARS]
+
+
+def _is_inside(node: LexborNode, keys: set[int]) -> bool:
+    current: LexborNode | None = node
+    while current is not None:
+        if current.mem_id in keys:
+            return True
+        current = current.parent
+    return False
 
 
 def _same_kind_siblings(container: LexborNode, mass: _Mass) -> list[LexborNode]:
@@ -234,7 +271,7 @@ def _char_count(node: LexborNode) -> int:
     return len(node.text(deep=True, separator="", strip=True))
 
 
-def _prose_mass(tree: LexborHTMLParser, flags: _ClassFlags, above_title: frozenset[int] = frozenset()) -> _Mass:
+def _prose_mass(runs: list[_Run], flags: _ClassFlags, above_title: frozenset[int] = frozenset()) -> _Mass:
     """Prose mass of every ancestor of a prose unit. Units inside boilerplate blocks (related stories,
     sidebars, promotions) do not count unless the class names lie: a flagged block that holds most of
     the page's prose or the article's headline is the article ("share_wrapper" around a whole story, a
@@ -243,7 +280,7 @@ def _prose_mass(tree: LexborHTMLParser, flags: _ClassFlags, above_title: frozens
     ancestry = _Ancestry()
     everything = _Mass(ancestry)
     units: list[tuple[int, int, int]] = []  # (holder key, prose characters, the unit's own class strength)
-    for run in _text_runs(_body_or_root(tree)):
+    for run in runs:
         chars = run.prose_chars()
         holder = run.owner if run.owner.tag in _LOOSE_TEXT_HOLDERS else run.owner.parent
         if chars == 0 or holder is None or holder.tag == "html":

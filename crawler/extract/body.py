@@ -23,9 +23,9 @@ from crawler.extract.boilerplate import (
     COMMENTS,
     boilerplate_strength,
     is_boilerplate_block,
-    names_a_small_widget,
     is_label_heading,
     is_label_paragraph,
+    names_a_small_widget,
 )
 
 __all__ = ["BodyResult", "extract_body", "override_body"]
@@ -72,7 +72,8 @@ _JUNK_WEIGHT = 1.5
 # Headlines that link elsewhere: each one stands for a teaser (its blurb reads like prose) in a container.
 _LINKED_HEADLINES = "h2 a[href], h3 a[href], h4 a[href], a[href] h2, a[href] h3, a[href] h4"
 _TEASER_COST = 300
-_MIN_STANDFIRST_CHARS = 50  # the summary's words compared with a paragraph above the body
+_MIN_STANDFIRST_CHARS = 50
+_SPLIT_REACH = 2  # how far above the container the other parts of a split story are looked for  # the summary's words compared with a paragraph above the body
 _WIDGET_PROSE = 1000  # a share bar or a tag list with this much prose inside is a wrapper named after one
 _TEASER_ITEM_CHARS = 400  # a linked headline in a block this small is a teaser
 _NEAR_TITLE_FACTOR = 1.3  # a container at or just below the headline's close ancestors
@@ -225,19 +226,24 @@ def _is_inside(node: LexborNode, keys: set[int]) -> bool:
 
 
 def _same_kind_siblings(container: LexborNode, mass: _Mass) -> list[LexborNode]:
-    """The container and its siblings of the same kind (tag and classes) that hold prose too, in document
-    order: a story cut into several sections between ad slots, or written as sibling blocks."""
-    parent = container.parent
-    if parent is None or container.tag in ("body", "html"):
-        return [container]
-    kind = (container.tag, container.attrs.get("class"))
-    if not kind[1] or container.tag in ("td", "th", "li"):
-        return [container]  # without a class, siblings are alike by accident (table cells, plain divs)
-    return [
-        sibling for sibling in _element_children(parent)
-        if sibling.mem_id == container.mem_id
-        or ((sibling.tag, sibling.attrs.get("class")) == kind and mass.prose.get(sibling.mem_id, 0) > 0)
-    ]  # fmt: skip
+    """The container and the blocks of the same kind (tag and classes) near it that hold prose too, in
+    document order: a story cut into several sections between ad slots or written as sibling blocks,
+    sometimes each in a wrapper of its own."""
+    classes = (container.attrs.get("class") or "").split()
+    if not classes or container.tag in ("body", "html", "td", "th", "li"):
+        return [container]  # without a class, blocks are alike by accident (table cells, plain divs)
+    scope = container
+    for _ in range(_SPLIT_REACH):
+        if scope.parent is None or scope.parent.tag in ("body", "html"):
+            break
+        scope = scope.parent
+    kind = container.attrs.get("class")
+    parts: list[LexborNode] = []
+    for node in scope.css(container.tag or "div"):  # class names are not always valid in a selector
+        same = node.mem_id == container.mem_id or (node.attrs.get("class") == kind and mass.prose.get(node.mem_id, 0) > 0)
+        if same and not any(_is_inside(node, {part.mem_id}) for part in parts):
+            parts.append(node)
+    return parts
 
 
 def _join(blocks: list[_Block], title: str | None) -> str:

@@ -1,7 +1,8 @@
 """Bytes → text for fetched pages, with the charset rules browsers use (not httpx's utf-8 default).
 
-Order: byte-order mark, then the HTTP Content-Type charset, then the page's own <meta charset> /
-<?xml encoding?>, then charset-normalizer's detection, then UTF-8 with replacement. Every declared
+Order: byte-order mark; bytes that are valid UTF-8 beyond ASCII (a label saying latin-1 or cp1252 on
+them is a server default or a template's leftover); the HTTP Content-Type charset; the page's own <meta
+charset> / <?xml encoding?>; charset-normalizer's detection; UTF-8 with replacement. Every declared
 charset is checked by a strict decode before it is trusted, so a wrong label falls through to the
 next rule instead of silently garbling the text. A Latin label (latin-1, cp1252) decodes any bytes
 without error, so it is also distrusted when the result looks like Arabic bytes read as Latin
@@ -52,6 +53,8 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
     declared = html_body_declared_encoding(body)
     if header and header in _WEAK_HEADER_LABELS and declared and declared != header:
         header = None  # a server-wide latin-1 default loses to the page's own declaration
+    if (header or declared) and not {header, declared} & _UTF8_LABELS and _is_utf8_beyond_ascii(body):
+        return repair_mojibake(body.decode("utf-8")), "utf-8"  # the bytes themselves say UTF-8 louder than a label
     for candidate in (header, declared):
         if candidate:
             text = _strict(body, candidate)
@@ -95,6 +98,14 @@ def _looks_like_misread_arabic(text: str) -> bool:
     sample = text[middle : middle + 6000]
     accented = len(_LATIN_SUPPLEMENT.findall(sample))
     return accented > 50 and accented > 0.3 * len(_LETTERS.findall(sample))
+
+
+def _is_utf8_beyond_ascii(body: bytes) -> bool:
+    """Valid UTF-8 with multi-byte characters in it: text in a single-byte charset (latin-1, cp1252, cp1256)
+    almost never forms valid UTF-8 sequences, so such bytes are UTF-8 whatever label they came with."""
+    if body.isascii():
+        return False
+    return _strict(body, "utf-8") is not None
 
 
 def _strict(body: bytes, encoding: str) -> str | None:

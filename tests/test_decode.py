@@ -91,3 +91,18 @@ def test_a_wrong_utf8_declaration_on_cp1256_bytes_never_gives_replacement_charac
     body = ('<html><head><meta charset="utf-8"></head>' + ARABIC_PAGE[6:]).encode("cp1256")
     text, encoding = decode_html(body, "text/html")
     assert "\ufffd" not in text and "العراق" in text and encoding == "cp1256"
+
+
+def test_utf8_bytes_under_a_latin_label_are_read_as_utf8() -> None:
+    """A template's leftover <meta charset=iso-8859-15> (or a server's default) on UTF-8 bytes: read as
+    latin-1 they give "perdÃ completamente"; valid UTF-8 beyond ASCII is UTF-8 whatever the label says."""
+    page = '<html><head><meta charset="iso-8859-15"></head><body><p>Ayer perdí el respeto por él. العراق</p></body></html>'
+    for content_type in ("text/html", "text/html; charset=iso-8859-1"):
+        text, encoding = decode_html(page.encode("utf-8"), content_type)
+        assert encoding == "utf-8" and "perdí el respeto por él" in text and "العراق" in text
+
+
+def test_a_real_latin1_page_keeps_its_label() -> None:
+    page = '<html><head><meta charset="iso-8859-1"></head><body><p>Ayer perdí el respeto por él.</p></body></html>'
+    text, encoding = decode_html(page.encode("latin-1"), "text/html")
+    assert encoding == "iso8859-1" and "perdí el respeto por él" in text

@@ -105,4 +105,4 @@ def test_utf8_bytes_under_a_latin_label_are_read_as_utf8() -> None:
 def test_a_real_latin1_page_keeps_its_label() -> None:
     page = '<html><head><meta charset="iso-8859-1"></head><body><p>Ayer perdí el respeto por él.</p></body></html>'
     text, encoding = decode_html(page.encode("latin-1"), "text/html")
-    assert encoding == "iso8859-1" and "perdí el respeto por él" in text
+    assert encoding == "cp1252" and "perdí el respeto por él" in text  # w3lib reads the latin-1 label as its superset

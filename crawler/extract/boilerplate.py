@@ -52,6 +52,7 @@ _STRONG_WORDS = (
     r"recommend|recommended|you-?may-?like|next-?post|disqus|"
     r"fine-?print|disclaimer|copyrights?|legal-?notice|site-?info|colophon|"  # the site's small print
     r"recent|trackbacks?|pingbacks?|textwidget|"  # blog platforms' lists of recent posts and pings, text widgets
+    r"sr-only|visually-?hidden|screen-?reader-?(text|only)?|assistive-?text|"  # text for screen readers only
     # the article's own header (title, byline, date, reading time) is metadata, read separately
     r"(entry|post|article|page|story)-?(header|head|info|details|byline|date|dateline)"
 )

@@ -73,6 +73,7 @@ _JUNK_WEIGHT = 1.5
 _LINKED_HEADLINES = "h2 a[href], h3 a[href], h4 a[href], a[href] h2, a[href] h3, a[href] h4"
 _TEASER_COST = 300
 _MIN_STANDFIRST_CHARS = 50
+_PART_TAGS = {"ul", "ol", "dl", "li", "blockquote", "table", "tbody", "tr"}
 _SPLIT_REACH = 2  # how far above the container the other parts of a split story are looked for  # the summary's words compared with a paragraph above the body
 _WIDGET_PROSE = 1000  # a share bar or a tag list with this much prose inside is a wrapper named after one
 _TEASER_ITEM_CHARS = 400  # a linked headline in a block this small is a teaser
@@ -432,7 +433,17 @@ def _choose_container(mass: _Mass, near_title: frozenset[int] = frozenset()) -> 
         if score > best_score:
             best, best_score = node, score
     assert best is not None  # the body's own entry always passes the 25 % bar
-    return best
+    return _whole_of_a_part(best, mass)
+
+
+def _whole_of_a_part(node: LexborNode, mass: _Mass) -> LexborNode:
+    """A list, a quote or a table is part of an article: when the block around it holds more prose, the
+    article is that block (a long quote or bullet list must not stand for the whole story)."""
+    while node.tag in _PART_TAGS and node.parent is not None and node.parent.tag not in ("body", "html"):
+        if mass.prose.get(node.parent.mem_id, 0) <= mass.prose.get(node.mem_id, 0):
+            break
+        node = node.parent
+    return node
 
 
 def _title_heading(tree: LexborHTMLParser, title: str | None) -> LexborNode | None:

@@ -53,6 +53,7 @@ _STRONG_WORDS = (
     r"fine-?print|disclaimer|copyrights?|legal-?notice|site-?info|colophon|"  # the site's small print
     r"recent|trackbacks?|pingbacks?|textwidget|"  # blog platforms' lists of recent posts and pings, text widgets
     r"sr-only|visually-?hidden|screen-?reader-?(text|only)?|assistive-?text|"  # text for screen readers only
+    r"profile-?(datablock|textblock|block|box|card|widget)|"  # a blog's "about me" box
     # the article's own header (title, byline, date, reading time) is metadata, read separately
     r"(entry|post|article|page|story)-?(header|head|info|details|byline|date|dateline)"
 )

@@ -73,6 +73,7 @@ _JUNK_WEIGHT = 1.5
 _LINKED_HEADLINES = "h2 a[href], h3 a[href], h4 a[href], a[href] h2, a[href] h3, a[href] h4"
 _TEASER_COST = 300
 _MIN_STANDFIRST_CHARS = 50
+_INLINE_NAME_CHARS = 300
 _PART_TAGS = {"ul", "ol", "dl", "li", "blockquote", "table", "tbody", "tr"}
 _SPLIT_REACH = 2  # how far above the container the other parts of a split story are looked for  # the summary's words compared with a paragraph above the body
 _WIDGET_PROSE = 1000  # a share bar or a tag list with this much prose inside is a wrapper named after one
@@ -592,7 +593,7 @@ def _render_mixed(node: LexborNode, blocks: list[_Block], ctx: _Context, depth: 
         elif child.is_element_node and child.tag in _BLOCK_TAGS:
             _flush(run, blocks)
             _render(child, blocks, ctx, depth + 1)
-        elif child.is_element_node and (not ctx.flags.get(child) or ctx.holds_most_of_article(child)):
+        elif child.is_element_node and (not ctx.flags.get(child) or _too_long_for_its_name(child, ctx)):
             if child.tag not in _FORMATTING_TAGS and child.css_first(_ANY_BLOCK) is not None:
                 _flush(run, blocks)
                 _render(child, blocks, ctx, depth + 1)
@@ -600,6 +601,12 @@ def _render_mixed(node: LexborNode, blocks: list[_Block], ctx: _Context, depth: 
                 run.append(child.text(deep=True))
         child = child.next
     _flush(run, blocks)
+
+
+def _too_long_for_its_name(inline: LexborNode, ctx: _Context) -> bool:
+    """An inline element named like boilerplate (a byline, a share link) whose text is paragraphs long is a
+    tag left open around the story by broken markup; or it holds most of the article."""
+    return ctx.holds_most_of_article(inline) or _char_count(inline) > _INLINE_NAME_CHARS
 
 
 def _flush(run: list[str], blocks: list[_Block]) -> None:

@@ -1,0 +1,164 @@
+"""Choosing the article's element from the prose counts (prose.py), and what belongs with it.
+
+The container is the element that maximises prose inside minus a share of everything else inside
+(menus, link lists, short labels, teasers), nudged by class/id hints and by closeness to the headline.
+This finds bodies split over many sibling blocks or nested deep in page-builder markup, where
+readability's parent/grandparent scoring picks one fragment. A list, quote or table never stands for the
+whole article; the other parts of a story cut into same-class sections join it; a standfirst printed
+above it (the page's own description) opens it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from crawler.extract.prose import Mass, Run, char_count, is_inside
+
+__all__ = ["TITLE_REACH", "above_keys", "choose_container", "describe", "same_kind_parts", "standfirst", "title_heading"]
+
+_POSITIVE_HINT = re.compile(
+    r"article|body|content|entry|main|post|story|text|news-?details|detail|matn|متن|نص|prose|rich-?text", re.I
+)
+_NEGATIVE_HINT = re.compile(
+    r"comment|footer|header|menu|nav|sidebar|widget|related|share|social|promo|banner|sponsor|teaser|"
+    r"breadcrumb|popular|most-|newsletter|subscribe|cookie|modal|popup",
+    re.I,
+)
+_JUNK_WEIGHT = 1.5  # what one character of non-prose text inside a container costs
+# Headlines that link elsewhere: each one stands for a teaser (its blurb reads like prose) in a container.
+_LINKED_HEADLINES = "h2 a[href], h3 a[href], h4 a[href], a[href] h2, a[href] h3, a[href] h4"
+_TEASER_COST = 300
+_NEAR_TITLE_FACTOR = 1.3  # a container at or just below the headline's close ancestors
+TITLE_REACH = 4  # how many elements above the headline count as close
+_PART_TAGS = {"ul", "ol", "dl", "li", "blockquote", "table", "tbody", "tr"}
+_SPLIT_REACH = 2  # how far above the container the other parts of a split story are looked for
+_MIN_STANDFIRST_CHARS = 50  # the summary's words compared with a paragraph above the body
+
+
+def choose_container(mass: Mass, near_title: frozenset[int] = frozenset()) -> LexborNode:
+    best: LexborNode | None = None
+    best_score = float("-inf")
+    for key in _deepest_per_mass(mass):
+        prose = mass.prose[key]
+        node = mass.ancestry.nodes[key]
+        total = char_count(node)
+        teasers = len(node.css(_LINKED_HEADLINES))
+        score = (prose - _JUNK_WEIGHT * max(total - prose, 0) - _TEASER_COST * teasers) * _hint_factor(node)
+        if key in near_title or mass.ancestry.parent.get(key) in near_title:
+            score *= _NEAR_TITLE_FACTOR
+        if score > best_score:
+            best, best_score = node, score
+    assert best is not None  # the body's own entry always passes the 25 % bar
+    return _whole_of_a_part(best, mass)
+
+
+def _whole_of_a_part(node: LexborNode, mass: Mass) -> LexborNode:
+    """A list, a quote or a table is part of an article: when the block around it holds more prose, the
+    article is that block (a long quote or bullet list must not stand for the whole story)."""
+    while node.tag in _PART_TAGS and node.parent is not None and node.parent.tag not in ("body", "html"):
+        if mass.prose.get(node.parent.mem_id, 0) <= mass.prose.get(node.mem_id, 0):
+            break
+        node = node.parent
+    return node
+
+
+def _deepest_per_mass(mass: Mass) -> list[int]:
+    """Candidates worth scoring: of elements holding the same prose (a chain of wrappers), only the
+    innermost, which has the least other text; and none holding under a quarter of the page's prose."""
+    deepest: dict[int, int] = {}
+    for key, prose in mass.prose.items():
+        if prose < 0.25 * mass.total:
+            continue
+        current = deepest.get(prose)
+        if current is None or mass.ancestry.depth[key] > mass.ancestry.depth[current]:
+            deepest[prose] = key
+    return list(deepest.values())
+
+
+def _hint_factor(node: LexborNode) -> float:
+    """Class/id and tag hints: a small nudge between containers of similar mass."""
+    if node.tag in ("body", "html"):
+        return 1.0  # the page's own classes ("Page-body") say nothing about a block
+    hint = f"{node.attrs.get('class') or ''} {node.attrs.get('id') or ''}"
+    factor = 1.0
+    if _POSITIVE_HINT.search(hint):
+        factor *= 1.1
+    if _NEGATIVE_HINT.search(hint):
+        factor *= 0.8
+    if node.tag in ("article", "main"):
+        factor *= 1.1
+    return factor
+
+
+def title_heading(tree: LexborHTMLParser, title: str | None) -> LexborNode | None:
+    """The h1-h3 that prints the article's headline."""
+    if not title or tree.body is None:
+        return None
+    wanted = " ".join(title.split()).casefold()
+    for heading in tree.body.css("h1, h2, h3"):
+        if " ".join(heading.text(deep=True, separator=" ").split()).casefold() == wanted:
+            return heading
+    return None
+
+
+def above_keys(node: LexborNode | None) -> list[int]:
+    """The keys of node's ancestors below <body>, nearest first."""
+    keys = []
+    current = node.parent if node is not None else None
+    while current is not None and current.tag not in ("body", "html"):
+        keys.append(current.mem_id)
+        current = current.parent
+    return keys
+
+
+def same_kind_parts(container: LexborNode, mass: Mass) -> list[LexborNode]:
+    """The container and the blocks of the same kind (tag and classes) near it that hold prose too, in
+    document order: a story cut into several sections between ad slots or written as sibling blocks,
+    sometimes each in a wrapper of its own."""
+    classes = (container.attrs.get("class") or "").split()
+    if not classes or container.tag in ("body", "html", "td", "th", "li"):
+        return [container]  # without a class, blocks are alike by accident (table cells, plain divs)
+    scope = container
+    for _ in range(_SPLIT_REACH):
+        if scope.parent is None or scope.parent.tag in ("body", "html"):
+            break
+        scope = scope.parent
+    kind = container.attrs.get("class")
+    parts: list[LexborNode] = []
+    for node in scope.css(container.tag or "div"):  # class names are not always valid in a selector
+        same = node.mem_id == container.mem_id or (node.attrs.get("class") == kind and mass.prose.get(node.mem_id, 0) > 0)
+        if same and not any(is_inside(node, {part.mem_id}) for part in parts):
+            parts.append(node)
+    return parts
+
+
+def standfirst(runs: list[Run], parts: list[LexborNode], description: str | None) -> str | None:
+    """The article's standfirst when it is printed above the body's container: a prose run before the
+    container whose text is the page's own summary (og:description / description), as many CMSs print it."""
+    wanted = _summary_key(description or "")
+    if len(wanted) < _MIN_STANDFIRST_CHARS:
+        return None
+    inside = {part.mem_id for part in parts}
+    for run in runs:
+        if is_inside(run.owner, inside):
+            return None  # the container's own text has begun: no standfirst above it
+        if run.mixed or run.prose_chars() == 0:
+            continue
+        text = " ".join(run.owner.text(deep=True, separator=" ").split())
+        found = _summary_key(text)
+        if found.startswith(wanted) or wanted.startswith(found[:_MIN_STANDFIRST_CHARS]):
+            return text
+    return None
+
+
+def _summary_key(text: str) -> str:
+    """A summary's first words, as compared with the page's text (case and spacing aside, no ellipsis)."""
+    return " ".join(text.replace("…", " ").replace("...", " ").split()).casefold()[:_MIN_STANDFIRST_CHARS]
+
+
+def describe(node: LexborNode) -> str:
+    classes = (node.attrs.get("class") or "").split()
+    ident = node.attrs.get("id")
+    return (node.tag or "") + (f"#{ident}" if ident else "") + "".join(f".{c}" for c in classes[:3])

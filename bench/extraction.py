@@ -33,6 +33,16 @@ from bench.extraction_metric import (  # noqa: E402
     load_pages,
     score_page,
 )
+from bench.metadata_metric import (  # noqa: E402
+    Truth,
+    fixture_truth,
+    same_authors,
+    same_first_author,
+    same_minute,
+    same_title,
+    tags_f1,
+    truths_of,
+)
 from crawler.extract import extract  # noqa: E402
 from crawler.textnorm import match_key  # noqa: E402
 
@@ -42,8 +52,11 @@ class Prediction:
     body: str
     title: str | None = None
     date: str | None = None  # YYYY-MM-DD
-    author: str | None = None
+    author: str | None = None  # the names as one string
     modified: str | None = None  # YYYY-MM-DD, for extractors that keep the two apart
+    published: str | None = None  # the timestamp as given (ISO, with an offset where known)
+    authors: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
 
 
 Extractor = Callable[[DatasetPage], Prediction]
@@ -53,7 +66,10 @@ def crawler_extractor(page: DatasetPage) -> Prediction:
     article = extract(page.html, page.url or None)
     date = article.published[:10] if article.published else None
     modified = article.modified[:10] if article.modified else None
-    return Prediction(article.body, article.title, date, "; ".join(article.authors) or None, modified)
+    authors = "; ".join(article.authors) or None
+    return Prediction(
+        article.body, article.title, date, authors, modified, article.published, tuple(article.authors), tuple(article.tags)
+    )
 
 
 def trafilatura_extractor() -> tuple[Extractor, Extractor] | None:
@@ -67,10 +83,16 @@ def trafilatura_extractor() -> tuple[Extractor, Extractor] | None:
         return Prediction(trafilatura.extract(page.html, url=page.url or None, include_comments=False) or "")
 
     def metadata(page: DatasetPage) -> Prediction:
-        doc = trafilatura.bare_extraction(page.html, url=page.url or None, include_comments=False, with_metadata=True)
+        doc = trafilatura.bare_extraction(
+            page.html, url=page.url or None, include_comments=False, with_metadata=True,
+            date_extraction_params={"extensive_search": True, "original_date": True, "outputformat": "%Y-%m-%d %H:%M"},
+        )  # fmt: skip
         if doc is None:
             return Prediction("")
-        return Prediction(doc.text or "", doc.title, (doc.date or "")[:10] or None, doc.author)
+        names = tuple(name.strip() for name in re.split(r";|,", doc.author or "") if name.strip())
+        return Prediction(
+            doc.text or "", doc.title, (doc.date or "")[:10] or None, doc.author, None, doc.date, names, tuple(doc.tags or ())
+        )
 
     return body, metadata
 
@@ -106,41 +128,23 @@ class Result:
     titles: list[bool] = field(default_factory=list)
     dates: list[bool] = field(default_factory=list)
     any_dates: list[bool] = field(default_factory=list)  # the truth is either the published or the modified date
-    authors: list[bool] = field(default_factory=list)
+    authors: list[bool] = field(default_factory=list)  # the first author
+    author_sets: list[bool] = field(default_factory=list)  # every author, where the truth lists them
+    minutes: list[bool] = field(default_factory=list)  # the publication minute, where the truth has one
+    tags: list[float] = field(default_factory=list)  # per-page F1 of the tags, where the truth has topics
     leaked: int = 0  # 'without' snippets found in the body
     missed: int = 0  # 'with' snippets not found
     errors: int = 0
     per_page: dict[str, PageScore] = field(default_factory=dict)
 
 
-def _same_title(predicted: str | None, truth: str) -> bool:
-    return bool(predicted) and match_key(predicted or "").strip() == match_key(truth).strip()
-
-
-def _same_author(predicted: str | None, truth: str) -> bool:
-    """The first author named on one side is among the names on the other (lists are written "A; B",
-    "A, B and C"; roles follow names: "Jane Doe, MD")."""
-    if not predicted:
-        return False
-    first_predicted = _words(_AUTHOR_SPLIT.split(predicted)[0])
-    first_truth = _words(_AUTHOR_SPLIT.split(truth)[0])
-    return bool(first_predicted) and (first_predicted <= _words(truth) or first_truth <= _words(predicted))
-
-
-_AUTHOR_SPLIT = re.compile(r";|,|\band\b|&")
-
-
-def _words(text: str) -> set[str]:
-    return set(re.findall(r"\w+", match_key(text)))
-
-
 def evaluate(
     name: str,
     run: Extractor,
     pages: list[DatasetPage],
-    truths: dict[str, dict[str, str]],
+    truths: dict[str, Truth],
     metadata: Extractor | None = None,
-    fields: tuple[str, ...] = ("title", "date", "author"),
+    fields: tuple[str, ...] = ("title", "date", "author", "tags"),
 ) -> Result:
     """Run one extractor over the pages; ``metadata`` (untimed) supplies the fields if the timed run does not."""
     result = Result(name)
@@ -166,29 +170,24 @@ def evaluate(
             result.metadata_times_ms.append((time.perf_counter() - started) * 1000)
         else:
             meta = prediction
-        truth = truths[page.page_id]
-        if truth.get("title") and "title" in fields:
-            result.titles.append(_same_title(meta.title, truth["title"]))
-        if truth.get("date") and "date" in fields:
-            result.dates.append(meta.date == truth["date"])
-            result.any_dates.append(truth["date"] in (meta.date, meta.modified))
-        if truth.get("author") and "author" in fields:
-            result.authors.append(_same_author(meta.author, truth["author"]))
+        score_metadata(result, meta, truths[page.page_id], fields)
     return result
 
 
-def _truths_from_wcxb(directory: Path, pages: list[DatasetPage]) -> dict[str, dict[str, str]]:
-    truths = {}
-    for page in pages:
-        record = json.loads((directory / "ground-truth" / f"{page.page_id}.json").read_text(encoding="utf-8"))
-        truth = record.get("ground_truth") or {}
-        author = truth.get("author")
-        truths[page.page_id] = {
-            "title": truth.get("title") or "",
-            "date": (truth.get("publish_date") or "")[:10],
-            "author": author if isinstance(author, str) else "",
-        }
-    return truths
+def score_metadata(result: Result, meta: Prediction, truth: Truth, fields: tuple[str, ...]) -> None:
+    if truth.title and "title" in fields:
+        result.titles.append(same_title(meta.title, truth.title))
+    if truth.date and "date" in fields:
+        result.dates.append(meta.date == truth.date)
+        result.any_dates.append(truth.date in (meta.date, meta.modified))
+    if truth.minute and "date" in fields:
+        result.minutes.append(same_minute(meta.published, truth))
+    if truth.author and "author" in fields:
+        result.authors.append(same_first_author(meta.author, truth.author))
+    if truth.authors and "author" in fields:
+        result.author_sets.append(same_authors(meta.authors, truth.authors))
+    if truth.topics and "tags" in fields:
+        result.tags.append(tags_f1(meta.tags, truth.topics))
 
 
 def _percent(values: list[bool]) -> str:
@@ -207,6 +206,16 @@ def print_table(results: list[Result], pages: int) -> None:
             f"{statistics.median(r.times_ms):>11.2f}{p90:>8.2f}{_percent(r.titles):>16}{_percent(r.dates):>16}"
             f"{_percent(r.authors):>16}{r.leaked:>8}{r.missed:>8}{r.errors:>7}"
         )
+
+
+def print_metadata(results: list[Result]) -> None:
+    """The fields only some sets have the truth for (fundus): publication minute, every author, tags."""
+    if not any(r.minutes or r.author_sets or r.tags for r in results):
+        return
+    print(f"{'metadata':<13}{'minute':>16}{'all authors':>16}{'tags F1':>16}")
+    for r in results:
+        tags = f"{sum(r.tags) / len(r.tags):.3f} of {len(r.tags)}" if r.tags else "-"
+        print(f"{r.name:<13}{_percent(r.minutes):>16}{_percent(r.author_sets):>16}{tags:>16}")
 
 
 def print_speed_ratios(results: list[Result]) -> None:
@@ -248,7 +257,7 @@ def dataset_dirs(directory: Path) -> list[Path]:
     return sets
 
 
-def run_set(name: str, pages: list[DatasetPage], truths: dict[str, dict[str, str]], wanted: set[str]) -> list[Result]:
+def run_set(name: str, pages: list[DatasetPage], truths: dict[str, Truth], wanted: set[str]) -> list[Result]:
     """Every wanted extractor over one set's pages, ours first."""
     results = []
     if "crawler" in wanted:
@@ -262,6 +271,7 @@ def run_set(name: str, pages: list[DatasetPage], truths: dict[str, dict[str, str
     print(f"\n== {name}", end="")
     print_table(results, len(pages))
     print_speed_ratios(results)
+    print_metadata(results)
     for r in results:
         if r.any_dates and r.any_dates != r.dates:
             print(f"{r.name}: the truth's date is the published or the modified date on {_percent(r.any_dates).strip()}")
@@ -279,6 +289,11 @@ def print_means(per_set: dict[str, list[Result]]) -> None:
     print(f"{'mean':<20}" + "".join(f"{mean:>13.3f}" for mean in means))
     times = [statistics.median(t for results in per_set.values() for t in results[i].times_ms) for i in range(len(names))]
     print(f"{'median ms / page':<20}" + "".join(f"{t:>13.2f}" for t in times))
+    with_metadata = [
+        statistics.median(t for results in per_set.values() for t in results[i].metadata_times_ms or results[i].times_ms)
+        for i in range(len(names))
+    ]
+    print(f"{'  with metadata':<20}" + "".join(f"{t:>13.2f}" for t in with_metadata))
 
 
 def main() -> None:
@@ -299,11 +314,11 @@ def main() -> None:
     if args.fixtures:
         loaded = list(load_fixture_pages(args.directory))
         name = args.directory.resolve().name
-        per_set[name] = run_set(name, [p for p, _ in loaded], {p.page_id: t for p, t in loaded}, wanted)
+        per_set[name] = run_set(name, [p for p, _ in loaded], {p.page_id: fixture_truth(t) for p, t in loaded}, wanted)
     else:
         for directory in dataset_dirs(args.directory):
             pages = list(load_pages(directory, args.limit))
-            per_set[directory.name] = run_set(directory.name, pages, _truths_from_wcxb(directory, pages), wanted)
+            per_set[directory.name] = run_set(directory.name, pages, truths_of(directory, pages), wanted)
     if len(per_set) > 1:
         print_means(per_set)
     ours = {name: results[0] for name, results in per_set.items() if results and results[0].name == "crawler"}

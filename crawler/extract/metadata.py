@@ -13,13 +13,14 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from crawler.dates import ARABIC_MONTHS, parse_date
+from crawler.dates import parse_date
+from crawler.extract.visible_dates import script_date, url_date, visible_dates
 
-__all__ = ["PageMetadata", "read_metadata", "url_date"]
+__all__ = ["PageMetadata", "read_metadata"]
 logger = logging.getLogger(__name__)
 
 _ARTICLE_TYPES = {
@@ -28,38 +29,16 @@ _ARTICLE_TYPES = {
 }  # fmt: skip
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—«»:•]\s+")
 _TAG_SPLIT = re.compile(r"\s*[,،;]\s*")
-_DATE_CLASS = re.compile(
-    r"(^|[\s_-])(date|time|published|posted|post-date|entry-date|meta-date|timestamp|created|dateline)", re.I
-)
 _PUBLISHED_META = ("article:published_time", "datepublished", "date", "dc.date", "dc.date.issued", "pubdate",
                    "publishdate", "publish-date", "sailthru.date", "parsely-pub-date", "og:published_time")
 _MODIFIED_META = ("article:modified_time", "og:updated_time", "datemodified", "dc.date.modified", "lastmod")
-_URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-](\d{1,2})[/-](\d{1,2})(?=[/_.-]|$)|/((?:19|20)\d{2})(\d{2})(\d{2})(?=/)")
-_MONTH_NAMES = (
-    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|Jun(?:e)?|Jul(?:y)?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|"
-    r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
-)
-_DATE_PHRASE = re.compile(
-    rf"\b{_MONTH_NAMES}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{{2}}\b"  # December 19, 2025
-    rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH_NAMES},?\s+(?:19|20)\d{{2}}\b"  # 19 December 2025
-    r"|\b(?:19|20)\d{2}-\d{2}-\d{2}\b"
-    rf"|\d{{1,2}}\s+(?:{ARABIC_MONTHS})(?:\s*/\s*(?:{ARABIC_MONTHS}))?\s+(?:19|20)\d{{2}}",  # 24 نيسان / أبريل 2020
-    re.IGNORECASE,
-)
-_FOUR_DIGITS = re.compile(r"\d{4}")
-_DATE_NODE_SELECTOR = "time, " + ", ".join(
-    f"[class*={word} i]" for word in ("date", "time", "publish", "posted", "created", "dateline")
-)
 _BYLINE_CLASS = re.compile(r"(^|[\s_-])(author(-?name)?|byline|post-author|entry-author|writer)([\s_-]|$)", re.I)
 _BYLINE_PREFIX = re.compile(r"^(by|written by|posted by|author:?|words by|بقلم|كتب|كتبت|إعداد|اعداد|تحرير|نویسنده)\s*:?\s*", re.I)
 _BYLINE_END = re.compile(r"\s(?:\||•|·|-|–|—|on|updated|published|في)\s|,\s(?=\w+\s\d)")
 _NOT_NAMES = {"author", "authors", "the author", "by", "admin", "share", "about the author", "written by", "editor", "staff"}
 _NOT_A_NAME = re.compile(r"[@*]|http|^skip |\bsays$", re.I)  # form labels, skip links, "X says" (comments)
-_UPDATED_HINT = re.compile(r"(updated|modified|آخر تحديث|تحديث|تم التحديث|last-updated)", re.I)
-
-
 # Where a field came from, recorded beside it so a user can see why a value was chosen.
-JSON_LD, META, MICRODATA, TIME, VISIBLE, URL, MARKUP = "json-ld", "meta", "microdata", "time", "visible", "url", "markup"
+JSON_LD, META, MICRODATA, VISIBLE, MARKUP = "json-ld", "meta", "microdata", "visible", "markup"
 
 Candidate = tuple[str, Callable[[], Any]]  # (provenance label, a getter evaluated only when needed)
 
@@ -447,106 +426,27 @@ def _language(tree: LexborHTMLParser, ld: dict[str, Any], meta: dict[str, str], 
     return None
 
 
-# --- visible dates -------------------------------------------------------------------------------------
+# --- dates printed on the page ------------------------------------------------------------------------
 
 
 def _read_visible_dates(
     tree: LexborHTMLParser, markup: _MarkupFallbacks, timezone: str, url: str | None, found: PageMetadata
 ) -> None:
-    """No machine-readable publication date: look at the article's header, then at the URL."""
-    published, modified = _visible_dates(tree, markup, timezone)
-    if published is None and (date_in_url := _url_date(url, timezone)) is not None:
-        published = _FoundDate(*date_in_url)
+    """No machine-readable publication date: the dates printed for the article, a framework's script data,
+    then the URL."""
+    root = tree.css_first("html")
+    lang = ((root.attrs.get("lang") if root is not None else None) or "").lower()
+    month_first = lang in ("en", "en-us")  # 10/12/2023 is October 12 on an American page
+    published, modified = visible_dates(tree, markup.h1(), timezone, month_first)
+    if published is None:
+        scripts = (node.text(deep=True) for node in tree.css("script:not([src])"))
+        published = next(filter(None, (script_date(text, timezone) for text in scripts)), None)
+    if published is None:
+        published = url_date(url, timezone)
     if published is not None:
         found.published, found.provenance["published"], found.date_texts["published"] = published
     if modified is not None and found.modified is None:
         found.modified, found.provenance["modified"], found.date_texts["modified"] = modified
-
-
-def url_date(url: str | None, timezone: str = "UTC") -> str | None:
-    """A full date written in the URL's path (/2024/01/25/, /2024-01-25-, /20240125/), as ISO 8601."""
-    found = _url_date(url, timezone)
-    return found[0] if found else None
-
-
-def _url_date(url: str | None, timezone: str) -> tuple[str, str, str] | None:
-    """(ISO date, provenance label, the path segment it was read from) of a date in the URL."""
-    match = _URL_DATE.search(url) if url else None
-    if match is None:
-        return None
-    year, month, day = (int(part) for part in match.groups() if part)
-    parsed = parse_date(f"{year:04d}-{month:02d}-{day:02d}", timezone) if 1 <= month <= 12 and 1 <= day <= 31 else None
-    return (parsed.isoformat(), URL, match.group(0)) if parsed else None
-
-
-class _FoundDate(NamedTuple):
-    iso: str
-    label: str  # provenance
-    text: str  # as written on the page
-
-
-def _visible_dates(
-    tree: LexborHTMLParser, markup: _MarkupFallbacks, timezone: str
-) -> tuple[_FoundDate | None, _FoundDate | None]:
-    """Published and modified dates printed in the article's header, never the site header or teasers:
-    first <time> and date-classed elements inside <article>/<main>, then date-shaped text next to the h1."""
-    published = modified = None
-    scope = tree.css_first("article") or tree.css_first("main") or tree.body
-    if scope is None:
-        return None, None
-    for node in scope.css(_DATE_NODE_SELECTOR):  # the selector engine pre-filters; _is_date_node decides
-        if not _is_date_node(node) or _in_teaser(node, scope):
-            continue
-        text = node.attrs.get("datetime") or node.text(deep=True, separator=" ")
-        parsed = parse_date(text, timezone, relative=True)  # "منذ 3 ساعات" in the article's own header
-        if parsed is None:
-            continue
-        found = _FoundDate(parsed.isoformat(), TIME if node.tag == "time" else VISIBLE, " ".join(text.split()))
-        if _UPDATED_HINT.search(node.attrs.get("class") or "") or _UPDATED_HINT.search(text):
-            modified = modified or found
-        else:
-            published = published or found
-        if published and modified:
-            break
-    if published is None:
-        published = _date_near_heading(markup.h1(), timezone)
-    return published, modified
-
-
-def _date_near_heading(heading: LexborNode | None, timezone: str) -> _FoundDate | None:
-    """A date-shaped phrase in the few lines around the article's h1 (bylines without markup)."""
-    area = heading.parent if heading is not None else None
-    for _ in range(3):
-        if area is None:
-            return None
-        text = area.text(deep=True, separator=" ")[:1500]
-        if not _FOUR_DIGITS.search(text):
-            area = area.parent
-            continue
-        for match in _DATE_PHRASE.finditer(text):
-            prefix = text[max(0, match.start() - 25) : match.start()]
-            parsed = parse_date(match.group(0), timezone)
-            if parsed is not None and not _UPDATED_HINT.search(prefix):
-                return _FoundDate(parsed.isoformat(), VISIBLE, match.group(0))
-        area = area.parent
-    return None
-
-
-def _is_date_node(node: LexborNode) -> bool:
-    if node.tag == "time":
-        return True
-    return bool(_DATE_CLASS.search(node.attrs.get("class") or "")) and len(node.text(deep=True)) < 120
-
-
-def _in_teaser(node: LexborNode, scope: LexborNode) -> bool:
-    """True inside related/read-also blocks, lists of other stories, or comments."""
-    current = node.parent
-    while current is not None and current.mem_id != scope.mem_id:
-        hint = f"{current.attrs.get('class') or ''} {current.attrs.get('id') or ''}".lower()
-        if current.tag in ("li", "aside", "nav", "footer") or re.search(r"related|read-also|teaser|comment|widget", hint):
-            return True
-        current = current.parent
-    return False
 
 
 # --- small helpers --------------------------------------------------------------------------------------

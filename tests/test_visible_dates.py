@@ -1,0 +1,68 @@
+"""Dates printed on a page without structured data: the article's own, never a teaser's, a comment's or the
+site header's "today" clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.extract import extract
+
+STORY = "<p>" + "The council approved the budget after a long debate, officials said on the day. " * 4 + "</p>"
+
+
+def page(header: str, article: str, lang: str = "en") -> str:
+    return f"<html lang='{lang}'><head><title>Budget approved</title></head><body>{header}{article}</body></html>"
+
+
+@pytest.mark.parametrize(
+    ("printed", "lang", "published"),
+    [
+        ("Datum: 22.12.2012", "de", "2012-12-22"),  # a European numeric date after a label
+        ("Veröffentlicht 3.4.2021 | Von Anna Weber", "de", "2021-04-03"),
+        ("By Jane Doe | Nov 21, 2018", "en", "2018-11-21"),
+        ("Posted 10/12/2023 by staff", "en-US", "2023-10-12"),  # month first on an American page
+        ("Publié le 10/12/2023", "fr", "2023-12-10"),  # day first elsewhere
+        ("Posted 13/11/2025", "en-US", "2025-11-13"),  # no 13th month: day first after all
+        ("نشر في 24 نيسان / أبريل 2020", "ar", "2020-04-24"),
+    ],
+)
+def test_a_date_printed_beside_the_headline_is_the_publication_date(printed: str, lang: str, published: str) -> None:
+    html = page("", f"<div class='story'><h1>Budget approved</h1><div class='meta'>{printed}</div>{STORY}</div>", lang)
+    article = extract(html)
+    assert article.published is not None and article.published[:10] == published
+    assert article.provenance["published"] == "visible"
+
+
+def test_teaser_dates_comment_dates_and_the_header_clock_never_win() -> None:
+    header = "<div class='top-bar'><span class='date-today'>Saturday 9 February 2019</span></div>"
+    teasers = (
+        "<div class='latest'><h3>Latest</h3><div class='item'><a href='/a'>Another story entirely, with a long headline</a>"
+        "<span class='post-date'>7 February 2019</span></div></div>"
+    )
+    story = (
+        f"<div class='story'><h1>Budget approved</h1><span class='byline'>By Jane Doe</span>"
+        f"<div class='submitted'><span class='node-date'>8 February 2019</span></div>{STORY}"
+        "<div class='comments'><div class='comment'><span class='comment-date'>10 February 2019</span>"
+        "<p>A reader's comment, long enough to read as prose, with commas, and a full stop.</p></div></div></div>"
+    )
+    article = extract(page(header, teasers + story))
+    assert article.published is not None and article.published.startswith("2019-02-08")
+
+
+def test_an_updated_date_alone_stands_for_the_publication_date_and_says_so() -> None:
+    html = page("", f"<div class='story'><h1>Budget approved</h1><p class='meta'>Last updated: Dec 12, 2025</p>{STORY}</div>")
+    article = extract(html)
+    assert article.published is not None and article.published.startswith("2025-12-12")
+    assert article.provenance["published"] == "visible:updated"
+
+
+def test_a_date_in_a_frameworks_script_data_is_read_when_nothing_is_printed() -> None:
+    script = '<script>window.__STATE__ = {"article": {"datePublished": "2024-03-17T08:00:00Z"}};</script>'
+    article = extract(page(script, f"<div class='story'><h1>Budget approved</h1>{STORY}</div>"))
+    assert article.published == "2024-03-17T08:00:00+00:00" and article.provenance["published"] == "script"
+
+
+def test_an_abbr_title_gives_the_machine_readable_date_of_a_printed_one() -> None:
+    html = page("", f"<div class='hentry'><h1>Budget approved</h1><abbr class='published' title='2012-07-24T09:00:00+01:00'>"
+                    f"July 24</abbr>{STORY}</div>")  # fmt: skip
+    assert extract(html).published == "2012-07-24T09:00:00+01:00"

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -28,6 +29,7 @@ _ARTICLE_TYPES = {
     "backgroundnewsarticle", "reviewnewsarticle", "socialmediaposting", "liveblogposting", "techarticle", "report",
 }  # fmt: skip
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—«»:•]\s+")
+_TRAILING_PART = re.compile(r"\s*(?:\s[|\-–—•:]|[|•])\s*([^|\-–—•:]{2,60})$")
 _TAG_SPLIT = re.compile(r"\s*[,،;]\s*")
 _PUBLISHED_META = ("article:published_time", "datepublished", "date", "dc.date", "dc.date.issued", "pubdate",
                    "publishdate", "publish-date", "sailthru.date", "parsely-pub-date", "og:published_time")
@@ -137,6 +139,7 @@ def read_metadata(tree: LexborHTMLParser, timezone: str, url: str | None = None)
         (f"{JSON_LD}:description", lambda: _text(ld.get("description"))),
     )
     found.json_ld_body = _text(ld.get("articleBody"))
+    found.title = _without_decoration(found.title, found.section, url)
     for name in ("title", "canonical_url", "section", "image", "site_name", "description"):
         value = getattr(found, name)
         setattr(found, name, value.strip() if isinstance(value, str) and value.strip() else None)
@@ -331,6 +334,22 @@ def _clean_title(title: str | None, site_name: str | None, read_heading: Callabl
         elif len(parts) > 1 and parts[0] == site_name:
             title = title[len(parts[0]) :].lstrip(" |-–—«»:•")
     return title or None
+
+
+def _without_decoration(title: str | None, section: str | None, url: str | None) -> str | None:
+    """The headline without a trailing " - Site.de" or " | Section" that the site name test missed: the part
+    after the last separator names the site's domain or the article's section."""
+    if not title:
+        return title
+    match = _TRAILING_PART.search(title)
+    if match is None:
+        return title
+    tail = match.group(1).casefold()
+    host = (urlsplit(url).hostname or "").casefold().removeprefix("www.") if url else ""
+    label = host.split(".")[-2] if host.count(".") >= 1 else ""
+    if (section and tail == section.casefold()) or (len(label) >= 3 and label in tail.replace(" ", "")):
+        return title[: match.start()].rstrip() or title
+    return title
 
 
 def _itemprop_date(markup: _MarkupFallbacks, prop: str) -> str | None:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler.dates import parse_date
+from crawler.extract.authors import byline_names, clean_names
 from crawler.extract.visible_dates import script_date, url_date, visible_dates
 
 __all__ = ["PageMetadata", "read_metadata"]
@@ -35,10 +36,6 @@ _PUBLISHED_META = ("article:published_time", "datepublished", "date", "dc.date",
                    "publishdate", "publish-date", "sailthru.date", "parsely-pub-date", "og:published_time")
 _MODIFIED_META = ("article:modified_time", "og:updated_time", "datemodified", "dc.date.modified", "lastmod")
 _BYLINE_CLASS = re.compile(r"(^|[\s_-])(author(-?name)?|byline|post-author|entry-author|writer)([\s_-]|$)", re.I)
-_BYLINE_PREFIX = re.compile(r"^(by|written by|posted by|author:?|words by|بقلم|كتب|كتبت|إعداد|اعداد|تحرير|نویسنده)\s*:?\s*", re.I)
-_BYLINE_END = re.compile(r"\s(?:\||•|·|-|–|—|on|updated|published|في)\s|,\s(?=\w+\s\d)")
-_NOT_NAMES = {"author", "authors", "the author", "by", "admin", "share", "about the author", "written by", "editor", "staff"}
-_NOT_A_NAME = re.compile(r"[@*]|http|^skip |\bsays$", re.I)  # form labels, skip links, "X says" (comments)
 # Where a field came from, recorded beside it so a user can see why a value was chosen.
 JSON_LD, META, MICRODATA, VISIBLE, MARKUP = "json-ld", "meta", "microdata", "visible", "markup"
 
@@ -116,7 +113,7 @@ def read_metadata(tree: LexborHTMLParser, timezone: str, url: str | None = None)
         (f"{MARKUP}:link-canonical", lambda: head.canonical),
         (f"{META}:og:url", lambda: meta.get("og:url")),
     )
-    found.authors = _authors(ld, meta, markup, sources)
+    found.authors = _authors(ld, meta, markup, meta.get("og:site_name"), url, sources)
     found.section = pick("section",
         (f"{JSON_LD}:articleSection", lambda: _text(ld.get("articleSection"))),
         (f"{META}:article:section", lambda: meta.get("article:section")),
@@ -242,8 +239,12 @@ class _MarkupFallbacks:
             self._h1 = (next((h for h in headings if _inside_article(h)), headings[0] if headings else None),)
         return self._h1[0]
 
-    def with_rel(self, rel: str) -> list[LexborNode]:
-        return [n for n in self.nodes if n.tag == "a" and rel in (n.attrs.get("rel") or "").lower().split()]
+    def with_rel(self, rel: str, in_article: bool = False) -> list[LexborNode]:
+        """Links with this rel; ``in_article``: those inside <article> when it has any (a page's teasers link
+        their own authors)."""
+        links = [n for n in self.nodes if n.tag == "a" and rel in (n.attrs.get("rel") or "").lower().split()]
+        inside = [link for link in links if _inside_article(link)] if in_article else []
+        return inside or links
 
     def with_itemprop(self, prop: str) -> list[LexborNode]:
         return [n for n in self.nodes if prop in (n.attrs.get("itemprop") or "").split()]
@@ -360,50 +361,43 @@ def _itemprop_date(markup: _MarkupFallbacks, prop: str) -> str | None:
     return node.attrs.get("content") or node.attrs.get("datetime") or node.text().strip() or None
 
 
-def _authors(ld: dict[str, Any], meta: dict[str, str], markup: _MarkupFallbacks, sources: dict[str, str]) -> list[str]:
+def _authors(
+    ld: dict[str, Any], meta: dict[str, str], markup: _MarkupFallbacks, site_name: str | None, url: str | None,
+    sources: dict[str, str],
+) -> list[str]:
+    """The people who wrote the article, from the most trusted source that names anybody."""
     raw = ld.get("author")
-    names = [name for entry in (raw if isinstance(raw, list) else [raw]) if (name := _text(_name(entry)))]
-    label = f"{JSON_LD}:author"
-    if not names:
-        for key in ("author", "article:author", "dc.creator", "parsely-author", "sailthru.author"):
-            candidate = meta.get(key)
-            if candidate and not candidate.startswith("http"):
-                names, label = [candidate], f"{META}:{key}"
-                break
-    if not names:
-        names = [n.text(deep=True).strip() for n in markup.with_rel("author")]
-        label = f"{MARKUP}:rel-author"
-    if not names:
-        for node in markup.with_itemprop("author"):
-            name_node = node.css_first('[itemprop="name"]')
-            names.append(node.attrs.get("content") or (name_node or node).text(deep=True).strip())
-        label = f"{MICRODATA}:author"
-    if not names:
-        names, label = _byline_names(markup), f"{VISIBLE}:byline"
-    authors = _unique(" ".join(name.split()) for name in names if name and len(name) < 120)
-    if authors:
-        sources["authors"] = label
-    return authors
+    host = urlsplit(url).hostname if url else None
+    candidates: list[tuple[str, Callable[[], list[str]]]] = [
+        (f"{JSON_LD}:author", lambda: [n for entry in (raw if isinstance(raw, list) else [raw]) if (n := _text(_name(entry)))]),
+        *(
+            (f"{META}:{key}", lambda key=key: [v for v in [meta.get(key, "")] if v and not v.startswith("http")])
+            for key in ("author", "article:author", "dc.creator", "parsely-author", "sailthru.author")
+        ),
+        (f"{MARKUP}:rel-author", lambda: [node.text(deep=True) for node in markup.with_rel("author", in_article=True)]),
+        (f"{MICRODATA}:author", lambda: _microdata_authors(markup)),
+        (f"{VISIBLE}:byline", lambda: byline_names(markup.bylines())),
+    ]
+    credited: tuple[str, list[str]] | None = None  # the publication credited as its own author
+    for label, getter in candidates:
+        values = getter()
+        names = clean_names(values, site_name, host)
+        if names:
+            sources["authors"] = label
+            return names
+        credited = credited or ((label, itself) if (itself := clean_names(values, None, None)) else None)
+    if credited is None:
+        return []
+    sources["authors"] = f"{credited[0]} (the publication)"  # nobody is named but the site itself
+    return credited[1]
 
 
-def _byline_names(markup: _MarkupFallbacks) -> list[str]:
-    """The name in the first byline element that reads like one ("By Jane Doe", "بقلم: فلان"): its link's
-    text if it links to an author page, else its text without the "By" and whatever follows a separator."""
-    for node in markup.bylines():
-        link = node.css_first("a")
-        text = (link or node).text(deep=True, separator=" ")
-        name = _BYLINE_PREFIX.sub("", " ".join(text.split()))
-        name = _BYLINE_END.split(name, 1)[0].strip(" ,:|-–—")
-        if _looks_like_a_name(name):
-            return [name]
-    return []
-
-
-def _looks_like_a_name(text: str) -> bool:
-    words = text.split()
-    return 1 <= len(words) <= 5 and 3 <= len(text) <= 60 and not any(ch.isdigit() for ch in text) and (
-        text.casefold() not in _NOT_NAMES and not _NOT_A_NAME.search(text)
-    )
+def _microdata_authors(markup: _MarkupFallbacks) -> list[str]:
+    names = []
+    for node in markup.with_itemprop("author"):
+        name_node = node.css_first('[itemprop="name"]')
+        names.append(node.attrs.get("content") or (name_node or node).text(deep=True).strip())
+    return names
 
 
 def _tags(ld: dict[str, Any], meta_tags: list[str], markup: _MarkupFallbacks, sources: dict[str, str]) -> list[str]:

@@ -31,6 +31,14 @@ _ARTICLE_TYPES = {
 }  # fmt: skip
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—«»:•]\s+")
 _TRAILING_PART = re.compile(r"\s*(?:\s[|\-–—•:]|[|•])\s*([^|\-–—•:]{2,60})$")
+_TAG_LIST_CLASS = re.compile(r"(^|[\s_-])(tags?|post-?tags|tag-?links|tags-?links|entry-?tags|field-?tags|keywords)([\s_-]|$)", re.I)
+_TAG_LIST_LABEL = re.compile(
+    r"^\s*(tags|tagged|topics|keywords|schlagwörter|themen|etiquetas|mots-clés|وسوم|الوسوم|الكلمات الدال[ةه]|"
+    r"الكلمات المفتاحية|الكلمات المفاتيح|كلمات دلالية|برچسب‌?ها|کلمات کلیدی)\s*:?",
+    re.I,
+)
+_NOT_A_TAG_LIST = re.compile(r"cloud|widget|sidebar|footer|menu|nav", re.I)
+_LONGEST_TAG, _MOST_TAGS = 60, 30
 _TAG_SPLIT = re.compile(r"\s*[,،;]\s*")
 _PUBLISHED_META = ("article:published_time", "datepublished", "date", "dc.date", "dc.date.issued", "pubdate",
                    "publishdate", "publish-date", "sailthru.date", "parsely-pub-date", "og:published_time")
@@ -257,6 +265,20 @@ class _MarkupFallbacks:
             and "comment" not in classes  # a commenter is not the author
         ]  # fmt: skip
 
+    def tag_lists(self) -> list[LexborNode]:
+        """Blocks that look like the article's list of tags: named for tags, or labelled so."""
+        found = []
+        for node in self._tree.css('[class*="tag" i], [class*="keyword" i], [id*="tag" i]'):
+            names = f"{node.attrs.get('class') or ''} {node.attrs.get('id') or ''}"
+            if node.tag != "a" and _TAG_LIST_CLASS.search(names) and not _NOT_A_TAG_LIST.search(names):
+                found.append(node)
+        if not found:
+            for node in self._tree.css("span, strong, b, h3, h4, div, p, dt"):
+                text = node.text(deep=False) or ""
+                if text.strip() and len(text) < 40 and _TAG_LIST_LABEL.match(text) and node.parent is not None:
+                    found.append(node.parent)
+        return [node for node in found if node.css_first("a") is not None]
+
     def breadcrumb(self) -> LexborNode | None:
         for node in self.nodes:
             names = f"{node.attrs.get('class') or ''} {node.attrs.get('id') or ''}"
@@ -408,11 +430,25 @@ def _tags(ld: dict[str, Any], meta_tags: list[str], markup: _MarkupFallbacks, so
         tags = [part for item in items if isinstance(item, str) for part in _TAG_SPLIT.split(item)]
         label = f"{JSON_LD}:keywords"
     if not tags:
-        tags, label = [node.text(deep=True) for node in markup.with_rel("tag")], f"{MARKUP}:rel-tag"
+        tags, label = [node.text(deep=True) for node in markup.with_rel("tag", in_article=True)], f"{MARKUP}:rel-tag"
+    if not tags:
+        tags, label = _labelled_tag_links(markup), f"{VISIBLE}:tag-list"
     unique = _unique(" ".join(tag.split()) for tag in tags if tag and tag.strip())
     if unique:
         sources["tags"] = label
     return unique
+
+
+def _labelled_tag_links(markup: _MarkupFallbacks) -> list[str]:
+    """The links of the article's tag list as news themes print it without rel=tag: a block named for tags
+    or keywords ("post-tags", "field-tags", "tags-links") or opening with a label ("Tags:", "وسوم",
+    "الكلمات الدالة", "برچسب‌ها", "Schlagwörter"), never a site-wide tag cloud in a sidebar."""
+    for node in markup.tag_lists():
+        links = [" ".join(link.text(deep=True).split()) for link in node.css("a")]
+        links = [text for text in links if 0 < len(text) <= _LONGEST_TAG]
+        if links and len(links) <= _MOST_TAGS:
+            return links
+    return []
 
 
 def _breadcrumb_section(markup: _MarkupFallbacks) -> str | None:

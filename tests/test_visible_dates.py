@@ -66,3 +66,26 @@ def test_an_abbr_title_gives_the_machine_readable_date_of_a_printed_one() -> Non
     html = page("", f"<div class='hentry'><h1>Budget approved</h1><abbr class='published' title='2012-07-24T09:00:00+01:00'>"
                     f"July 24</abbr>{STORY}</div>")  # fmt: skip
     assert extract(html).published == "2012-07-24T09:00:00+01:00"
+
+
+def test_the_publication_date_of_a_yoast_webpage_node_is_read() -> None:
+    graph = (
+        '{"@context": "https://schema.org", "@graph": [{"@type": "WebPage", "@id": "#webpage", '
+        '"datePublished": "2023-05-17T08:30:00+00:00", "dateModified": "2023-05-18T10:00:00+00:00"}, '
+        '{"@type": "Article", "headline": "Budget approved", "isPartOf": {"@id": "#webpage"}}]}'
+    )
+    html = f'<html><head><script type="application/ld+json">{graph}</script></head><body><h1>Budget approved</h1>{STORY}</body></html>'
+    article = extract(html)
+    assert article.published == "2023-05-17T08:30:00+00:00" and article.modified == "2023-05-18T10:00:00+00:00"
+
+
+def test_article_published_time_spelled_with_colons_is_read() -> None:
+    head = '<meta property="article:published:time" content="2022-10-08T09:00:00+02:00">'
+    article = extract(f"<html><head>{head}</head><body><h1>Budget approved</h1>{STORY}</body></html>")
+    assert article.published == "2022-10-08T09:00:00+02:00" and article.provenance["published"] == "meta:article:published:time"
+
+
+def test_microdata_on_an_abbr_gives_its_title() -> None:
+    html = (f"<html><body><div itemscope><h1>Budget approved</h1><abbr itemprop='datePublished' "
+            f"title='2011-05-03T10:00:00Z'>May 3</abbr>{STORY}</div></body></html>")  # fmt: skip
+    assert extract(html).published == "2011-05-03T10:00:00+00:00"

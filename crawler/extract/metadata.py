@@ -29,6 +29,7 @@ _ARTICLE_TYPES = {
     "newsarticle", "article", "blogposting", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
     "backgroundnewsarticle", "reviewnewsarticle", "socialmediaposting", "liveblogposting", "techarticle", "report",
 }  # fmt: skip
+_PAGE_TYPES = {"webpage", "itempage"}
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—«»:•]\s+")
 _TRAILING_PART = re.compile(r"\s*(?:\s[|\-–—•:]|[|•])\s*([^|\-–—•:]{2,60})$")
 _TAG_LIST_CLASS = re.compile(r"(^|[\s_-])(tags?|post-?tags|tag-?links|tags-?links|entry-?tags|field-?tags|keywords)([\s_-]|$)", re.I)
@@ -40,9 +41,11 @@ _TAG_LIST_LABEL = re.compile(
 _NOT_A_TAG_LIST = re.compile(r"cloud|widget|sidebar|footer|menu|nav", re.I)
 _LONGEST_TAG, _MOST_TAGS = 60, 30
 _TAG_SPLIT = re.compile(r"\s*[,،;]\s*")
-_PUBLISHED_META = ("article:published_time", "datepublished", "date", "dc.date", "dc.date.issued", "pubdate",
-                   "publishdate", "publish-date", "sailthru.date", "parsely-pub-date", "og:published_time")
-_MODIFIED_META = ("article:modified_time", "og:updated_time", "datemodified", "dc.date.modified", "lastmod")
+_PUBLISHED_META = ("article:published_time", "article:published:time", "datepublished", "date", "dc.date",
+                   "dc.date.issued", "dcterms.date", "pubdate", "publishdate", "publish-date", "publish_date",
+                   "sailthru.date", "parsely-pub-date", "og:published_time", "published_time")
+_MODIFIED_META = ("article:modified_time", "article:modified:time", "og:updated_time", "datemodified",
+                  "dc.date.modified", "dcterms.modified", "lastmod", "modified_time")
 _BYLINE_CLASS = re.compile(r"(^|[\s_-])(author(-?name)?|byline|post-author|entry-author|writer)([\s_-]|$)", re.I)
 # Where a field came from, recorded beside it so a user can see why a value was chosen.
 JSON_LD, META, MICRODATA, VISIBLE, MARKUP = "json-ld", "meta", "microdata", "visible", "markup"
@@ -155,7 +158,11 @@ def read_metadata(tree: LexborHTMLParser, timezone: str, url: str | None = None)
 
 
 def _json_ld_article(scripts: list[str]) -> dict[str, Any]:
-    """The first JSON-LD object typed as an article (merged over @graph and lists), else {}."""
+    """The first JSON-LD object typed as an article (merged over @graph and lists), its missing dates filled
+    from the page's WebPage node (Yoast and Rank Math put them there); the WebPage node alone when no
+    article is typed; else {}."""
+    article: dict[str, Any] | None = None
+    page: dict[str, Any] | None = None
     for script in scripts:
         try:
             data = json.loads(script or "null", strict=False)
@@ -164,9 +171,16 @@ def _json_ld_article(scripts: list[str]) -> dict[str, Any]:
         for item in _ld_items(data):
             types = item.get("@type")
             names = {str(t).lower() for t in (types if isinstance(types, list) else [types])}
-            if names & _ARTICLE_TYPES:
-                return item
-    return {}
+            if article is None and names & _ARTICLE_TYPES:
+                article = item
+            elif page is None and names & _PAGE_TYPES:
+                page = item
+    if article is None:
+        return {key: page[key] for key in ("datePublished", "dateModified") if key in page} if page else {}
+    missing: dict[str, Any] = {
+        key: page[key] for key in ("datePublished", "dateModified") if page and key in page and key not in article
+    }
+    return {**article, **missing} if missing else article
 
 
 def _ld_items(data: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
@@ -380,7 +394,8 @@ def _itemprop_date(markup: _MarkupFallbacks, prop: str) -> str | None:
     if not nodes:
         return None
     node = nodes[0]
-    return node.attrs.get("content") or node.attrs.get("datetime") or node.text().strip() or None
+    attributes = node.attrs
+    return attributes.get("content") or attributes.get("datetime") or attributes.get("title") or node.text().strip() or None
 
 
 def _authors(

@@ -132,11 +132,15 @@ def crawl(config_path: Path | None, source_ids: tuple[str, ...], recheck_all: bo
 @click.option("--source", "source_id", help="Apply this source's selectors, time zone, language and learned template.")
 @click.option("--url", help="The page's URL (for resolving relative links when TARGET is a file).")
 @click.option("--timezone", help="Time zone for dates printed without an offset (default: the source's, else UTC).")
-def extract(config_path: Path | None, target: str, source_id: str | None, url: str | None, timezone: str | None) -> None:
+@click.option("--explain", is_flag=True, help="Show the candidates for the body, their scores and why the winner won.")
+def extract(
+    config_path: Path | None, target: str, source_id: str | None, url: str | None, timezone: str | None, explain: bool
+) -> None:
     """Extract one article from a FILE (or a URL) and print it as JSON, with where each field came from.
 
     With --source, the output also shows what the generic extractor alone finds ("generic"), so the
-    effect of the source's [sources.extract] selectors is visible."""
+    effect of the source's [sources.extract] selectors is visible. With --explain, it shows instead the
+    elements considered for the body, best first, with a selector for each that a source can pin."""
     from crawler.decode import decode_html
     from crawler.extract import SelectorRules, extract_article
 
@@ -154,6 +158,12 @@ def extract(config_path: Path | None, target: str, source_id: str | None, url: s
     zone = timezone or (source.timezone if source else "UTC")
     language = source.language if source else None
     rules = source.extract.rules() if source else SelectorRules()
+    if explain:
+        from crawler.extract.explain import explain as explain_page
+        from crawler.extract.explain import explanation_lines
+
+        click.echo("\n".join(explanation_lines(explain_page(html, url, zone, language, rules=rules))))
+        return
     template = _template_keys(config, source.id) if config and source else frozenset()
     article = extract_article(html, url, zone, language, rules=rules, template=template)
     output: dict[str, Any] = dataclasses.asdict(article)

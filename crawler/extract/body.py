@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler.extract.container import (
     TITLE_REACH,
+    Candidate,
     above_keys,
     choose_container,
     describe,
+    rank_candidates,
     same_kind_parts,
     standfirst,
     title_heading,
@@ -22,7 +24,7 @@ from crawler.extract.container import (
 from crawler.extract.prose import MIN_PROSE_CHARS, Ancestry, ClassFlags, Mass, char_count, prose_mass, text_runs
 from crawler.extract.render import Block, RenderContext, holders_of_breaks, join_blocks, render
 
-__all__ = ["BodyResult", "extract_body", "override_body"]
+__all__ = ["BodyDecision", "BodyResult", "decide_body", "extract_body", "override_body"]
 
 
 @dataclass(slots=True)
@@ -32,21 +34,38 @@ class BodyResult:
     reason: str | None = None  # why the body is empty, when it is
 
 
+@dataclass(frozen=True, slots=True)
+class BodyDecision:
+    """How the body was found: the candidates ranked, the element chosen (and the parts of a split story
+    beside it), the standfirst above it. For ``crawler extract --explain``."""
+
+    candidates: tuple[Candidate, ...] = ()
+    container: LexborNode | None = None
+    parts: tuple[LexborNode, ...] = ()
+    standfirst: str | None = None
+
+
 def extract_body(tree: LexborHTMLParser, title: str | None, description: str | None = None) -> BodyResult:
     """Plain-text body of the article on a page whose chrome has already been stripped; ``description``
     (the page's own summary) finds a standfirst printed above the body's container."""
+    return decide_body(tree, title, description)[0]
+
+
+def decide_body(tree: LexborHTMLParser, title: str | None, description: str | None) -> tuple[BodyResult, BodyDecision]:
+    """extract_body, and how it decided."""
     if tree.body is None:
-        return BodyResult("", reason="the page has no <body>")
+        return BodyResult("", reason="the page has no <body>"), BodyDecision()
     flags = ClassFlags()
     above_title = above_keys(title_heading(tree, title))
     runs = text_runs(tree.body)
     mass = prose_mass(runs, flags, frozenset(above_title))
     if mass.total == 0 and char_count(tree.body) < MIN_PROSE_CHARS:
-        return BodyResult("", reason="no paragraph of prose on the page")
+        return BodyResult("", reason="no paragraph of prose on the page"), BodyDecision()
+    ranked = rank_candidates(mass, frozenset(above_title[:TITLE_REACH])) if mass.total else []
     # Text straight inside <body> (plain pages, bare fragments) has no unit to score: take the body.
-    container = choose_container(mass, frozenset(above_title[:TITLE_REACH])) if mass.total else tree.body
-    parts = same_kind_parts(container, mass) if mass.total else [container]
-    lead = standfirst(runs, parts, description) if mass.total else None
+    container = choose_container(ranked, mass) if ranked else tree.body
+    parts = same_kind_parts(container, mass) if ranked else [container]
+    lead = standfirst(runs, parts, description) if ranked else None
     blocks = [Block(lead, True)] if lead else []
     part_prose = sum(mass.prose.get(part.mem_id, 0) for part in parts)
     ctx = RenderContext(title, mass, part_prose, flags, frozenset().union(*map(holders_of_breaks, parts)))
@@ -54,7 +73,8 @@ def extract_body(tree: LexborHTMLParser, title: str | None, description: str | N
         render(part, blocks, ctx, depth=0)
     text = join_blocks(blocks, title)
     described = describe(container) + (f" + {len(parts) - 1} like it" if len(parts) > 1 else "")
-    return BodyResult(text, described, None if text else "the chosen container held only boilerplate")
+    result = BodyResult(text, described, None if text else "the chosen container held only boilerplate")
+    return result, BodyDecision(tuple(ranked), container, tuple(parts), lead)
 
 
 def override_body(tree: LexborHTMLParser, selector: str, title: str | None) -> BodyResult | None:

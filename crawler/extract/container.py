@@ -11,12 +11,16 @@ above it (the page's own description) opens it.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler.extract.prose import Mass, Run, char_count, is_inside
 
-__all__ = ["TITLE_REACH", "above_keys", "choose_container", "describe", "same_kind_parts", "standfirst", "title_heading"]
+__all__ = [
+    "TITLE_REACH", "Candidate", "above_keys", "choose_container", "describe", "rank_candidates", "same_kind_parts",
+    "standfirst", "title_heading",
+]  # fmt: skip
 
 _POSITIVE_HINT = re.compile(
     r"article|body|content|entry|main|post|story|text|news-?details|detail|matn|متن|نص|prose|rich-?text", re.I
@@ -37,21 +41,35 @@ _SPLIT_REACH = 2  # how far above the container the other parts of a split story
 _MIN_STANDFIRST_CHARS = 50  # the summary's words compared with a paragraph above the body
 
 
-def choose_container(mass: Mass, near_title: frozenset[int] = frozenset()) -> LexborNode:
-    best: LexborNode | None = None
-    best_score = float("-inf")
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One element considered for the article, with what its score is made of."""
+
+    node: LexborNode
+    prose: int  # characters of prose inside
+    chars: int  # characters of text inside, prose or not
+    teasers: int  # linked headlines inside
+    hint: float  # the class/id and tag nudge
+    near_title: bool  # at or just below the headline's close ancestors
+    score: float
+
+
+def rank_candidates(mass: Mass, near_title: frozenset[int] = frozenset()) -> list[Candidate]:
+    """The elements worth considering, best first: prose minus a share of the other text and the teasers
+    inside, nudged by hints and by closeness to the headline."""
+    ranked = []
     for key in _deepest_per_mass(mass):
-        prose = mass.prose[key]
         node = mass.ancestry.nodes[key]
-        total = char_count(node)
-        teasers = len(node.css(_LINKED_HEADLINES))
-        score = (prose - _JUNK_WEIGHT * max(total - prose, 0) - _TEASER_COST * teasers) * _hint_factor(node)
-        if key in near_title or mass.ancestry.parent.get(key) in near_title:
-            score *= _NEAR_TITLE_FACTOR
-        if score > best_score:
-            best, best_score = node, score
-    assert best is not None  # the body's own entry always passes the 25 % bar
-    return _whole_of_a_part(best, mass)
+        prose, chars, teasers, hint = mass.prose[key], char_count(node), len(node.css(_LINKED_HEADLINES)), _hint_factor(node)
+        close = key in near_title or mass.ancestry.parent.get(key) in near_title
+        score = (prose - _JUNK_WEIGHT * max(chars - prose, 0) - _TEASER_COST * teasers) * hint
+        ranked.append(Candidate(node, prose, chars, teasers, hint, close, score * _NEAR_TITLE_FACTOR if close else score))
+    return sorted(ranked, key=lambda candidate: -candidate.score)
+
+
+def choose_container(ranked: list[Candidate], mass: Mass) -> LexborNode:
+    """The best candidate, widened to the block around it when it is only a list, quote or table."""
+    return _whole_of_a_part(ranked[0].node, mass)  # the body's own entry always passes the 25 % bar
 
 
 def _whole_of_a_part(node: LexborNode, mass: Mass) -> LexborNode:
@@ -120,9 +138,11 @@ def same_kind_parts(container: LexborNode, mass: Mass) -> list[LexborNode]:
     classes = (container.attrs.get("class") or "").split()
     if not classes or container.tag in ("body", "html", "td", "th", "li"):
         return [container]  # without a class, blocks are alike by accident (table cells, plain divs)
-    scope = container
-    for _ in range(_SPLIT_REACH):
-        if scope.parent is None or scope.parent.tag in ("body", "html"):
+    scope = container.parent
+    if scope is None:
+        return [container]
+    for _ in range(_SPLIT_REACH - 1):
+        if scope.parent is None or scope.tag in ("body", "html") or scope.parent.tag in ("body", "html"):
             break
         scope = scope.parent
     kind = container.attrs.get("class")

@@ -157,8 +157,16 @@ class Run:
     chars: int = 0
     link_chars: int = 0
     pieces: list[str] = field(default_factory=list)
-    line_breaks: bool = False  # a <br> among its text
-    mixed: bool = False  # written beside block elements of its owner (a hand-written page's loose text)
+
+    @property
+    def mixed(self) -> bool:
+        """Written beside block elements of its owner (a hand-written page's loose text)."""
+        return any(child.tag in _RUN_OWNERS for child in element_children(self.owner))
+
+    @property
+    def line_breaks(self) -> bool:
+        """A <br> among its own text (not in a block inside the owner)."""
+        return any(_nearest_owner(line_break) == self.owner.mem_id for line_break in self.owner.css("br"))
 
     def prose_chars(self) -> int:
         """Characters of prose: 0 for short labels and link lists, and for a teaser's or a menu entry's
@@ -167,8 +175,8 @@ class Run:
         if self.chars < MIN_PROSE_CHARS or self.link_chars > 0.5 * self.chars:
             return 0
         if (
-            self.chars < _MIN_LOOSE_CHARS and not (self.line_breaks or self.mixed)
-            and self.owner.tag in _LOOSE_TEXT_HOLDERS and _beside_a_headline(self.owner, self.chars)
+            self.chars < _MIN_LOOSE_CHARS and self.owner.tag in _LOOSE_TEXT_HOLDERS
+            and not (self.mixed or self.line_breaks) and _beside_a_headline(self.owner, self.chars)
         ):  # fmt: skip
             return 0
         if self.chars < 80 and not _SENTENCE_END.search("".join(self.pieces)):
@@ -198,13 +206,6 @@ def text_runs(root: LexborNode) -> list[Run]:
     owners: dict[int, tuple[Run | None, bool]] = {}  # an inline element's mem_id → (its block's run, inside a link)
     for node in root.traverse(include_text=True):
         if not node.is_text_node:
-            tag = node.tag
-            if (tag == "br" or tag in _RUN_OWNERS) and node.parent is not None:
-                run = _known_owner(node.parent, owners, runs)[0]
-                if run is not None and tag == "br":
-                    run.line_breaks = True
-                elif run is not None:
-                    run.mixed = True
             continue
         text = node.text_content
         if not text or text.isspace():
@@ -247,6 +248,14 @@ def _owner_of(element: LexborNode, runs: dict[int, Run]) -> tuple[Run | None, bo
     if run is None:
         run = runs[current.mem_id] = Run(current)
     return run, in_link
+
+
+def _nearest_owner(element: LexborNode) -> int | None:
+    """The mem_id of the nearest run owner above element."""
+    current = element.parent
+    while current is not None and current.tag not in _RUN_OWNERS:
+        current = current.parent
+    return current.mem_id if current is not None else None
 
 
 def char_count(node: LexborNode) -> int:

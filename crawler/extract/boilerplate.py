@@ -96,7 +96,8 @@ _DESCRIPTIVE_TOKEN = re.compile(
 )
 _LONGEST_NAME = 60
 _HASH_PART = re.compile(r"(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{4,8}")  # a CSS-modules hash: "1FZLe", "3tRWy"
-_LAYOUT_NAME = re.compile(r"[-_](grid|layout)$", re.IGNORECASE)  # "sidebar-grid": a layout, not a sidebar
+# "sidebar-grid" is a layout, not a sidebar; "comments-enabled", "share-count" describe a state or a part
+_LAYOUT_NAME = re.compile(r"[-_](grid|layout|enabled|disabled|open|closed|count|counter|number|icon)$", re.IGNORECASE)
 _CAMEL_HUMP = re.compile(r"([a-z])([A-Z])")  # "commentBody", "relatedPosts" read as "comment-Body"
 _LAYOUT_STATE = re.compile(r"(^|[-_])(has|with|no|without)[-_][a-z]+", re.IGNORECASE)
 

@@ -37,6 +37,7 @@ MIN_PROSE_CHARS = 25
 _MIN_LOOSE_CHARS = 400  # text alone in a <div> counts as prose from this length whatever is beside it
 _HEADLINE_CHARS = 15  # link text that long, most of an element's text, reads as a headline
 TEASER_ITEM_CHARS = 400  # an item this small around a linked headline is a teaser
+_LYING_NAMES = 3  # how many flagged blocks may be trusted, one by one, before all prose counts
 _WIDGET_PROSE = 1000  # a share bar or a tag list with this much prose inside is a wrapper named after one
 
 
@@ -118,8 +119,9 @@ def prose_mass(runs: list[Run], flags: ClassFlags, above_title: frozenset[int] =
     """Prose mass of every ancestor of a prose unit. Units inside boilerplate blocks (related stories,
     sidebars, promotions) do not count unless the class names lie: a flagged block that holds most of
     the page's prose or the article's headline is the article ("share_wrapper" around a whole story, a
-    theme's "sidebar-main" content column); and when the page has too little prose outside flagged
-    blocks, all of it counts. Comments never count."""
+    theme's "sidebar-main" content column); when the page has too little prose outside flagged blocks,
+    the flagged block holding the most is trusted (a few times over), then all of it counts. Comments
+    never count."""
     ancestry = Ancestry()
     everything = Mass(ancestry)
     units: list[tuple[int, int, int]] = []  # (holder key, prose characters, the unit's own class strength)
@@ -140,11 +142,20 @@ def prose_mass(runs: list[Run], flags: ClassFlags, above_title: frozenset[int] =
         if flags.known.get(key) == 1 and prose > 0.5 * everything.total
         or prose >= _WIDGET_PROSE and flags.known.get(key) and names_a_small_widget(ancestry.nodes[key])
     }  # fmt: skip
-    clean = Mass(ancestry)
-    for key, chars, own in units:
-        if own == 0 and trusted.issuperset(ancestry.flagged[key]):
-            clean.add(key, chars)
-    return clean.finish() if clean.total >= 0.15 * everything.total else everything
+    for _ in range(_LYING_NAMES):
+        clean = Mass(ancestry)
+        for key, chars, own in units:
+            if own == 0 and trusted.issuperset(ancestry.flagged[key]):
+                clean.add(key, chars)
+        if clean.total >= 0.15 * everything.total:
+            return clean.finish()
+        # Too little prose outside flagged blocks: the name on the flagged block holding the most prose
+        # lies (Blogger calls every block, the post's too, a "widget"); trust it and look again.
+        flagged = [key for key in everything.prose if flags.known.get(key) in (1, 2) and key not in trusted]
+        if not flagged:
+            break
+        trusted.add(max(flagged, key=lambda key: (everything.prose[key], ancestry.depth[key])))
+    return everything
 
 
 @dataclass(slots=True)

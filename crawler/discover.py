@@ -22,12 +22,13 @@ from selectolax.lexbor import LexborHTMLParser
 from crawler.decode import decode_html
 from crawler.errors import DiscoveryError
 from crawler.models import DiscoveryKind, Link, Page
-from crawler.urls import UrlPolicy, canonicalize, resolve_link
+from crawler.urls import BadUrl, UrlPolicy, canonicalize, resolve_link
 
 __all__ = ["Discovered", "discover_links"]
 logger = logging.getLogger(__name__)
 
 _MAX_SITEMAP_BYTES = 50_000_000  # the sitemap protocol's own limit for an uncompressed file
+_MAX_LINKS_READ = 1_000_000  # raw links looked at on one page (the per-page cap on links taken is the source's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class Discovered:
     links: list[Link]
     child_sitemaps: list[str]
     problem: str | None = None  # what was wrong with a page that still gave links (a feed cut off mid-way)
+    bad_links: int = 0  # links skipped as unfetchable whatever the policy (malformed, too long, credentials)
 
 
 def discover_links(page: Page, kind: DiscoveryKind, policy: UrlPolicy) -> Discovered:
@@ -49,23 +51,43 @@ def discover_links(page: Page, kind: DiscoveryKind, policy: UrlPolicy) -> Discov
         raw, children = _sitemap_links(page)
     else:
         raw = _listing_links(page)
-    links = _filter(raw, page.final_url, kind, policy)
-    return Discovered(links, [c for c in children if not policy.refusal(c)], problem)
+    links, bad = _filter(raw, page.final_url, kind, policy)
+    sitemaps, bad_sitemaps = _fetchable(children, page.final_url)
+    return Discovered(links, [c for c in sitemaps if not policy.refusal(c)], problem, bad + bad_sitemaps)
 
 
-def _filter(raw: list[tuple[str, str | None]], found_on: str, kind: DiscoveryKind, policy: UrlPolicy) -> list[Link]:
-    """Canonical, allowed, article-looking, unique links in page order."""
-    seen: set[str] = set()
+def _filter(
+    raw: list[tuple[str, str | None]], found_on: str, kind: DiscoveryKind, policy: UrlPolicy
+) -> tuple[list[Link], int]:
+    """Canonical, allowed, article-looking, unique links in page order; and how many links were skipped
+    as unfetchable (each with a debug line: one bad link never costs the page's others)."""
+    seen: set[str] = {canonicalize(found_on)}
     links = []
-    for url, updated in raw:
-        canonical = canonicalize(url)
-        if canonical in seen or policy.refusal(canonical) or not policy.is_article(canonical):
+    bad = 0
+    for url, updated in raw[:_MAX_LINKS_READ]:
+        try:
+            canonical = canonicalize(url)
+        except BadUrl as exc:
+            bad += 1
+            logger.debug("skipped a link on %s: %s", found_on, exc)
             continue
-        if canonical == canonicalize(found_on):
+        if canonical in seen or policy.refusal(canonical) or not policy.is_article(canonical):
             continue
         seen.add(canonical)
         links.append(Link(canonical, found_on, kind, updated))
-    return links
+    return links, bad
+
+
+def _fetchable(urls: list[str], found_on: str) -> tuple[list[str], int]:
+    """The canonical form of each URL that can be fetched at all, and how many could not."""
+    fetchable, bad = [], 0
+    for url in urls:
+        try:
+            fetchable.append(canonicalize(url))
+        except BadUrl as exc:
+            bad += 1
+            logger.debug("skipped a sitemap on %s: %s", found_on, exc)
+    return fetchable, bad
 
 
 def _feed_links(page: Page) -> tuple[list[tuple[str, str | None]], str | None]:
@@ -80,7 +102,7 @@ def _feed_links(page: Page) -> tuple[list[tuple[str, str | None]], str | None]:
     links = []
     for entry in parsed.entries:
         href = entry.get("link") or next((li.get("href") for li in entry.get("links", []) if li.get("href")), None)
-        url = resolve_link(href, page.final_url) if href else None
+        url = resolve_link(href, page.final_url, web_only=False) if href else None  # an entry's link is meant as a page
         if url:
             # dict.get: feedparser's own get() maps updated→published with a DeprecationWarning
             stamp = dict.get(entry, "updated_parsed") or dict.get(entry, "published_parsed")

@@ -146,6 +146,8 @@ async def _discover(source: SourceConfig, policy: UrlPolicy, deps: Deps, summary
                 discovered = await asyncio.to_thread(discover_links, page, kind, policy)
                 await _record_fetch(deps, source, url, kind, page=page, note=discovered.problem)
                 found, children = discovered.links, discovered.child_sitemaps
+                if discovered.bad_links:
+                    summary.skipped["bad_link"] = summary.skipped.get("bad_link", 0) + discovered.bad_links
                 await deps.store.do(SyncStore.save_discovery_state, url, source.id, kind, page.validators, found,
                                     children, page.status, utc_now())  # fmt: skip
             for child in children[:children_left]:  # an unchanged index still has children that changed

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
@@ -30,6 +30,7 @@ from crawler.events import Event
 from crawler.extract.templates import TemplateBlock, learn_template
 from crawler.models import ArticleRecord, HostState, Link, Validators
 from crawler.neardup import DUPLICATE_SIMILARITY, band_keys, similarity
+from crawler.normalize import identity_claim_holds
 from crawler.search import FTS_TOKENIZER, index_text, match_expression
 
 # sqlite-utils imports numpy, when it is installed, only to map numpy scalar types to column types. We never
@@ -487,14 +488,19 @@ class SyncStore:
     def _save_article(
         self, record: ArticleRecord, now: str, template: frozenset[str], next_check: str | None
     ) -> SaveOutcome:
-        row = self.db.execute(
-            "SELECT * FROM articles WHERE canonical_url = ? OR url = ? ORDER BY canonical_url = ? DESC LIMIT 1",
-            [record.canonical_url, record.url, record.canonical_url],
-        ).fetchone()
-        if row is None:
+        current = self._stored_article(record.canonical_url, record.url)
+        if current is not None and current["url"] != record.url and record.canonical_url != record.url:
+            stored_signature = self.db.execute(
+                "SELECT signature FROM near_dup_signatures WHERE article_id = ?", [current["id"]]
+            ).fetchone()
+            signature = stored_signature[0] if stored_signature else None
+            if not identity_claim_holds(current["url"], current["source_id"], signature, record):
+                logger.info("%s declares %s as its canonical URL, another article's: kept apart under its own URL",
+                            record.url, record.canonical_url)  # fmt: skip
+                record = replace(record, canonical_url=record.url)
+                current = self._stored_article(record.url, record.url)
+        if current is None:
             return self._insert_article(record, now, next_check)
-        names = [c[0] for c in self.db.execute("SELECT * FROM articles LIMIT 0").description]
-        current = _decode(dict(zip(names, row)))
         if current["content_hash"] == record.content_hash:
             self.db.execute(
                 "UPDATE articles SET last_seen = ?, last_checked = ?, etag = ?, last_modified = ? WHERE id = ?",
@@ -505,6 +511,17 @@ class SyncStore:
             self._refresh_article(current["id"], record, now)
             return SaveOutcome("unchanged", current["id"], None)
         return self._update_article(current, record, now, template)
+
+    def _stored_article(self, canonical_url: str, url: str) -> dict[str, Any] | None:
+        """The stored article with this canonical URL, else the one fetched at this URL."""
+        row = self.db.execute(
+            "SELECT * FROM articles WHERE canonical_url = ? OR url = ? ORDER BY canonical_url = ? DESC LIMIT 1",
+            [canonical_url, url, canonical_url],
+        ).fetchone()
+        if row is None:
+            return None
+        names = [c[0] for c in self.db.execute("SELECT * FROM articles LIMIT 0").description]
+        return _decode(dict(zip(names, row)))
 
     def due_articles(self, source_id: str, now: str, limit: int, everything: bool = False) -> list[dict[str, Any]]:
         """The source's stored articles whose next re-check is due (all of them with ``everything``),

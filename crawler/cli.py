@@ -51,10 +51,10 @@ def _importing() -> Iterator[None]:
         gc.enable()
 
 
-def _load(config_path: Path | None) -> tuple[Path, Config]:
+def _load(config_path: Path | None, *, need_sources: bool = False) -> tuple[Path, Config]:
     path = resolve_config_path(config_path)
     try:
-        return path, load_config(path)
+        return path, load_config(path, need_sources=need_sources)
     except ConfigError as exc:
         click.echo(f"invalid configuration ({len(exc.problems)} problem(s)):", err=True)
         for problem in exc.problems:
@@ -75,8 +75,8 @@ def main() -> None:
 @main.command("check-config")
 @_config_option
 def check_config(config_path: Path | None) -> None:
-    """Validate the config file and list every problem (exit 2 when invalid)."""
-    path, config = _load(config_path)
+    """Validate the config file and list every problem (exit 2 when invalid, or when it has no source)."""
+    path, config = _load(config_path, need_sources=True)
     enabled = sum(1 for s in config.sources if s.enabled)
     click.echo(f"{path}: OK, {len(config.sources)} source(s), {enabled} enabled, database {config.crawler.database}")
 
@@ -86,7 +86,7 @@ def check_config(config_path: Path | None) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Log every fetch (debug level).")
 def run(config_path: Path | None, verbose: bool) -> None:
     """Run the daemon: poll every enabled source on its schedule until SIGTERM/SIGINT; SIGHUP reloads."""
-    path, config = _load(config_path)
+    path, config = _load(config_path, need_sources=True)
     if config.crawler.parse_processes:
         forkserver.start_early()
     with _importing():

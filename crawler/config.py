@@ -345,8 +345,10 @@ def resolve_config_path(explicit: str | Path | None) -> Path:
     return Path(env) if env else DEFAULT_CONFIG_PATH
 
 
-def load_config(path: Path) -> Config:
-    """Read and validate the file; raise ConfigError listing every problem found."""
+def load_config(path: Path, *, need_sources: bool = False) -> Config:
+    """Read and validate the file; raise ConfigError listing every problem found. ``need_sources``: a
+    file without a [[sources]] table is one of them (the daemon, a reload and check-config need one; an
+    empty file would otherwise read as "remove every source")."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -355,7 +357,10 @@ def load_config(path: Path) -> Config:
         raise ConfigError([f"{path}: cannot read: {exc}"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
-    return parse_config(raw, path)
+    config = parse_config(raw, path)
+    if need_sources and not config.sources:
+        raise ConfigError([f"{path}: no [[sources]] table: a config needs at least one source (see config/crawler.example.toml)"])
+    return config
 
 
 def parse_config(raw: dict[str, Any], path: Path | str = "<config>") -> Config:

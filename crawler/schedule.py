@@ -77,7 +77,7 @@ class Daemon:
 
     def __init__(self, config_path: Path, *, drain_grace: float = 30.0, config: Config | None = None) -> None:
         self._config_path = config_path
-        self._config = config or load_config(config_path)
+        self._config = config or load_config(config_path, need_sources=True)
         self._drain_grace = drain_grace
         self._stopping = asyncio.Event()
         self._inflight: dict[str, asyncio.Task[Any]] = {}
@@ -303,7 +303,7 @@ class Daemon:
     async def _reload(self) -> dict[str, list[str]]:
         assert self._scheduler is not None and self._deps is not None
         try:
-            new = load_config(self._config_path)
+            new = load_config(self._config_path, need_sources=True)
         except ConfigError as exc:
             logger.error("reload refused, keeping the running config:\n%s", exc)
             return {"added": [], "removed": [], "rescheduled": []}

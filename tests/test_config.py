@@ -78,6 +78,16 @@ def test_check_config_exits_2_and_prints_problems(tmp_path: Path) -> None:
     assert "sources[0] (id='Bad Id'): id:" in result.output
 
 
+@pytest.mark.parametrize("text", ["", "# nothing but a comment\n", '[crawler]\ndatabase = "x.db"\n'])
+@pytest.mark.parametrize("command", ["check-config", "run"])
+def test_a_config_without_sources_is_refused_naming_the_file(tmp_path: Path, text: str, command: str) -> None:
+    path = tmp_path / "empty.toml"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, [command, "--config", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}: no [[sources]] table" in result.output
+
+
 def test_config_path_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "env.toml"
     path.write_text('[[sources]]\nid = "e"\nname = "E"\nfeeds = ["https://e.example/"]\ncron = "0 9 * * 1-5"\n')

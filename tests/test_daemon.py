@@ -34,8 +34,16 @@ def test_daemon_collects_survives_a_failing_source_reloads_and_stops_cleanly(
         arabic = sum(1 for a in site.articles() if a.language == "ar")
         assert wait_for(lambda: count(db, "SELECT count(*) FROM articles") == arabic), "new article not picked up"
 
-        # SIGHUP with a broken config keeps the running one; a good config adds a source.
+        # SIGHUP with an empty file (not "remove every source") or a broken config keeps the running one;
+        # a good config adds a source.
         good = config.read_text()
+        config.write_text("")
+        daemon.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        site.add_article()
+        site.add_article()
+        arabic = sum(1 for a in site.articles() if a.language == "ar")
+        assert wait_for(lambda: count(db, "SELECT count(*) FROM articles") == arabic), "sources dropped by an empty reload"
         config.write_text(good + "[[sources]]\nid = 'x'\nbogus = 1\n")
         daemon.send_signal(signal.SIGHUP)
         time.sleep(0.5)
@@ -52,6 +60,7 @@ def test_daemon_collects_survives_a_failing_source_reloads_and_stops_cleanly(
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     messages = [line["msg"] for line in lines]
     assert any(m.startswith("reload refused") for m in messages), output[-3000:]
+    assert any(m.startswith("reload refused") and "no [[sources]] table" in m for m in messages), output[-3000:]
     assert any("'added': ['english']" in m for m in messages), output[-3000:]
     assert any(line.get("event") == "fetch_failed" and line.get("source") == "broken" for line in lines)
     assert messages[-1].startswith("daemon stopped")

@@ -40,7 +40,7 @@ from crawler.events import Event, publish, utc_now
 from crawler.fetch import Exchange, Fetcher
 from crawler.models import DiscoveryKind, Link, Page, RunSummary, Validators
 from crawler.store import Store, SyncStore
-from crawler.urls import UrlPolicy
+from crawler.urls import BadUrl, UrlPolicy, canonicalize
 from crawler.workers import Parser, ParseSpec
 
 __all__ = ["Deps", "record_failed_run", "run_concurrently", "run_source"]
@@ -134,8 +134,14 @@ async def _discover(source: SourceConfig, policy: UrlPolicy, deps: Deps, summary
     fetch_policy = _discovery_policy(source)
     links: dict[str, Link] = {}
     children_left = _MAX_CHILD_SITEMAPS
+    fetched: set[str] = set()  # an index that lists itself, or two that list each other, is read once a run
     while queue:
         kind, url = queue.pop(0)
+        key = _spelling(url)
+        if key in fetched:
+            logger.debug("%s: %s was read already this run (a sitemap index loops)", source.id, url)
+            continue
+        fetched.add(key)
         state = await deps.store.do(SyncStore.discovery_state, url)
         try:
             page = await deps.fetcher.fetch(url, fetch_policy, state[0] if state else None)
@@ -150,6 +156,7 @@ async def _discover(source: SourceConfig, policy: UrlPolicy, deps: Deps, summary
                     summary.skipped["bad_link"] = summary.skipped.get("bad_link", 0) + discovered.bad_links
                 await deps.store.do(SyncStore.save_discovery_state, url, source.id, kind, page.validators, found,
                                     children, page.status, utc_now())  # fmt: skip
+            children = [child for child in children if _spelling(child) not in fetched]  # a loop is not a new child
             for child in children[:children_left]:  # an unchanged index still has children that changed
                 queue.append(("sitemap", child))
             children_left -= min(children_left, len(children))
@@ -166,6 +173,14 @@ async def _discover(source: SourceConfig, policy: UrlPolicy, deps: Deps, summary
         for link in found:
             links.setdefault(link.url, link)
     return list(links.values())
+
+
+def _spelling(url: str) -> str:
+    """One spelling of a discovery URL, to notice the same page listed twice."""
+    try:
+        return canonicalize(url)
+    except BadUrl:
+        return url
 
 
 # --- stage 2: select ------------------------------------------------------------------------------------

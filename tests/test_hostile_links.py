@@ -167,3 +167,27 @@ def test_link_discovery_never_raises_whatever_the_hrefs(hrefs: list[str]) -> Non
     for href in hrefs:
         resolved = resolve_link(href, "http://news.example/")
         assert resolved is None or resolved.startswith(("http://", "https://"))
+
+
+def test_sitemap_indexes_that_list_themselves_or_each_other_are_read_once_a_run(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    good = serve_articles(httpserver)
+    ns = "xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'"
+
+    def index(*children: str) -> str:
+        entries = "".join(f"<sitemap><loc>{httpserver.url_for(child)}</loc></sitemap>" for child in children)
+        return f"<?xml version='1.0'?><sitemapindex {ns}>{entries}</sitemapindex>"
+
+    httpserver.expect_request("/self.xml").respond_with_data(index("/self.xml", "/a.xml"), content_type="application/xml")
+    httpserver.expect_request("/a.xml").respond_with_data(index("/b.xml"), content_type="application/xml")
+    httpserver.expect_request("/b.xml").respond_with_data(index("/a.xml", "/urls.xml"), content_type="application/xml")
+    locs = "".join(f"<url><loc>{url}</loc></url>" for url in good)
+    httpserver.expect_request("/urls.xml").respond_with_data(
+        f"<?xml version='1.0'?><urlset {ns}>{locs}</urlset>", content_type="application/xml"
+    )
+    base = httpserver.url_for("")[:-1]
+    [summary] = crawl(write_config(tmp_path, source("maps", base, "sitemaps", "/self.xml")))
+    assert summary.new == 2 and summary.discovery_failed == 0
+    reads = [request.path for request, _ in httpserver.log if request.path.endswith(".xml")]
+    assert sorted(reads) == ["/a.xml", "/b.xml", "/self.xml", "/urls.xml"]  # each once

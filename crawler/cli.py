@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import gc
 import json
+import sqlite3
 import sys
 import time
 from collections.abc import Iterator
@@ -28,6 +29,8 @@ from crawler.events import EVENT_TYPES
 from crawler.logformat import configure_logging
 
 if TYPE_CHECKING:
+    import subprocess
+
     from crawler.store import SyncStore
 
 __all__ = ["main"]
@@ -62,7 +65,20 @@ def _load(config_path: Path | None, *, need_sources: bool = False) -> tuple[Path
         sys.exit(2)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group: a database that turns out unreadable half-way through a read (a truncated or
+    corrupt file) ends the command with one line naming it, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except sqlite3.DatabaseError as exc:
+            database = ctx.meta.get("crawler.database", "the database")
+            click.echo(f"crawler: {database}: the database cannot be read ({exc}); restore it from a backup", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="crawler")
 def main() -> None:
     """A news monitoring daemon: polls news sources, stores every article once, logs what changed."""
@@ -348,10 +364,37 @@ def ui(config_path: Path | None, port: int) -> None:
     with tempfile.TemporaryDirectory(prefix="crawler-ui-") as tmp:
         command = datasette_command(config.crawler.database, port, Path(tmp))
         click.echo(f"crawler: {config.crawler.database} on http://127.0.0.1:{port}/ (Ctrl-C stops)", err=True)
-        try:
-            sys.exit(subprocess.run(command).returncode)
-        except KeyboardInterrupt:
-            sys.exit(0)
+        server = subprocess.Popen(command, preexec_fn=_die_with_parent)  # noqa: PLW1509 - Linux prctl only
+        sys.exit(_serve_until_stopped(server))
+
+
+def _serve_until_stopped(server: subprocess.Popen[bytes]) -> int:
+    """Wait for the server; a SIGTERM, SIGHUP or Ctrl-C to this command goes to it too, so stopping the
+    command stops the server (and the server dies with this process even if it is killed outright)."""
+    import signal
+
+    def forward(signum: int, _frame: object) -> None:
+        if server.poll() is None:
+            server.send_signal(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(signum, forward)
+    try:
+        code = server.wait()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    return 0 if code in (0, -signal.SIGTERM, -signal.SIGINT, -signal.SIGHUP) else code
+
+
+def _die_with_parent() -> None:
+    """In the server's process before it starts: the kernel sends it SIGTERM when its parent dies."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
 
 
 @main.command()
@@ -432,7 +475,7 @@ def templates(config_path: Path | None, source_id: str | None, reset: bool) -> N
         raise click.BadParameter(f"no such source: {source_id}", param_hint="SOURCE_ID")
     if reset and source_id is None:
         raise click.BadParameter("--reset needs a SOURCE_ID", param_hint="--reset")
-    store = _open_existing_store(config)
+    store = _open_existing_store(config, writable=reset)
     try:
         if reset and source_id is not None:
             click.echo(f"{source_id}: {store.reset_template(source_id)} template block(s) forgotten")
@@ -455,24 +498,30 @@ def _source(config: Config, source_id: str) -> SourceConfig:
 
 
 def _template_keys(config: Config, source_id: str) -> frozenset[str]:
-    from crawler.store import SyncStore
-
     if not config.crawler.database.exists():
         return frozenset()
-    store = SyncStore(config.crawler.database)
+    store = _open_existing_store(config)
     try:
         return store.template_keys(source_id)
     finally:
         store.close()
 
 
-def _open_existing_store(config: Config) -> SyncStore:
+def _open_existing_store(config: Config, *, writable: bool = False, live: bool = False) -> SyncStore:
+    """The configured database, read-only unless the command writes (nothing is created or migrated by a
+    read); a missing or unusable file ends the command with one line naming it."""
+    from crawler.errors import StoreError
     from crawler.store import SyncStore
 
     if not config.crawler.database.exists():
         click.echo(f"crawler: no database at {config.crawler.database} yet", err=True)
         sys.exit(1)
-    return SyncStore(config.crawler.database)
+    click.get_current_context().meta["crawler.database"] = config.crawler.database
+    try:
+        return SyncStore(config.crawler.database, read_only=not writable, live=live)
+    except StoreError as exc:
+        click.echo(f"crawler: {exc}", err=True)
+        sys.exit(1)
 
 
 def _download(url: str, source: SourceConfig | None, config: Config | None) -> bytes:
@@ -518,7 +567,7 @@ def events(
 ) -> None:  # fmt: skip
     """List stored events, oldest first."""
     _, config = _load(config_path)
-    store = _open_existing_store(config)
+    store = _open_existing_store(config, live=follow)
     since_text = since.isoformat() if since else None
     try:
         while True:

@@ -250,19 +250,71 @@ def _fallen_signals(seen: dict[str, float], baselines: dict[str, float], pages: 
     return fallen
 
 
+def _writable_connection(path: Path) -> sqlite3.Connection:
+    if str(path) != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=30)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+def _read_only_connection(path: Path, *, live: bool = False) -> sqlite3.Connection:
+    """A connection that cannot write, and writes nothing beside the database. A WAL database is shared
+    through its -shm file: while a writer (the daemon) has it open the file exists, and the reader joins
+    it read-only; when nobody has it open (the daemon stopped; a backup, a snapshot) the reader opens the
+    file as immutable, creating no -wal or -shm that a group member could not create anyway. ``live``
+    (``events --follow``) always joins, to see what a writer that starts later adds."""
+    if not path.is_file():
+        raise sqlite3.OperationalError("unable to open database file: no such file")
+    uri = path.resolve().as_uri()
+    if not live and not path.with_name(path.name + "-shm").exists():
+        return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    return conn
+
+
+def _check_readable(db: Database, path: Path) -> None:
+    """The read commands read the current schema: a database an older version wrote needs one writable
+    open (the daemon, `crawler crawl`) to migrate it."""
+    db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    if migrations.pending(db):
+        raise StoreError(
+            f"{path}: the database is from an older version of crawler; open it once for writing (start the "
+            "daemon, or run `crawler crawl`) to migrate it, then read it again"
+        )
+
+
+def _unusable(path: Path, exc: sqlite3.DatabaseError, read_only: bool) -> str:
+    """One line naming the file, what is wrong and what to do."""
+    reason = str(exc)
+    if "not a database" in reason or "malformed" in reason:
+        return f"{path}: not a usable crawler database ({reason}); restore it from a backup or point `database` at another file"
+    if read_only and "unable to open" in reason:
+        return f"{path}: cannot open the database ({reason}); is it there, and readable for this user?"
+    return f"{path}: cannot open the database ({reason}){_hint(exc)}"
+
+
 class SyncStore:
     """The database operations, synchronous; only ever called on the store thread."""
 
-    def __init__(self, path: Path) -> None:
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), timeout=30)
-        self.db = Database(conn, execute_plugins=False)
-        self.db.execute("PRAGMA busy_timeout = 30000")
-        self.db.execute("PRAGMA journal_mode = WAL")
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        self.db.execute("PRAGMA foreign_keys = ON")
-        migrations.apply(self.db)
+    def __init__(self, path: Path, *, read_only: bool = False, live: bool = False) -> None:
+        """Open (and create, and migrate) the database for writing; with ``read_only``, open an existing
+        one for reading only: nothing is written, not even the WAL's shared-memory file when the daemon
+        is not running (a group member, a backup, a snapshot on a read-only filesystem); ``live`` keeps
+        watching for a writer's changes. Raises StoreError naming the file and what to do."""
+        try:
+            connection = _read_only_connection(path, live=live) if read_only else _writable_connection(path)
+            self.db = Database(connection, execute_plugins=False)
+            if read_only:
+                _check_readable(self.db, path)
+            else:
+                self.db.execute("PRAGMA foreign_keys = ON")
+                migrations.apply(self.db)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(_unusable(path, exc, read_only)) from None
         # Search-index rows waiting for the end of a group commit (see index_later), else None.
         self._pending_index: list[tuple[int, str, str, bool]] | None = None
 

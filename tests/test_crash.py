@@ -176,6 +176,6 @@ def test_a_read_only_database_is_a_clear_error_and_a_non_zero_exit(tmp_path: Pat
                 db.chmod(0o644)
     for result in results:
         assert result.returncode == 1, result.stderr[-2000:]
-        assert f"database {db}" in result.stderr and "read-only for this user?" in result.stderr
+        assert f"{db}: cannot open the database" in result.stderr and "read-only for this user?" in result.stderr
     assert count(db, "SELECT count(*) FROM articles") == stored
     assert_consistent(db)

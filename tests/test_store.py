@@ -176,7 +176,7 @@ def test_an_unopenable_database_is_a_store_error_naming_the_file(tmp_path: Path)
     async def run() -> None:
         await Store.open(tmp_path / "crawler.db")
 
-    with pytest.raises(StoreError, match=r"cannot open database .*crawler\.db"):
+    with pytest.raises(StoreError, match=r"crawler\.db: cannot open the database"):
         asyncio.run(run())
 
 

@@ -9,6 +9,7 @@ escapes every value it shows, and bodies are stored as plain text, so no page HT
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -211,8 +212,13 @@ def datasette_command(database: Path, port: int, workdir: Path) -> list[str]:
     (workdir / "metadata.json").write_text(json.dumps(metadata(database.stem), ensure_ascii=False), encoding="utf-8")
     (workdir / "static").mkdir(exist_ok=True)
     (workdir / "static" / "crawler.css").write_text(stylesheet(), encoding="utf-8")
+    # A reader who may not create the WAL's shared-memory file beside a database nobody is writing (the
+    # daemon stopped; a backup) opens it as immutable; otherwise Datasette opens it read-only as it changes.
+    shm = database.with_name(database.name + "-shm")
+    immutable = not shm.exists() and not os.access(database.parent, os.W_OK)
     return [
-        sys.executable, "-m", "datasette", "serve", f"{database}", "--host", "127.0.0.1", "--port", str(port),
+        sys.executable, "-m", "datasette", "serve", *(["-i"] if immutable else []), f"{database}",
+        "--host", "127.0.0.1", "--port", str(port),
         "--metadata", str(workdir / "metadata.json"), "--plugins-dir", str(HERE / "plugins"),
         "--static", f"crawler-static:{workdir / 'static'}", "--setting", "sql_time_limit_ms", "3000",
     ]  # fmt: skip

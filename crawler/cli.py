@@ -18,12 +18,12 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from crawler import __version__, forkserver
-from crawler.config import Config, SourceConfig, load_config, resolve_config_path
+from crawler.config import Config, CrawlerSettings, SourceConfig, load_config, resolve_config_path
 from crawler.errors import ConfigError, CrawlerError
 from crawler.events import EVENT_TYPES
 from crawler.logformat import configure_logging
@@ -160,16 +160,14 @@ def extract(
     from crawler.decode import decode_html
     from crawler.extract import SelectorRules, extract_article
 
-    config = _load(config_path)[1] if source_id else None
+    # The config's [crawler] settings apply to a URL whenever there is a config (a source's too with --source).
+    config = _load(config_path)[1] if source_id or config_path or resolve_config_path(None).exists() else None
     source = _source(config, source_id) if config and source_id else None
     if target.startswith(("http://", "https://")):
         content = _download(target, source, config)
         url = url or target
     else:
-        try:
-            content = Path(target).read_bytes()
-        except OSError as exc:
-            raise click.BadParameter(str(exc), param_hint="TARGET") from None
+        content = _read_page_file(Path(target), config.crawler.max_page_bytes if config else CrawlerSettings().max_page_bytes)
     html, _ = decode_html(content)
     zone = timezone or (source.timezone if source else "UTC")
     language = source.language if source else None
@@ -524,13 +522,44 @@ def _open_existing_store(config: Config, *, writable: bool = False, live: bool =
         sys.exit(1)
 
 
+def _read_page_file(path: Path, max_bytes: int) -> bytes:
+    """A saved page as bytes of HTML: a gzipped one (.html.gz, as sites and datasets keep them) unpacked
+    under the page size cap; anything that is not HTML refused in one line."""
+    import gzip
+    import zlib
+
+    from crawler.decode import binary_reason, non_html_reason
+
+    try:
+        with path.open("rb") as file:
+            content = file.read(max_bytes + 1)
+    except OSError as exc:
+        raise click.BadParameter(str(exc), param_hint="TARGET") from None
+    if content[:2] == b"\x1f\x8b":
+        try:
+            with gzip.open(path, "rb") as unpacked:
+                content = unpacked.read(max_bytes + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            _fail(f"{path}: a broken gzip file ({exc})")
+    if len(content) > max_bytes:
+        _fail(f"{path}: over max_page_bytes ({max_bytes:,} bytes), as a fetched page would be")
+    reason = non_html_reason(content, None) or binary_reason(content)
+    if reason is not None:
+        _fail(f"{path}: not an HTML page ({reason})")
+    return content
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"crawler: {message}", err=True)
+    sys.exit(1)
+
+
 def _download(url: str, source: SourceConfig | None, config: Config | None) -> bytes:
-    """One polite GET for ``crawler extract URL``: within the source's allowed domains and with the
-    config's [crawler] settings when a source is given, else the URL's own host with default settings
-    (private addresses refused)."""
+    """One polite GET for ``crawler extract URL``: within the source's allowed domains when a source is
+    given, else on the URL's own host; with the config's [crawler] settings when there is a config, else
+    the defaults (private addresses refused)."""
     from urllib.parse import urlsplit
 
-    from crawler.config import CrawlerSettings
     from crawler.fetch import Fetcher
     from crawler.pipeline import article_policy
     from crawler.urls import UrlPolicy

@@ -18,7 +18,7 @@ import re
 from charset_normalizer import from_bytes
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
 
-__all__ = ["decode_html", "non_html_reason", "repair_mojibake"]
+__all__ = ["binary_reason", "decode_html", "non_html_reason", "repair_mojibake"]
 logger = logging.getLogger(__name__)
 
 # Labels servers send by default when nobody configured a charset; a page's own meta tag beats them.
@@ -30,6 +30,7 @@ _MOJIBAKE_MARKER = "ظ„"  # how "ل" (UTF-8 d9 84) reads in cp1256: the common
 _HTML_TYPES = {"", "text/html", "application/xhtml+xml", "text/plain", "application/octet-stream"}
 _HTML_START = re.compile(rb"^\s*(<!doctype html|<html|<head|<body|<!--|<meta|<title|<div|<p[ >])", re.I)
 _UTF8_LABELS = {"utf-8", "utf8"}
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
 
 
 def non_html_reason(body: bytes, content_type: str | None) -> str | None:
@@ -41,6 +42,19 @@ def non_html_reason(body: bytes, content_type: str | None) -> str | None:
     if declared in _HTML_TYPES or _HTML_START.match(body[:1024].lstrip(b"\xef\xbb\xbf")):
         return None
     return f"Content-Type {declared} is not HTML, nor does the body look like HTML"
+
+
+def binary_reason(body: bytes) -> str | None:
+    """Why bytes are not text in any charset (an image, an archive, random data), or None. Text in every
+    charset a page may use is free of NUL and most control bytes, UTF-16 aside (it starts with a BOM)."""
+    encoding, _ = read_bom(body)
+    if encoding and encoding.startswith("utf-16"):
+        return None
+    sample = body[:8192]
+    controls = len(_CONTROL_BYTES.findall(sample))
+    if controls > max(2, len(sample) // 200):
+        return f"binary data ({controls} control bytes in the first {len(sample):,})"
+    return None
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.forkserver
+import os
 import threading
 
 __all__ = ["PRELOAD", "start_early"]
@@ -22,4 +23,25 @@ PRELOAD = ["crawler.preload"]  # the worker code, imported with the collector of
 def start_early() -> None:
     """Set the forkserver's preload list and start it in the background (idempotent)."""
     multiprocessing.get_context("forkserver").set_forkserver_preload(PRELOAD)
-    threading.Thread(target=multiprocessing.forkserver.ensure_running, name="forkserver-start", daemon=True).start()
+    threading.Thread(target=_start, name="forkserver-start", daemon=True).start()
+
+
+def _start() -> None:
+    """Start the forkserver with a safe import path. It is a ``python -c`` process, whose first import path
+    is the working directory: run from a directory holding a folder named "crawler" (the parent of a
+    checkout), that folder shadowed the installed package, the preload failed without a word and every
+    worker died at import. PYTHONSAFEPATH (Python 3.11) leaves the working directory out; it is set for
+    this one start, under a lock, and taken back."""
+    with _ENVIRONMENT:
+        before = os.environ.get("PYTHONSAFEPATH")
+        os.environ["PYTHONSAFEPATH"] = "1"
+        try:
+            multiprocessing.forkserver.ensure_running()
+        finally:
+            if before is None:
+                del os.environ["PYTHONSAFEPATH"]
+            else:
+                os.environ["PYTHONSAFEPATH"] = before
+
+
+_ENVIRONMENT = threading.Lock()

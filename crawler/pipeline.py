@@ -79,7 +79,9 @@ async def run_source(source: SourceConfig, deps: Deps, *, recheck_all: bool = Fa
         new, due = await _select(links, source, deps, recheck_all)
         template = await deps.store.do(SyncStore.template_keys, source.id)
         spec = ParseSpec(source, policy, source.extract.rules(), template)
-        via = deps.parser.exchange_for(spec) if new or due else None  # no pages, no workers started
+        if new or due:
+            await deps.parser.ready()  # no pages, no workers started; and workers that cannot start are not used
+        via = deps.parser.exchange_for(spec) if new or due else None
         job = _Job(source, policy, deps, summary, spec, via)
         pages: list[tuple[Link, dict[str, Any] | None]] = [(link, None) for link in new[: source.max_articles_per_run]]
         pages += due

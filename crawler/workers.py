@@ -53,6 +53,12 @@ MIN_BODY_CHARS = 80  # below this a page is a section/tag/about page, not an art
 PARSE_TIMEOUT = 60.0  # seconds one page may take in a worker before it is killed and replaced
 logger = logging.getLogger(__name__)
 _FRAME = struct.Struct("!I")  # each message: its length, then a pickle
+_READY = b"ready"  # a worker's first frame: its code imported, its loop running
+_START_TIMEOUT = 60.0  # seconds a new worker may take to say it is ready (the forkserver may still import)
+
+
+class WorkerStartFailed(CrawlerError):
+    """A parse worker died or stayed silent before it was ready."""
 _SPECS_KEPT = 64  # source runs' specs a worker keeps unpickled
 
 
@@ -103,11 +109,17 @@ class Parser:
             forkserver.start_early()  # if the CLI has not already: it overlaps opening the store, discovery
         self._workers: list[_Worker] = []
         self._started: asyncio.Task[None] | None = None  # in the running loop, when the first run asks
+        self._broken: str | None = None  # why the workers cannot start: pages are parsed here instead
+
+    @property
+    def _local(self) -> bool:
+        return self._processes == 0 or self._broken is not None
 
     def exchange_for(self, spec: ParseSpec) -> Exchange | None:
         """For Fetcher.fetch(via=...): each hop of an article page made in a worker, which parses a 2xx
-        body as spec says and answers with the result. None without workers (fetch here, parse later)."""
-        if self._processes == 0:
+        body as spec says and answers with the result. None without workers (fetch here, parse later),
+        and once the workers have turned out unable to start."""
+        if self._local:
             return None
         self._start_workers_soon()
 
@@ -127,7 +139,7 @@ class Parser:
         the error parsing raised) is taken from the page. Raises NotHtml or ParseFailed."""
         if page.processed is not None:
             return _unwrap(page.processed)
-        if self._processes == 0:
+        if self._local:
             try:
                 return await asyncio.to_thread(parse_page, page, spec)
             except NotHtml:
@@ -140,10 +152,18 @@ class Parser:
         """The worker processes' ids (started on the first page)."""
         return [worker.pid for worker in self._workers]
 
+    async def ready(self) -> None:
+        """Wait until the workers have started (or turned out unable to): call before exchange_for to know
+        which it will be."""
+        if not self._local:
+            await self._start_workers_soon()
+
     async def _ask(self, request: tuple[Any, ...], url: str, deadline: float) -> object:
         """Send request to the least busy worker; its answer. A worker that died or hangs is replaced."""
         await self._start_workers_soon()
         await self._replace_unusable()  # one that died while idle (an OOM kill) is replaced before use
+        if not self._workers:
+            raise ParseFailed(f"{url}: no parse worker could start ({self._broken})")
         worker = min(self._workers, key=lambda candidate: (candidate.load, candidate.asked))
         try:
             return await worker.ask(request, url, deadline)
@@ -156,7 +176,10 @@ class Parser:
             if worker in self._workers:  # not already replaced by another page that found it so
                 self._workers.remove(worker)
                 worker.kill()
-                self._workers.append(await _Worker.start(self._context, self._settings))
+                try:
+                    self._workers.append(await _Worker.start(self._context, self._settings))
+                except WorkerStartFailed as exc:
+                    self._give_up_if_none_left(str(exc))
 
     def _start_workers_soon(self) -> asyncio.Task[None]:
         """The task starting the workers (in a thread each: the forkserver may still be importing), once."""
@@ -165,8 +188,20 @@ class Parser:
         return self._started
 
     async def _start_workers(self) -> None:
-        started = await asyncio.gather(*(_Worker.start(self._context, self._settings) for _ in range(self._processes)))
-        self._workers.extend(started)
+        starts = (_Worker.start(self._context, self._settings) for _ in range(self._processes))
+        started = await asyncio.gather(*starts, return_exceptions=True)
+        self._workers.extend(worker for worker in started if isinstance(worker, _Worker))
+        failures = [str(outcome) for outcome in started if isinstance(outcome, BaseException)]
+        if failures:
+            logger.warning("%d of %d parse workers did not start: %s", len(failures), self._processes, failures[0])
+            self._give_up_if_none_left(failures[0])
+
+    def _give_up_if_none_left(self, reason: str) -> None:
+        """With no worker running and none able to start, parse in this process from now on: said once, as
+        an error; the pages in flight fail once (ParseFailed) and are fetched again on the next run."""
+        if not self._workers and self._broken is None:
+            self._broken = reason
+            logger.error("parse workers cannot start (%s): fetching and parsing in the crawler's process instead", reason)
 
     async def aclose(self) -> None:
         if self._started is not None:
@@ -199,11 +234,32 @@ class _Worker:
 
     @classmethod
     async def start(cls, context: multiprocessing.context.ForkServerContext, settings: CrawlerSettings) -> _Worker:
+        """A started worker, once it says it is ready; WorkerStartFailed when it dies or stays silent first
+        (its code cannot be imported, say)."""
         ours, theirs = context.Pipe()  # a socketpair: read by each side's event loop as a stream
         process = context.Process(target=_serve, args=(theirs, settings), name="crawler-parse", daemon=True)
-        await asyncio.to_thread(process.start)  # waits for the forkserver, which imports the parse code first
+        try:
+            await asyncio.to_thread(process.start)  # waits for the forkserver, which imports the parse code first
+        except Exception as exc:  # noqa: BLE001 - whatever stops a start (the forkserver gone, unpicklable settings) is one
+            raise WorkerStartFailed(f"the forkserver could not start a worker: {exc!r}") from exc
         theirs.close()
         reader, writer = await asyncio.open_unix_connection(sock=_as_socket(ours))
+        try:
+            async with asyncio.timeout(_START_TIMEOUT):
+                greeting = await _read_frame(reader)
+        except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
+            writer.close()
+            process.join(1)  # a worker that died has its exit status; one that stays silent is killed
+            if process.exitcode is None:
+                process.kill()
+                process.join(1)
+            code = process.exitcode
+            how = "stayed silent" if code is None else f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+            raise WorkerStartFailed(f"a parse worker died before it was ready ({how}; its error is on stderr)") from None
+        if greeting != _READY:
+            writer.close()
+            process.kill()
+            raise WorkerStartFailed(f"a parse worker greeted with {greeting[:40]!r}")
         return cls(process, reader, writer)
 
     @property
@@ -307,6 +363,7 @@ def _serve(connection: Connection, settings: CrawlerSettings) -> None:
 
 async def _serve_requests(sock: socket.socket, settings: CrawlerSettings) -> None:
     reader, writer = await asyncio.open_unix_connection(sock=sock)
+    writer.write(_FRAME.pack(len(_READY)) + _READY)  # the code imported and the loop runs: requests welcome
     client = HttpClient(settings)
     specs: dict[bytes, ParseSpec] = {}  # unpickled once per source run
     running: set[asyncio.Task[None]] = set()

@@ -253,3 +253,64 @@ def test_a_worker_that_died_while_idle_is_replaced_before_the_next_page(httpserv
     took, page, killed, now = asyncio.run(run())
     assert isinstance(page.processed, Parsed) and len(now) == 1 and now[0] != killed
     assert took < 10  # not the fetch timeout + parse timeout a request to the dead worker would wait
+
+
+def test_workers_that_cannot_import_their_code_give_one_error_and_parsing_goes_on_here(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A worker whose code cannot be imported dies before it is ready. Here the settings it is handed are
+    of a class from a module only this process has: unpickling them fails in every worker, as an import
+    shadowed by the working directory did."""
+    import sys
+    import types
+
+    module = types.ModuleType("crawler_settings_only_here")
+
+    class Unreachable(CrawlerSettings):
+        pass
+
+    Unreachable.__module__, Unreachable.__qualname__ = module.__name__, "Unreachable"
+    module.Unreachable = Unreachable  # type: ignore[attr-defined]
+    sys.modules[module.__name__] = module
+
+    async def run() -> tuple[Parsed, Parsed]:
+        parser = Parser(2, Unreachable())
+        try:
+            await parser.ready()
+            assert parser.exchange_for(SPEC) is None  # fetch here, parse here
+            first = await parser.parse(_page(SEED.read_bytes()), SPEC)
+            second = await parser.parse(_page(SEED.read_bytes()), SPEC)
+            return first, second
+        finally:
+            await parser.aclose()
+            del sys.modules[module.__name__]
+
+    with caplog.at_level("ERROR", logger="crawler.workers"):
+        first, second = asyncio.run(run())
+    assert first.article.title and first.article.title == second.article.title
+    errors = [record.getMessage() for record in caplog.records if record.levelname == "ERROR"]
+    assert len(errors) == 1 and errors[0].startswith("parse workers cannot start (a parse worker died before it was ready")
+
+
+def test_a_folder_named_crawler_in_the_working_directory_does_not_shadow_the_workers(tmp_path: Path) -> None:
+    """Run from the parent of a checkout: the working directory holds a folder named crawler."""
+    import subprocess
+    import sys
+
+    from conftest import serving, site_source, write_config
+
+    from crawler.demo.site import NewsSite
+
+    (tmp_path / "crawler").mkdir()
+    (tmp_path / "crawler" / "README.md").write_text("a checkout, not the package\n")
+    site = NewsSite(articles=4)
+    with serving(site) as base:
+        config = write_config(tmp_path, site_source(base), parse_processes=2)
+        script = Path(sys.executable).with_name("crawler")
+        command = [str(script)] if script.exists() else [sys.executable, "-m", "crawler"]
+        result = subprocess.run([*command, "crawl", "--config", str(config)], cwd=tmp_path, capture_output=True,
+                                text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and "worker" not in result.stderr, result.stderr[-2000:]
+    arabic = sum(1 for article in site.articles() if article.language == "ar")
+    assert f"new {arabic}," in result.stderr

@@ -199,7 +199,9 @@ def measure(command: list[str], workdir: Path) -> dict[str, float]:
     if process.returncode != 0:
         tail = (workdir / "output.log").read_text(errors="replace")[-1500:]
         print(f"  {' '.join(command[1:3])} exited {process.returncode}:\n{tail}", file=sys.stderr)
-    return {"wall": wall, "cpu": tree.cpu_seconds(), "rss_mb": tree.peak_rss / 1e6, "sampler_ms": sampler_ms}
+    others = [peak for pid, peak in tree.peak_by_pid.items() if pid != process.pid]
+    return {"wall": wall, "cpu": tree.cpu_seconds(), "rss_mb": tree.peak_rss / 1e6, "sampler_ms": sampler_ms,
+            "root_mb": tree.peak_by_pid.get(process.pid, 0) / 1e6, "largest_child_mb": max(others, default=0) / 1e6}  # fmt: skip
 
 
 class ProcessTree:
@@ -210,6 +212,7 @@ class ProcessTree:
         self._cpu: dict[int, float] = {}
         self._members: set[int] = set()
         self.peak_rss = 0
+        self.peak_by_pid: dict[int, int] = {}  # each member's own peak (bench/memory.py tells the root from the rest)
         self._tick = os.sysconf("SC_CLK_TCK")
         self._page = os.sysconf("SC_PAGE_SIZE")
 
@@ -226,7 +229,9 @@ class ProcessTree:
                 continue
             fields = raw[raw.rindex(")") + 2 :].split()  # after "pid (comm) "
             self._cpu[pid] = (int(fields[11]) + int(fields[12])) / self._tick  # utime + stime
-            memory += proportional_set_size(pid) or int(fields[21]) * self._page
+            own = proportional_set_size(pid) or int(fields[21]) * self._page
+            self.peak_by_pid[pid] = max(self.peak_by_pid.get(pid, 0), own)
+            memory += own
         self.peak_rss = max(self.peak_rss, memory)
 
     def cpu_seconds(self) -> float:

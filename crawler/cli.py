@@ -167,7 +167,9 @@ def extract(
         content = _download(target, source, config)
         url = url or target
     else:
-        content = _read_page_file(Path(target), config.crawler.max_page_bytes if config else CrawlerSettings().max_page_bytes)
+        content = _read_page_file(
+            Path(target), config.crawler.max_page_bytes if config else CrawlerSettings().max_page_bytes
+        )
     html, _ = decode_html(content)
     zone = timezone or (source.timezone if source else "UTC")
     language = source.language if source else None
@@ -195,7 +197,11 @@ def extract(
 @_config_option
 @click.argument("query")
 @click.option("--source", "source_id", help="Only articles of this source.")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only articles published (else first seen) on or after this date.")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Only articles published (else first seen) on or after this date.",
+)
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def search(
@@ -314,9 +320,7 @@ def show(config_path: Path | None, article: str, as_json: bool) -> None:
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Published (else first seen) on or after.")
 @click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="Published (else first seen) on or before.")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
-def export(
-    config_path: Path | None, fmt: str, source_id: str | None, since: Any, until: Any, out: Path | None
-) -> None:
+def export(config_path: Path | None, fmt: str, source_id: str | None, since: Any, until: Any, out: Path | None) -> None:
     """Stored articles as JSON Lines, CSV or Parquet, streamed (constant memory); fields in the README."""
     from crawler.export import EXPORT_FIELDS, write_csv, write_jsonl, write_parquet
 
@@ -326,7 +330,9 @@ def export(
     store = _open_existing_store(config)
     day = "%Y-%m-%d"
     try:
-        batches = store.export_batches(EXPORT_FIELDS, source_id, since and since.strftime(day), until and until.strftime(day))
+        batches = store.export_batches(
+            EXPORT_FIELDS, source_id, since and since.strftime(day), until and until.strftime(day)
+        )
         if fmt == "parquet":
             assert out is not None
             try:
@@ -336,7 +342,7 @@ def export(
                 sys.exit(1)
         else:
             writer = write_jsonl if fmt == "jsonl" else write_csv
-            with (out.open("w", encoding="utf-8", newline="") if out else contextlib.nullcontext(sys.stdout)) as stream:
+            with out.open("w", encoding="utf-8", newline="") if out else contextlib.nullcontext(sys.stdout) as stream:
                 written = writer(batches, stream)
     finally:
         store.close()
@@ -485,7 +491,9 @@ def templates(config_path: Path | None, source_id: str | None, reset: bool) -> N
         click.echo("no template blocks learned yet (a source needs at least 5 stored articles)")
     for row in rows:
         text = " ".join(row["text"].split())
-        click.echo(f"{row['source_id']:<12} {row['articles']:>3}/{row['sampled']:<3} {row['learned_at'][:10]}  {text[:100]}")
+        click.echo(
+            f"{row['source_id']:<12} {row['articles']:>3}/{row['sampled']:<3} {row['learned_at'][:10]}  {text[:100]}"
+        )
 
 
 def _source(config: Config, source_id: str) -> SourceConfig:
@@ -584,8 +592,12 @@ def _download(url: str, source: SourceConfig | None, config: Config | None) -> b
 @main.command()
 @_config_option
 @click.option("--source", "source_id", help="Only events of this source.")
-@click.option("--type", "types", multiple=True, type=click.Choice(EVENT_TYPES), help="Only events of this type (repeatable).")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"]), help="Only events from this time (UTC) on.")
+@click.option(
+    "--type", "types", multiple=True, type=click.Choice(EVENT_TYPES), help="Only events of this type (repeatable)."
+)
+@click.option(
+    "--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"]), help="Only events from this time (UTC) on."
+)
 @click.option("--after", default=0, show_default=True, help="Only events with an id above this.")
 @click.option("--limit", default=50, show_default=True)
 @click.option("--follow", is_flag=True, help="Keep printing new events as they are stored (Ctrl-C stops).")

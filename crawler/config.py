@@ -25,11 +25,19 @@ from pydantic import (
     model_validator,
 )
 
+from crawler.discover import DEFAULT_MAX_LINKS
 from crawler.errors import ConfigError
 from crawler.extract.overrides import SelectorRules, selector_error
 
 __all__ = [
-    "Config", "CrawlerSettings", "ExtractSelectors", "SinkConfig", "SourceConfig", "crontab_weekdays", "load_config", "parse_duration",
+    "Config",
+    "CrawlerSettings",
+    "ExtractSelectors",
+    "SinkConfig",
+    "SourceConfig",
+    "crontab_weekdays",
+    "load_config",
+    "parse_duration",
     "resolve_config_path",
 ]
 
@@ -89,13 +97,16 @@ class CrawlerSettings(_Frozen):
     allow_private_addresses: bool = False
     max_page_bytes: int = Field(10_000_000, ge=1024)
     max_redirects: int = Field(5, ge=0, le=20)
+    max_links_per_page: int = Field(DEFAULT_MAX_LINKS, ge=1, le=1_000_000)  # of a feed, sitemap or listing page
     run_timeout: Duration = timedelta(minutes=10)
     failure_threshold: int = Field(3, ge=1, le=100)
     retry_backoff: Duration = timedelta(seconds=1)
     retry_max_wait: Duration = timedelta(seconds=60)
     obey_robots: bool = True
     metrics_port: int = Field(9464, ge=0, le=65535)  # /metrics and /healthz on 127.0.0.1; 0 turns them off
-    fetch_log_days: int = Field(30, ge=0, le=36500)  # `crawler run` drops fetches rows older than this daily; 0 keeps all
+    fetch_log_days: int = Field(
+        30, ge=0, le=36500
+    )  # `crawler run` drops fetches rows older than this daily; 0 keeps all
     # worker processes for extraction and normalisation (crawler/workers.py); 0: threads of this process
     parse_processes: int = Field(default_factory=lambda: min(4, os.cpu_count() or 1), ge=0, le=64)
 
@@ -162,7 +173,7 @@ class SourceConfig(_Frozen):
     @classmethod
     def _increasing(cls, ages: list[timedelta]) -> list[timedelta]:
         if any(later <= earlier for earlier, later in zip(ages, ages[1:])):
-            raise ValueError("ages must increase, e.g. [\"15m\", \"1h\", \"1d\"]")
+            raise ValueError('ages must increase, e.g. ["15m", "1h", "1d"]')
         return ages
 
     @field_validator("id")
@@ -290,12 +301,16 @@ class SinkConfig(_Frozen):
     @field_validator("command", mode="before")
     @classmethod
     def _command_from_environment(cls, value: object) -> object:
-        return [_expand_environment(item) if isinstance(item, str) else item for item in value] if isinstance(value, list) else value
+        return (
+            [_expand_environment(item) if isinstance(item, str) else item for item in value]
+            if isinstance(value, list)
+            else value
+        )
 
     @model_validator(mode="after")
     def _target_given(self) -> SinkConfig:
         if self.type == "webhook" and not (self.url and re.match(r"^https?://[^/\s]+", self.url)):
-            raise ValueError("a webhook sink needs url = \"http(s)://...\"")
+            raise ValueError('a webhook sink needs url = "http(s)://..."')
         if self.type == "command" and not self.command:
             raise ValueError('a command sink needs command = ["program", "arg", ...]')
         return self
@@ -359,7 +374,9 @@ def load_config(path: Path, *, need_sources: bool = False) -> Config:
         raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
     config = parse_config(raw, path)
     if need_sources and not config.sources:
-        raise ConfigError([f"{path}: no [[sources]] table: a config needs at least one source (see config/crawler.example.toml)"])
+        raise ConfigError(
+            [f"{path}: no [[sources]] table: a config needs at least one source (see config/crawler.example.toml)"]
+        )
     return config
 
 

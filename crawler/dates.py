@@ -174,7 +174,9 @@ def _jalali_date(text: str, tz: str) -> datetime | None:
     import jdatetime  # imported on first use
 
     try:
-        gregorian = jdatetime.date(int(match["year"]), _JALALI_MONTH_NUMBERS[match["month"]], int(match["day"])).togregorian()
+        gregorian = jdatetime.date(
+            int(match["year"]), _JALALI_MONTH_NUMBERS[match["month"]], int(match["day"])
+        ).togregorian()
         year, month, day = gregorian.year, gregorian.month, gregorian.day
         hour, minute = (int(match["hour"]), int(match["minute"])) if match["hour"] else (0, 0)
         if hour < 12 and _PERSIAN_PM.search(text):
@@ -185,7 +187,7 @@ def _jalali_date(text: str, tz: str) -> datetime | None:
 
 
 def _relative_date(text: str, now: datetime) -> datetime | None:
-    """"منذ 3 ساعات", "قبل يومين", "أمس", "5 minutes ago", "yesterday" → now minus that much."""
+    """ "منذ 3 ساعات", "قبل يومين", "أمس", "5 minutes ago", "yesterday" → now minus that much."""
     text = _fold_letters(text).strip()
     if text in _RELATIVE_DAYS:
         return now - timedelta(days=_RELATIVE_DAYS[text])

@@ -18,7 +18,7 @@ from typing import Any
 from crawler.dates import as_utc
 from crawler.extract.templates import remove_template_blocks
 from crawler.models import ExtractedArticle
-from crawler.textnorm import match_key
+from crawler.textnorm import match_key, match_keys_by_piece
 
 __all__ = [
     "VERSIONED_FIELDS",
@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 _WORD = re.compile(r"\w+")
+_NON_WORD = re.compile(r"\W+")
 # Text that changes on every fetch without anyone editing the article (as match keys: folded letters).
 # The lookahead names every alternative's first character: without it the regex engine tries each
 # alternative at every position of a body (40 -> 20 us for 1,600 characters).
@@ -59,19 +60,21 @@ def _comparable(field: str, value: Any, template: frozenset[str] = frozenset()) 
 
 def comparable_words(text: str) -> str:
     """The text as words in match-key form, volatile phrases masked (what edits and duplicates compare)."""
-    return comparable_words_of_key(match_key(text))
+    return " ".join(filter(None, map(comparable_words_of_key, match_keys_by_piece(text))))
 
 
 def comparable_words_of_key(key: str) -> str:
     """comparable_words for text already in match-key form (a body's key serves several indexes)."""
-    return " ".join(_WORD.findall(_VOLATILE.sub(" ", key)))
+    return _NON_WORD.sub(" ", _VOLATILE.sub(" ", key)).strip()  # the words, one space apart, without a list of them
 
 
 def paragraph_diff(old: str, new: str, limit: int = 20) -> dict[str, list[Any]]:
     """Paragraph-level changes from the old body to the new (compared on their words): added and
     removed paragraphs, and changed ones as [old, new] pairs; at most ``limit`` entries each."""
     old_paragraphs, new_paragraphs = _paragraphs(old), _paragraphs(new)
-    matcher = SequenceMatcher(a=[comparable_words(p) for p in old_paragraphs], b=[comparable_words(p) for p in new_paragraphs], autojunk=False)
+    matcher = SequenceMatcher(
+        a=[comparable_words(p) for p in old_paragraphs], b=[comparable_words(p) for p in new_paragraphs], autojunk=False
+    )
     diff: dict[str, list[Any]] = {"added": [], "removed": [], "changed": []}
     for operation, a1, a2, b1, b2 in matcher.get_opcodes():
         if operation == "insert":
@@ -101,6 +104,4 @@ def content_hash(article: ExtractedArticle | Mapping[str, Any], body_words: str 
 def changed_fields(old: Mapping[str, Any], new: Mapping[str, Any], template: frozenset[str] = frozenset()) -> list[str]:
     """Names of the versioned fields that differ between two versions, in VERSIONED_FIELDS order; bodies
     are compared without the source's template blocks (learning a template is not an edit)."""
-    return [
-        f for f in VERSIONED_FIELDS if _comparable(f, old.get(f), template) != _comparable(f, new.get(f), template)
-    ]
+    return [f for f in VERSIONED_FIELDS if _comparable(f, old.get(f), template) != _comparable(f, new.get(f), template)]

@@ -47,7 +47,12 @@ class Metrics:
         self._articles = Counter("crawler_articles", "Article pages by source and outcome (new, updated, unchanged, "
                                  "skipped, failed, removed)", ["source", "outcome"], registry=self.registry)  # fmt: skip
         self._events = Counter("crawler_events", "Events stored, by type", ["type"], registry=self.registry)
-        self._runs = Counter("crawler_runs", "Source runs by source and result (ok, failed)", ["source", "result"], registry=self.registry)
+        self._runs = Counter(
+            "crawler_runs",
+            "Source runs by source and result (ok, failed)",
+            ["source", "result"],
+            registry=self.registry,
+        )
         self._scheduler = Counter("crawler_scheduler_events", "Scheduler trouble: missed runs, skipped overlapping "
                                   "runs, job errors", ["kind"], registry=self.registry)  # fmt: skip
         self._success = Gauge("crawler_source_last_success_timestamp_seconds", "Unix time of each source's last "

@@ -26,19 +26,22 @@ __all__ = ["DUPLICATE_SIMILARITY", "band_keys", "signature", "signature_of_words
 _PERMUTATIONS = 64
 _BANDS = 16  # 16 bands of 4 values: pairs above ~0.6 similar almost always share a band
 _SHINGLE = 5
+_SIGNED_WORDS = 20_000  # a long feature's worth (about 150 KB of text); longer bodies are signed by their start
 _MIN_SHINGLES = 20  # short texts (a caption, a one-line brief) would match each other by chance
 DUPLICATE_SIMILARITY = 0.8
 
 
 def signature(body: str) -> bytes | None:
     """The body's MinHash as bytes, or None for a body too short to compare."""
-    return signature_of_words(comparable_words(body).split())
+    return signature_of_words(comparable_words(body))
 
 
-def signature_of_words(words: list[str]) -> bytes | None:
-    """signature for a body already split into its comparable words (dedupe.comparable_words)."""
-    # Words hold no spaces: the joined text's UTF-8 split on spaces is the words' UTF-8, each encoded once.
-    encoded = " ".join(words).encode().split(b" ") if words else []
+def signature_of_words(words: str) -> bytes | None:
+    """signature for a body already in comparable form (dedupe.comparable_words: words one space apart).
+    Only the first _SIGNED_WORDS words count: they tell one story from another, and a page of megabytes
+    of text would otherwise hold a million words and shingles in memory at once (hundreds of MB)."""
+    # Words hold no spaces: the text's UTF-8 split on spaces is the words' UTF-8, each encoded once.
+    encoded = _first_words(words).encode().split(b" ") if words else []
     shingles = set(map(b" ".join, zip(*(encoded[start:] for start in range(_SHINGLE)))))
     if len(shingles) < _MIN_SHINGLES:
         return None
@@ -52,6 +55,16 @@ def signature_of_words(words: list[str]) -> bytes | None:
     with np.errstate(over="ignore"):  # uint32 arithmetic wraps on purpose: it is arithmetic modulo 2^32
         values = (_fmix32(hashes)[:, None] * a + b).min(axis=0)
     return bytes(values.astype("<u4").tobytes())
+
+
+def _first_words(words: str) -> str:
+    """The first _SIGNED_WORDS words of text whose words are one space apart, found without splitting all."""
+    end = -1
+    for _ in range(_SIGNED_WORDS):
+        end = words.find(" ", end + 1)
+        if end < 0:
+            return words
+    return words[:end]
 
 
 def _fmix32(h: np.ndarray) -> np.ndarray:

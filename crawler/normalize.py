@@ -17,7 +17,7 @@ from crawler.dedupe import comparable_words_of_key, content_hash
 from crawler.models import ArticleRecord, ExtractedArticle, Page
 from crawler.neardup import DUPLICATE_SIMILARITY, signature_of_words, similarity
 from crawler.search import index_text, index_text_of_key
-from crawler.textnorm import match_key
+from crawler.textnorm import match_keys_by_piece
 from crawler.urls import BadUrl, UrlPolicy, canonicalize
 
 __all__ = ["declared_identity", "identity_claim_holds", "normalize_article"]
@@ -35,12 +35,18 @@ def declared_identity(declared: str | None, policy: UrlPolicy) -> str | None:
         canonical = canonicalize(declared)
     except BadUrl:
         return None
-    if policy.refusal(canonical) is not None or urlsplit(canonical).path in ("", "/") or not policy.is_article(canonical):
+    if (
+        policy.refusal(canonical) is not None
+        or urlsplit(canonical).path in ("", "/")
+        or not policy.is_article(canonical)
+    ):
         return None
     return canonical
 
 
-def identity_claim_holds(stored_url: str, stored_source: str, stored_signature: bytes | None, record: ArticleRecord) -> bool:
+def identity_claim_holds(
+    stored_url: str, stored_source: str, stored_signature: bytes | None, record: ArticleRecord
+) -> bool:
     """Whether a page whose declared canonical URL names a stored article may be that article: it was
     fetched at that article's own URL, or it is the same source's near-copy of it (an AMP or print version,
     a URL with extra parameters). Otherwise the claim is a lie or a theme's mistake: the page keeps its own
@@ -52,11 +58,20 @@ def identity_claim_holds(stored_url: str, stored_source: str, stored_signature: 
     return similarity(stored_signature, record.signature) >= DUPLICATE_SIMILARITY
 
 
+def _comparable_and_indexed(body: str) -> tuple[str, str]:
+    """The body's comparable words (for the hash and the signature) and its search-index text, both made
+    from one match key per piece (dedupe.comparable_words and search.index_text, sharing the key)."""
+    words, indexed = [], []
+    for key in match_keys_by_piece(body):
+        words.append(comparable_words_of_key(key))
+        indexed.append(index_text_of_key(key))
+    return " ".join(filter(None, words)), " ".join(filter(None, indexed))
+
+
 def normalize_article(article: ExtractedArticle, page: Page, source: SourceConfig, policy: UrlPolicy) -> ArticleRecord:
     fetched = canonicalize(page.final_url)
     canonical = declared_identity(article.canonical_url, policy) or fetched
-    body_key = match_key(article.body)  # once: the hash, the signature and the index all start from it
-    body_words = comparable_words_of_key(body_key)
+    body_words, body_index = _comparable_and_indexed(article.body)
     return ArticleRecord(
         source_id=source.id,
         url=canonicalize(page.url),
@@ -78,7 +93,6 @@ def normalize_article(article: ExtractedArticle, page: Page, source: SourceConfi
         provenance=dict(article.provenance),
         published_text=article.published_text,
         modified_text=article.modified_text,
-        signature=signature_of_words(body_words.split()),
-        search_form=(index_text(article.title), index_text_of_key(body_key)),
+        signature=signature_of_words(body_words),
+        search_form=(index_text(article.title), body_index),
     )
-

@@ -35,7 +35,9 @@ class Notifier:
         self._queue: asyncio.Queue[Event] = asyncio.Queue(_QUEUE_SIZE)
         # Only with a webhook sink: a client loads the CA certificates (30 ms), every run and every `crawl`.
         webhooks = any(sink.type == "webhook" for sink in sinks)
-        self._client = httpx.AsyncClient(headers={"user-agent": user_agent}, follow_redirects=False) if webhooks else None
+        self._client = (
+            httpx.AsyncClient(headers={"user-agent": user_agent}, follow_redirects=False) if webhooks else None
+        )
         self._worker: asyncio.Task[None] | None = None
 
     def start(self) -> None:

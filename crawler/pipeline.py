@@ -65,9 +65,13 @@ class Deps:
     # the fetch concurrency, so fetching never waits on parsing that keeps up, and fetched pages cannot
     # pile up in memory when it does not (650 pages, 90 MB, had piled up in a 3,000-page crawl).
     pages_in_flight: asyncio.Semaphore = field(init=False)
+    # Discovery pages are parsed one at a time across sources: a listing page at max_page_bytes makes an
+    # HTML tree of ~15 times its size, and threads would hold one each (the GIL gains nothing from more).
+    discovery_parsing: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
         self.pages_in_flight = asyncio.Semaphore(2 * self.settings.concurrency)
+        self.discovery_parsing = asyncio.Semaphore(1)
 
 
 async def run_source(source: SourceConfig, deps: Deps, *, recheck_all: bool = False) -> RunSummary:
@@ -151,11 +155,18 @@ async def _discover(source: SourceConfig, policy: UrlPolicy, deps: Deps, summary
                 await _record_fetch(deps, source, url, kind, page=page)
                 _, found, children = state
             else:
-                discovered = await asyncio.to_thread(discover_links, page, kind, policy)
+                async with deps.discovery_parsing:
+                    cap = deps.settings.max_links_per_page
+                    discovered = await asyncio.to_thread(discover_links, page, kind, policy, cap)
                 await _record_fetch(deps, source, url, kind, page=page, note=discovered.problem)
                 found, children = discovered.links, discovered.child_sitemaps
                 if discovered.bad_links:
                     summary.skipped["bad_link"] = summary.skipped.get("bad_link", 0) + discovered.bad_links
+                if discovered.over_cap:
+                    logger.warning("%s: %s has %d links over max_links_per_page (%d), not read", source.id, url,
+                                   discovered.over_cap, deps.settings.max_links_per_page)  # fmt: skip
+                    over = summary.skipped.get("over_max_links_per_page", 0)
+                    summary.skipped["over_max_links_per_page"] = over + discovered.over_cap
                 await deps.store.do(SyncStore.save_discovery_state, url, source.id, kind, page.validators, found,
                                     children, page.status, utc_now())  # fmt: skip
             children = [child for child in children if _spelling(child) not in fetched]  # a loop is not a new child
@@ -365,7 +376,10 @@ async def _learn_template(source: SourceConfig, deps: Deps) -> None:
     learned = await deps.store.do(SyncStore.learn_template, source.id, utc_now())
     if learned:
         logger.info(
-            "source %s: learned %d site-template block(s), e.g. %r", source.id, len(learned), learned[0].text[:80],
+            "source %s: learned %d site-template block(s), e.g. %r",
+            source.id,
+            len(learned),
+            learned[0].text[:80],
             extra={"fields": {"source": source.id, "template_blocks": len(learned)}},
         )
 
@@ -417,8 +431,14 @@ async def _emit(deps: Deps, event: Event) -> None:
 async def _finish(source: SourceConfig, deps: Deps, summary: RunSummary) -> None:
     error = summary.error or (None if summary.ok else "every discovery page failed")
     transitions = await deps.store.do(
-        SyncStore.finish_run, source.id, summary.ok, error, utc_now(), deps.settings.failure_threshold,
-        (summary.extracted, summary.poor, summary.undated, summary.body_chars), summary.failure_weight,
+        SyncStore.finish_run,
+        source.id,
+        summary.ok,
+        error,
+        utc_now(),
+        deps.settings.failure_threshold,
+        (summary.extracted, summary.poor, summary.undated, summary.body_chars),
+        summary.failure_weight,
     )
     for event in transitions:
         _publish(deps, event)
@@ -430,4 +450,3 @@ async def _finish(source: SourceConfig, deps: Deps, summary: RunSummary) -> None
         extra={"fields": {"source": source.id, "new": summary.new, "updated": summary.updated,
                           "unchanged": summary.unchanged, "failed": summary.failed, "error": error}},
     )  # fmt: skip
-

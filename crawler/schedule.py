@@ -196,7 +196,9 @@ class Daemon:
             async with asyncio.timeout(self._service.watchdog_interval):
                 await self._deps.store.do(SyncStore.ping)
         except TimeoutError:
-            logger.error("the store thread has not answered for %.0f s: no watchdog ping", self._service.watchdog_interval)
+            logger.error(
+                "the store thread has not answered for %.0f s: no watchdog ping", self._service.watchdog_interval
+            )
             return False
         return True
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from crawler.textnorm import match_key
+from crawler.textnorm import match_key, match_keys_by_piece
 
 __all__ = ["FTS_TOKENIZER", "index_text", "index_text_of_key", "match_expression", "query_terms", "snippet"]
 
@@ -23,6 +23,8 @@ _MARKS = "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed"  # harakat: part of a w
 _WORD_CORE = re.compile(rf"\w(?:.*[\w{_MARKS}])?")  # from the first word character to the last letter or mark
 # و/ف (and, so) and ب/ل/ك (with, for, like) before the article; "لل" is ل + ال with the alef dropped.
 _CLITIC_LETTERS = frozenset("وفبكل")
+_CLITIC_WORD = re.compile(r"(?<!\w)[وفبكل]\w*")  # only these letters can start a clitic form
+_NON_WORD = re.compile(r"\W+")
 _CLITIC_ARTICLE = re.compile(r"^(?:[وف]?[بكل]|[وف])ال(?=\w{2})|^[وف]?لل(?=\w{2})")
 
 
@@ -33,19 +35,20 @@ def _stem(token: str) -> str:
 
 def index_text(text: str | None) -> str:
     """The form of a title or body stored in the index (words in match-key form, clitic variants added)."""
-    return index_text_of_key(match_key(text)) if text else ""
+    return " ".join(filter(None, map(index_text_of_key, match_keys_by_piece(text)))) if text else ""
 
 
 def index_text_of_key(key: str) -> str:
-    """index_text for text already in match-key form."""
-    words = []
-    for token in _WORD.findall(key):
-        words.append(token)
-        if token[:1] in _CLITIC_LETTERS:  # only these can start a clitic form; the regex is the slow part
-            stem = _stem(token)
-            if stem != token:
-                words.append(stem)
-    return " ".join(words)
+    """index_text for text already in match-key form: its words one space apart, each with a clitic form
+    followed by its stem; made by substitution, not through a list of every word (a page of megabytes
+    would hold millions of word objects at once)."""
+    return _CLITIC_WORD.sub(_with_stem, _NON_WORD.sub(" ", key).strip())
+
+
+def _with_stem(match: re.Match[str]) -> str:
+    token = match.group(0)
+    stem = _stem(token)
+    return token if stem == token else f"{token} {stem}"
 
 
 def query_terms(query: str) -> list[str]:

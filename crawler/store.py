@@ -131,7 +131,7 @@ def m003_template_blocks(db: Database) -> None:
 @migrations()
 def m004_search_index(db: Database) -> None:
     """FTS5 over titles and bodies in match-key form (crawler/search.py), rowid = articles.id."""
-    db.execute(f"CREATE VIRTUAL TABLE articles_fts USING fts5(title, body, tokenize = \"{FTS_TOKENIZER}\")")
+    db.execute(f'CREATE VIRTUAL TABLE articles_fts USING fts5(title, body, tokenize = "{FTS_TOKENIZER}")')
     rows = db.execute("SELECT id, title, body FROM articles").fetchall()
     db.conn.executemany(
         "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
@@ -218,7 +218,9 @@ def m013_band_index(db: Database) -> None:
         "CREATE TABLE near_dup_bands_keyed (band TEXT NOT NULL, article_id INTEGER NOT NULL,"
         " PRIMARY KEY (band, article_id)) WITHOUT ROWID"
     )
-    db.execute("INSERT OR IGNORE INTO near_dup_bands_keyed SELECT band, article_id FROM near_dup_bands ORDER BY band, article_id")
+    db.execute(
+        "INSERT OR IGNORE INTO near_dup_bands_keyed SELECT band, article_id FROM near_dup_bands ORDER BY band, article_id"
+    )
     db.execute("DROP TABLE near_dup_bands")
     db.execute("ALTER TABLE near_dup_bands_keyed RENAME TO near_dup_bands")
 
@@ -236,7 +238,9 @@ class SaveOutcome:
         self.also = also or []  # further events of the same save (article_duplicate)
 
 
-def _fallen_signals(seen: dict[str, float], baselines: dict[str, float], pages: int, recovery: bool = False) -> list[str]:
+def _fallen_signals(
+    seen: dict[str, float], baselines: dict[str, float], pages: int, recovery: bool = False
+) -> list[str]:
     """The signals of a run that fell against the source's baselines (for recovery: that are still not
     back to 80 % of them), as reasons a person can read."""
     fallen = []
@@ -245,7 +249,11 @@ def _fallen_signals(seen: dict[str, float], baselines: dict[str, float], pages: 
         if usual is not None and usual >= 0.6 and seen[name] < usual * (0.8 if recovery else 0.5):
             fallen.append(f"{round(seen[name] * pages)} of {pages} article pages gave {label} (usually {usual:.0%})")
     usual_length = baselines.get("length")
-    if usual_length is not None and usual_length >= 500 and seen["length"] < usual_length * (0.8 if recovery else 1 / 3):
+    if (
+        usual_length is not None
+        and usual_length >= 500
+        and seen["length"] < usual_length * (0.8 if recovery else 1 / 3)
+    ):
         fallen.append(f"bodies averaged {seen['length']:.0f} characters (usually {usual_length:.0f})")
     return fallen
 
@@ -376,7 +384,8 @@ class SyncStore:
                 existing = self.db.execute("SELECT 1 FROM sources WHERE id = ?", [source.id]).fetchone()
                 if existing:
                     self.db.execute(
-                        "UPDATE sources SET name = ?, enabled = ? WHERE id = ?", [source.name, int(source.enabled), source.id]
+                        "UPDATE sources SET name = ?, enabled = ? WHERE id = ?",
+                        [source.name, int(source.enabled), source.id],
                     )
                 else:
                     self.db.table("sources").insert(
@@ -386,7 +395,11 @@ class SyncStore:
 
     def source_row(self, source_id: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT * FROM sources WHERE id = ?", [source_id]).fetchone()
-        return dict(zip([c[0] for c in self.db.execute("SELECT * FROM sources LIMIT 0").description], row)) if row else None
+        return (
+            dict(zip([c[0] for c in self.db.execute("SELECT * FROM sources LIMIT 0").description], row))
+            if row
+            else None
+        )
 
     def finish_run(
         self, source_id: str, ok: bool, error: str | None, now: str, threshold: int,
@@ -588,22 +601,32 @@ class SyncStore:
     def mark_restored(self, article_id: int, now: str) -> Event | None:
         """A removed article answered again: one article_restored event."""
         with self._atomic():
-            row = self.db.execute("SELECT source_id, canonical_url, removed_at FROM articles WHERE id = ?", [article_id]).fetchone()
+            row = self.db.execute(
+                "SELECT source_id, canonical_url, removed_at FROM articles WHERE id = ?", [article_id]
+            ).fetchone()
             if row is None or row[2] is None:
                 return None
             self.db.execute("UPDATE articles SET removed_at = NULL WHERE id = ?", [article_id])
-            return self._insert_event(Event("article_restored", row[0], article_id, {"url": row[1], "removed_at": row[2]}, ts=now))
+            return self._insert_event(
+                Event("article_restored", row[0], article_id, {"url": row[1], "removed_at": row[2]}, ts=now)
+            )
 
     def mark_removed(self, article_id: int, now: str, reason: str, next_check: str | None) -> Event | None:
         """A stored article is gone (404/410, or sent to the home page): one article_removed event, the
         first time; its versions stay, and it keeps being re-checked so a return is noticed."""
         with self._atomic():
-            row = self.db.execute("SELECT source_id, canonical_url, removed_at FROM articles WHERE id = ?", [article_id]).fetchone()
-            self.db.execute("UPDATE articles SET next_check = ?, last_checked = ? WHERE id = ?", [next_check, now, article_id])
+            row = self.db.execute(
+                "SELECT source_id, canonical_url, removed_at FROM articles WHERE id = ?", [article_id]
+            ).fetchone()
+            self.db.execute(
+                "UPDATE articles SET next_check = ?, last_checked = ? WHERE id = ?", [next_check, now, article_id]
+            )
             if row is None or row[2] is not None:
                 return None
             self.db.execute("UPDATE articles SET removed_at = ? WHERE id = ?", [now, article_id])
-            return self._insert_event(Event("article_removed", row[0], article_id, {"url": row[1], "reason": reason}, ts=now))
+            return self._insert_event(
+                Event("article_removed", row[0], article_id, {"url": row[1], "reason": reason}, ts=now)
+            )
 
     def mark_checked(self, article_id: int, validators: Validators, now: str, next_check: str | None = None) -> None:
         """A re-check answered 304: the article is unchanged; ``next_check`` is its next scheduled one."""
@@ -680,7 +703,9 @@ class SyncStore:
     def _write_index(self, article_id: int, title: str, body: str, new: bool) -> None:
         if not new:
             self.db.conn.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
-        self.db.conn.execute("INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)", [article_id, title, body])
+        self.db.conn.execute(
+            "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)", [article_id, title, body]
+        )
 
     def _insert(self, table: str, values: dict[str, Any]) -> int:
         """A row of plain values; its rowid. (sqlite-utils' insert() looks up the table's schema on every
@@ -700,13 +725,20 @@ class SyncStore:
         self.db.table("articles").update(current["id"], update)
         self._index(current["id"], record)
         self._insert_version(current["id"], version, record, now, changed)
-        data: dict[str, Any] = {"url": record.canonical_url, "title": record.title, "version": version, "changed": changed}
+        data: dict[str, Any] = {
+            "url": record.canonical_url,
+            "title": record.title,
+            "version": version,
+            "changed": changed,
+        }
         if "body" in changed:
             data["diff"] = paragraph_diff(current["body"] or "", record.body)
         event = self._insert_event(Event("article_updated", record.source_id, current["id"], data, ts=now))
         return SaveOutcome("updated", current["id"], event)
 
-    def _insert_version(self, article_id: int, version: int, record: ArticleRecord, now: str, changed: list[str]) -> None:
+    def _insert_version(
+        self, article_id: int, version: int, record: ArticleRecord, now: str, changed: list[str]
+    ) -> None:
         values = _encode({name: getattr(record, name) for name in
                           ("title", "published", "modified", "authors", "section", "tags", "image", "description", "body")})  # fmt: skip
         values.update(article_id=article_id, version=version, fetched_at=now, content_hash=record.content_hash,
@@ -746,7 +778,9 @@ class SyncStore:
         where = f"FROM articles_fts{joined} WHERE {' AND '.join(filters)}"
         columns = "a.id, a.source_id, a.canonical_url, a.title, a.published, a.first_seen, a.body, r.score"
         if not self._matches_more_than(expression, rank_limit):
-            ranked = f"SELECT articles_fts.rowid AS id, bm25(articles_fts, 3.0, 1.0) AS score {where} ORDER BY score LIMIT ?"
+            ranked = (
+                f"SELECT articles_fts.rowid AS id, bm25(articles_fts, 3.0, 1.0) AS score {where} ORDER BY score LIMIT ?"
+            )
             return self._rows(f"SELECT {columns} FROM ({ranked}) AS r JOIN articles a ON a.id = r.id ORDER BY r.score",
                               [*params, limit])  # fmt: skip
         newest = (f"SELECT {columns} FROM (SELECT articles_fts.rowid AS id, NULL AS score {where}"
@@ -831,9 +865,7 @@ class SyncStore:
     def save_hosts(self, states: list[HostState], now: str) -> None:
         """Replace the saved state of these hosts (the counters are the daemon's since it started)."""
         with self._atomic():
-            self.db.table("hosts").upsert_all(
-                [{**asdict(state), "updated_at": now} for state in states], pk="host"
-            )
+            self.db.table("hosts").upsert_all([{**asdict(state), "updated_at": now} for state in states], pk="host")
 
     def host_rows(self) -> list[dict[str, Any]]:
         return list(self.db.table("hosts").rows_where(order_by="host"))
@@ -870,6 +902,7 @@ class SyncStore:
 
     def stats(self) -> dict[str, Any]:
         """Articles per source and per day (first seen, last 14 days), events per type, the file's size."""
+
         def pairs(sql: str) -> dict[str, int]:
             return {str(key): int(value) for key, value in self.db.execute(sql).fetchall()}
 
@@ -981,9 +1014,7 @@ class Store:
         """Run ``SyncStore.method(*args)`` on the store thread; sqlite errors become StoreError."""
         return await self._call(method, False, *args, **kwargs)
 
-    async def do_in_crowd(
-        self, method: Callable[Concatenate[SyncStore, P], R], *args: P.args, **kwargs: P.kwargs
-    ) -> R:
+    async def do_in_crowd(self, method: Callable[Concatenate[SyncStore, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
         """do(), for a call one of many made at once (a run's article saves): it may wait up to
         GROUP_COMMIT_WINDOW for others to share its transaction."""
         return await self._call(method, True, *args, **kwargs)
@@ -1004,7 +1035,10 @@ class Store:
 
 
 def _serve(
-    path: Path, calls: queue.SimpleQueue[_Call | None], loop: asyncio.AbstractEventLoop, opened: asyncio.Future[None],
+    path: Path,
+    calls: queue.SimpleQueue[_Call | None],
+    loop: asyncio.AbstractEventLoop,
+    opened: asyncio.Future[None],
     commit_window: float,
 ) -> None:
     """The store thread: open the database, then run queued calls in batches until told to stop."""

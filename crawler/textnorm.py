@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 
-__all__ = ["ascii_digits", "clean_whitespace", "display_text", "match_key"]
+__all__ = ["ascii_digits", "clean_whitespace", "display_text", "match_key", "match_keys_by_piece"]
 
 # Tatweel, soft hyphen, BOM, zero-width space/joiner and bidi controls (ZWNJ stays: Persian spelling needs it).
 _CONTROLS = re.compile("[\u0640\u061c\u00ad\ufeff\u200b\u200d\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -23,6 +24,7 @@ _SPACE_CHARS = r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]"
 # Runs that are not already a single plain space (matching every word gap would make this the slowest step).
 _SPACES = re.compile(rf"[\t\u00a0\u2000-\u200a\u202f\u205f\u3000]{_SPACE_CHARS}*| {_SPACE_CHARS}+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
+_PIECE = 200_000  # characters of a long text made into keys at a time (a long feature's text is one piece)
 # Anything display_text's line tidying would change once NFKC has made other spaces plain ones: a double
 # space, a space at a line's end, a run of blank lines, or whitespace that is neither space nor newline.
 _UNTIDY = ("  ", " \n", "\n ", "\n\n\n", "\t", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\x85",
@@ -79,3 +81,20 @@ def match_key(text: str) -> str:
     text = _FOLD_FOR_KEY(display_text(text, "ar"))
     text = _HARAKAT.sub("", text).casefold()
     return " ".join(text.split())
+
+
+def match_keys_by_piece(text: str) -> Iterator[str]:
+    """match_key of the text a block of lines at a time: joined by single spaces, the non-empty keys are
+    match_key(text). Every word-by-word form made from the key (comparable words, search index text)
+    can be made piece by piece too, so a body of megabytes never becomes a million word objects at once
+    (80 MB for a 10 MB page, each step)."""
+    start = 0
+    while start < len(text):
+        end = start + _PIECE
+        if end < len(text):
+            cut = text.rfind("\n", start, end) + 1 or text.rfind(" ", start, end) + 1
+            end = cut if cut > start else end  # a piece without a line break or space is cut anywhere
+        key = match_key(text[start:end])
+        if key:
+            yield key
+        start = end

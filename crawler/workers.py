@@ -59,6 +59,8 @@ _START_TIMEOUT = 60.0  # seconds a new worker may take to say it is ready (the f
 
 class WorkerStartFailed(CrawlerError):
     """A parse worker died or stayed silent before it was ready."""
+
+
 _SPECS_KEPT = 64  # source runs' specs a worker keeps unpickled
 
 
@@ -201,7 +203,9 @@ class Parser:
         an error; the pages in flight fail once (ParseFailed) and are fetched again on the next run."""
         if not self._workers and self._broken is None:
             self._broken = reason
-            logger.error("parse workers cannot start (%s): fetching and parsing in the crawler's process instead", reason)
+            logger.error(
+                "parse workers cannot start (%s): fetching and parsing in the crawler's process instead", reason
+            )
 
     async def aclose(self) -> None:
         if self._started is not None:
@@ -254,8 +258,12 @@ class _Worker:
                 process.kill()
                 process.join(1)
             code = process.exitcode
-            how = "stayed silent" if code is None else f"killed by signal {-code}" if code < 0 else f"exit status {code}"
-            raise WorkerStartFailed(f"a parse worker died before it was ready ({how}; its error is on stderr)") from None
+            how = (
+                "stayed silent" if code is None else f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+            )
+            raise WorkerStartFailed(
+                f"a parse worker died before it was ready ({how}; its error is on stderr)"
+            ) from None
         if greeting != _READY:
             writer.close()
             process.kill()

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.textnorm import ascii_digits, display_text, match_key
+from crawler.dedupe import comparable_words, comparable_words_of_key
+from crawler.neardup import signature
+from crawler.search import index_text, index_text_of_key
+from crawler.textnorm import ascii_digits, display_text, match_key, match_keys_by_piece
 
 SEED = json.loads((Path(__file__).parent / "golden" / "seed" / "article.expected.json").read_text(encoding="utf-8"))
 
@@ -58,3 +61,21 @@ def test_match_key_keeps_different_words_apart() -> None:
 
 def test_ascii_digits() -> None:
     assert ascii_digits("١٤ رجب ١٤٤٥ / ۲۹ بهمن ۱۳۹۸") == "14 رجب 1445 / 29 بهمن 1398"
+
+
+def test_a_long_body_is_keyed_piece_by_piece_with_the_same_result_as_whole() -> None:
+    # 600,000 characters: three pieces, cut at line breaks, with untidy whitespace, harakat and digits
+    paragraph = "أعلنت   الوزارةُ اليوم عن خطة ٢٠٢٤ للسدود،\tمنذ 3 ساعات قرأها ١٠ آلاف. The Council met.\n\n"
+    body = "\n\n".join(SEED["body_paragraphs"]) + "\n\n" + paragraph * (600_000 // len(paragraph))
+    pieces = list(match_keys_by_piece(body))
+    assert len(pieces) >= 3
+    key = match_key(body)
+    assert " ".join(pieces) == key
+    assert comparable_words(body) == comparable_words_of_key(key)
+    assert index_text(body) == index_text_of_key(key)
+
+
+def test_only_the_start_of_a_very_long_body_is_signed() -> None:
+    words = [f"word{number}" for number in range(40_000)]
+    long_body, start, other_start = " ".join(words), " ".join(words[:20_000]), " ".join(words[20_000:])
+    assert signature(long_body) == signature(start) != signature(other_start)

@@ -72,7 +72,9 @@ def run_demo(port: int, database: Path, new_every: float) -> None:
     stop = threading.Event()
     changer = threading.Thread(target=change_periodically, args=(site, new_every, stop, logger.info), daemon=True)
     changer.start()
-    logger.info("demo site on http://127.0.0.1:%d/ ; config %s ; database %s ; Ctrl-C to stop", port, config_path, database)
+    logger.info(
+        "demo site on http://127.0.0.1:%d/ ; config %s ; database %s ; Ctrl-C to stop", port, config_path, database
+    )
     try:
         asyncio.run(Daemon(config_path, config=load_config(config_path)).run())
     finally:

@@ -25,7 +25,20 @@ from crawler.demo.content import DemoArticle, make_article, make_paragraph
 __all__ = ["NewsSite", "handler_class", "serve"]
 
 _BAGHDAD = timezone(timedelta(hours=3))
-_AR_MONTHS = ["يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر"]
+_AR_MONTHS = [
+    "يناير",
+    "فبراير",
+    "مارس",
+    "أبريل",
+    "مايو",
+    "يونيو",
+    "يوليو",
+    "أغسطس",
+    "سبتمبر",
+    "أكتوبر",
+    "نوفمبر",
+    "ديسمبر",
+]
 _SITE_NAME = "وكالة الأنباء التجريبية"
 
 
@@ -188,7 +201,9 @@ def _arabic_page(a: DemoArticle, everything: dict[int, DemoArticle], promo: str 
     related = [everything[i] for i in a.related if i in everything]
     body = "".join(f"<p>{_e(p)}</p>" for p in a.paragraphs[:2])
     if related:  # an inline "read also" box between paragraphs, as WordPress themes insert
-        body += (f'<div class="read-also"><h4>إقرأ أيضاً:</h4><a href="{related[0].path}">{_e(related[0].title)}</a></div>')
+        body += (
+            f'<div class="read-also"><h4>إقرأ أيضاً:</h4><a href="{related[0].path}">{_e(related[0].title)}</a></div>'
+        )
     body += "".join(f"<p>{_e(p)}</p>" for p in a.paragraphs[2:])
     if promo:  # a plain paragraph, indistinguishable from the article's own on one page
         body += f"<p>{_e(promo)}</p>"
@@ -246,6 +261,7 @@ def _json(text: str) -> str:
 
 def handler_class(site: NewsSite) -> type[BaseHTTPRequestHandler]:
     """The request handler serving site (crawler.demo.faults subclasses it)."""
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 

@@ -27,7 +27,6 @@ __all__ = ["SelectorRules", "extract", "extract_article"]
 logger = logging.getLogger(__name__)
 
 
-
 def extract(
     html: str | bytes,
     url: str | None = None,
@@ -116,7 +115,9 @@ def _apply_metadata_rules(tree: LexborHTMLParser, rules: SelectorRules, meta: Pa
             meta.provenance[name] = f"override:{selector}"
 
 
-def _read_body(tree: LexborHTMLParser, rules: SelectorRules, meta: PageMetadata, template: frozenset[str]) -> BodyResult:
+def _read_body(
+    tree: LexborHTMLParser, rules: SelectorRules, meta: PageMetadata, template: frozenset[str]
+) -> BodyResult:
     """The body from the source's selector if it matches, else the generic path (or JSON-LD's articleBody
     when the markup yields far less), minus the source's template blocks."""
     strip_page_chrome(tree)
@@ -152,6 +153,3 @@ def _absolute(link: str | None, base: str | None) -> str | None:
     if not link:
         return None
     return urljoin(base, link) if base else link
-
-
-

@@ -24,7 +24,18 @@ _BYLINE_END = re.compile(r"\s(?:\||•|·|-|–|—|on|updated|published|في)\s
 # Several people in one string: "A and B", "A und B", "A, B & C", "A و B".
 _NAME_SPLIT = re.compile(r"\s*(?:[,;&]|\s(?:and|und|og|och|y|et|e|en|i|ve|و)\s)\s*", re.I)
 _ROLE = re.compile(r"\s*[(\[][^)\]]{0,40}[)\]]\s*$")  # "Elena Oberholzer (obe)"
-_NOT_NAMES = {"author", "authors", "the author", "by", "admin", "share", "about the author", "written by", "editor", "staff"}
+_NOT_NAMES = {
+    "author",
+    "authors",
+    "the author",
+    "by",
+    "admin",
+    "share",
+    "about the author",
+    "written by",
+    "editor",
+    "staff",
+}
 _NOT_A_NAME = re.compile(r"[@*]|http|www\.|\.(com|net|org|de|fr|co|uk|ch|at|it|es)\b|^skip |\bsays$", re.I)
 _LIBRARY_STYLE = re.compile(r"^([^\s,]+),\s*([^\s,]+(?:\s[^\s,]+)?)$")  # "Brazil, Rachel" (dc.creator)
 
@@ -68,13 +79,16 @@ def is_publication(name: str, site_name: str | None, host: str | None) -> bool:
 
 def looks_like_a_name(text: str) -> bool:
     words = text.split()
-    return 1 <= len(words) <= 5 and 2 <= len(text) <= 60 and not any(ch.isdigit() for ch in text) and (
-        text.casefold() not in _NOT_NAMES and not _NOT_A_NAME.search(text)
+    return (
+        1 <= len(words) <= 5
+        and 2 <= len(text) <= 60
+        and not any(ch.isdigit() for ch in text)
+        and (text.casefold() not in _NOT_NAMES and not _NOT_A_NAME.search(text))
     )
 
 
 def _names_the_host(name: str, label: str) -> bool:
-    """"n-tv NACHRICHTEN" on n-tv.de, "NTV" on ntv.com.tr: the publication, not a person."""
+    """ "n-tv NACHRICHTEN" on n-tv.de, "NTV" on ntv.com.tr: the publication, not a person."""
     label = label.replace("-", "")
     if len(label) < 2:
         return False

@@ -192,7 +192,11 @@ def _token_strength(token: str) -> int:
     if len(token) > _LONGEST_NAME or "/" in token:
         return 0  # a URL or a slug used as an id ("…/read-comments-on-mobile-web"): it names a page, not a block
     token = _LAYOUT_STATE.sub("", _CAMEL_HUMP.sub(r"\1-\2", _bem_name(token.split("--", 1)[0])))
-    if _DESCRIPTIVE_TOKEN.search(token) or _LAYOUT_NAME.search(token) or not (_BOILERPLATE_TOKEN.search(token) or _WIDGET_TOKEN.search(token)):
+    if (
+        _DESCRIPTIVE_TOKEN.search(token)
+        or _LAYOUT_NAME.search(token)
+        or not (_BOILERPLATE_TOKEN.search(token) or _WIDGET_TOKEN.search(token))
+    ):
         return 0
     if _COMMENT_TOKEN.search(token):
         return COMMENTS

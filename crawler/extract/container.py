@@ -60,10 +60,17 @@ def rank_candidates(mass: Mass, near_title: frozenset[int] = frozenset()) -> lis
     ranked = []
     for key in _deepest_per_mass(mass):
         node = mass.ancestry.nodes[key]
-        prose, chars, teasers, hint = mass.prose[key], char_count(node), len(node.css(_LINKED_HEADLINES)), _hint_factor(node)
+        prose, chars, teasers, hint = (
+            mass.prose[key],
+            char_count(node),
+            len(node.css(_LINKED_HEADLINES)),
+            _hint_factor(node),
+        )
         close = key in near_title or mass.ancestry.parent.get(key) in near_title
         score = (prose - _JUNK_WEIGHT * max(chars - prose, 0) - _TEASER_COST * teasers) * hint
-        ranked.append(Candidate(node, prose, chars, teasers, hint, close, score * _NEAR_TITLE_FACTOR if close else score))
+        ranked.append(
+            Candidate(node, prose, chars, teasers, hint, close, score * _NEAR_TITLE_FACTOR if close else score)
+        )
     return sorted(ranked, key=lambda candidate: -candidate.score)
 
 
@@ -148,7 +155,9 @@ def same_kind_parts(container: LexborNode, mass: Mass) -> list[LexborNode]:
     kind = container.attrs.get("class")
     parts: list[LexborNode] = []
     for node in scope.css(container.tag or "div"):  # class names are not always valid in a selector
-        same = node.mem_id == container.mem_id or (node.attrs.get("class") == kind and mass.prose.get(node.mem_id, 0) > 0)
+        same = node.mem_id == container.mem_id or (
+            node.attrs.get("class") == kind and mass.prose.get(node.mem_id, 0) > 0
+        )
         if same and not any(is_inside(node, {part.mem_id}) for part in parts):
             parts.append(node)
     return parts

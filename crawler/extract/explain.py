@@ -49,7 +49,12 @@ class Explanation:
 
 
 def explain(
-    html: str, url: str | None, timezone: str = "UTC", language_hint: str | None = None, *, rules: SelectorRules | None = None
+    html: str,
+    url: str | None,
+    timezone: str = "UTC",
+    language_hint: str | None = None,
+    *,
+    rules: SelectorRules | None = None,
 ) -> Explanation:
     rules = rules or SelectorRules()
     article = extract_article(html, url, timezone, language_hint, rules=rules)
@@ -76,7 +81,9 @@ def explanation_lines(explanation: Explanation) -> list[str]:
     if article.empty_body_reason:
         lines.append(f"empty because: {article.empty_body_reason}")
     lines.append("")
-    lines.append("candidates, best first (score = (prose - 1.5 x other text - 300 x teasers) x hint, x 1.3 near the headline):")
+    lines.append(
+        "candidates, best first (score = (prose - 1.5 x other text - 300 x teasers) x hint, x 1.3 near the headline):"
+    )
     lines.append(f"  {'score':>8} {'prose':>7} {'text':>7} {'teasers':>7} {'hint':>5} {'near':>4}  selector")
     for view in explanation.candidates:
         mark = "*" if view.chosen else " "

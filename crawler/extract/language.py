@@ -31,7 +31,7 @@ _MIN_WORDS = 10
 
 
 def _script(sample: str) -> str | None:
-    """"arabic" or "latin" when words in one of them clearly dominate the sample, else None."""
+    """ "arabic" or "latin" when words in one of them clearly dominate the sample, else None."""
     arabic, latin = _ARABIC_WORD.subn("", sample)[1], _LATIN_WORD.subn("", sample)[1]  # counts, in C
     if arabic > 3 * latin and arabic >= _MIN_WORDS:
         return "arabic"

@@ -32,7 +32,9 @@ _ARTICLE_TYPES = {
 _PAGE_TYPES = {"webpage", "itempage"}
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—«»:•]\s+")
 _TRAILING_PART = re.compile(r"\s*(?:\s[|\-–—•:]|[|•])\s*([^|\-–—•:]{2,60})$")
-_TAG_LIST_CLASS = re.compile(r"(^|[\s_-])(tags?|post-?tags|tag-?links|tags-?links|entry-?tags|field-?tags|keywords)([\s_-]|$)", re.I)
+_TAG_LIST_CLASS = re.compile(
+    r"(^|[\s_-])(tags?|post-?tags|tag-?links|tags-?links|entry-?tags|field-?tags|keywords)([\s_-]|$)", re.I
+)
 _TAG_LIST_LABEL = re.compile(
     r"^\s*(tags|tagged|topics|keywords|schlagwörter|themen|etiquetas|mots-clés|وسوم|الوسوم|الكلمات الدال[ةه]|"
     r"الكلمات المفتاحية|الكلمات المفاتيح|كلمات دلالية|برچسب‌?ها|کلمات کلیدی)\s*:?",
@@ -41,11 +43,33 @@ _TAG_LIST_LABEL = re.compile(
 _NOT_A_TAG_LIST = re.compile(r"cloud|widget|sidebar|footer|menu|nav", re.I)
 _LONGEST_TAG, _MOST_TAGS = 60, 30
 _TAG_SPLIT = re.compile(r"\s*[,،;]\s*")
-_PUBLISHED_META = ("article:published_time", "article:published:time", "datepublished", "date", "dc.date",
-                   "dc.date.issued", "dcterms.date", "pubdate", "publishdate", "publish-date", "publish_date",
-                   "sailthru.date", "parsely-pub-date", "og:published_time", "published_time")
-_MODIFIED_META = ("article:modified_time", "article:modified:time", "og:updated_time", "datemodified",
-                  "dc.date.modified", "dcterms.modified", "lastmod", "modified_time")
+_PUBLISHED_META = (
+    "article:published_time",
+    "article:published:time",
+    "datepublished",
+    "date",
+    "dc.date",
+    "dc.date.issued",
+    "dcterms.date",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "sailthru.date",
+    "parsely-pub-date",
+    "og:published_time",
+    "published_time",
+)
+_MODIFIED_META = (
+    "article:modified_time",
+    "article:modified:time",
+    "og:updated_time",
+    "datemodified",
+    "dc.date.modified",
+    "dcterms.modified",
+    "lastmod",
+    "modified_time",
+)
 _BYLINE_CLASS = re.compile(r"(^|[\s_-])(author(-?name)?|byline|post-author|entry-author|writer)([\s_-]|$)", re.I)
 # Where a field came from, recorded beside it so a user can see why a value was chosen.
 JSON_LD, META, MICRODATA, VISIBLE, MARKUP = "json-ld", "meta", "microdata", "visible", "markup"
@@ -101,47 +125,59 @@ def read_metadata(tree: LexborHTMLParser, timezone: str, url: str | None = None)
                 return parsed.isoformat()
         return None
 
-    found.title = _clean_title(pick("title",
-        (f"{JSON_LD}:headline", lambda: _text(ld.get("headline"))),
-        (f"{META}:og:title", lambda: meta.get("og:title")),
-        (f"{META}:twitter:title", lambda: meta.get("twitter:title")),
-        (f"{MARKUP}:h1", lambda: _h1(markup)),
-        (f"{MARKUP}:title", lambda: _doc_title(tree)),
-    ), meta.get("og:site_name"), lambda: _h1(markup))
-    found.published = pick_date("published",
+    found.title = _clean_title(
+        pick(
+            "title",
+            (f"{JSON_LD}:headline", lambda: _text(ld.get("headline"))),
+            (f"{META}:og:title", lambda: meta.get("og:title")),
+            (f"{META}:twitter:title", lambda: meta.get("twitter:title")),
+            (f"{MARKUP}:h1", lambda: _h1(markup)),
+            (f"{MARKUP}:title", lambda: _doc_title(tree)),
+        ),
+        meta.get("og:site_name"),
+        lambda: _h1(markup),
+    )
+    found.published = pick_date(
+        "published",
         (f"{JSON_LD}:datePublished", lambda: ld.get("datePublished")),
         *((f"{META}:{key}", lambda key=key: meta.get(key)) for key in _PUBLISHED_META),
         (f"{MICRODATA}:datePublished", lambda: _itemprop_date(markup, "datePublished")),
     )
-    found.modified = pick_date("modified",
+    found.modified = pick_date(
+        "modified",
         (f"{JSON_LD}:dateModified", lambda: ld.get("dateModified")),
         *((f"{META}:{key}", lambda key=key: meta.get(key)) for key in _MODIFIED_META),
         (f"{MICRODATA}:dateModified", lambda: _itemprop_date(markup, "dateModified")),
     )
     if found.published is None:
         _read_visible_dates(tree, markup, timezone, url, found)
-    found.canonical_url = pick("canonical_url",
+    found.canonical_url = pick(
+        "canonical_url",
         (f"{MARKUP}:link-canonical", lambda: head.canonical),
         (f"{META}:og:url", lambda: meta.get("og:url")),
     )
     found.authors = _authors(ld, meta, markup, meta.get("og:site_name"), url, sources)
-    found.section = pick("section",
+    found.section = pick(
+        "section",
         (f"{JSON_LD}:articleSection", lambda: _text(ld.get("articleSection"))),
         (f"{META}:article:section", lambda: meta.get("article:section")),
         (f"{MARKUP}:breadcrumb", lambda: _breadcrumb_section(markup)),
     )
     found.tags = _tags(ld, head.meta_all.get("article:tag", []), markup, sources)
     found.language = _language(tree, ld, meta, sources)
-    found.image = pick("image",
+    found.image = pick(
+        "image",
         (f"{JSON_LD}:image", lambda: _image(ld.get("image"))),
         (f"{META}:og:image", lambda: meta.get("og:image")),
         (f"{META}:twitter:image", lambda: meta.get("twitter:image")),
     )
-    found.site_name = pick("site_name",
+    found.site_name = pick(
+        "site_name",
         (f"{META}:og:site_name", lambda: meta.get("og:site_name")),
         (f"{JSON_LD}:publisher", lambda: _text(_name(ld.get("publisher")))),
     )
-    found.description = pick("description",
+    found.description = pick(
+        "description",
         (f"{META}:description", lambda: meta.get("description")),
         (f"{META}:og:description", lambda: meta.get("og:description")),
         (f"{JSON_LD}:description", lambda: _text(ld.get("description"))),
@@ -395,18 +431,31 @@ def _itemprop_date(markup: _MarkupFallbacks, prop: str) -> str | None:
         return None
     node = nodes[0]
     attributes = node.attrs
-    return attributes.get("content") or attributes.get("datetime") or attributes.get("title") or node.text().strip() or None
+    return (
+        attributes.get("content")
+        or attributes.get("datetime")
+        or attributes.get("title")
+        or node.text().strip()
+        or None
+    )
 
 
 def _authors(
-    ld: dict[str, Any], meta: dict[str, str], markup: _MarkupFallbacks, site_name: str | None, url: str | None,
+    ld: dict[str, Any],
+    meta: dict[str, str],
+    markup: _MarkupFallbacks,
+    site_name: str | None,
+    url: str | None,
     sources: dict[str, str],
 ) -> list[str]:
     """The people who wrote the article, from the most trusted source that names anybody."""
     raw = ld.get("author")
     host = urlsplit(url).hostname if url else None
     candidates: list[tuple[str, Callable[[], list[str]]]] = [
-        (f"{JSON_LD}:author", lambda: [n for entry in (raw if isinstance(raw, list) else [raw]) if (n := _text(_name(entry)))]),
+        (
+            f"{JSON_LD}:author",
+            lambda: [n for entry in (raw if isinstance(raw, list) else [raw]) if (n := _text(_name(entry)))],
+        ),
         *(
             (f"{META}:{key}", lambda key=key: [v for v in [meta.get(key, "")] if v and not v.startswith("http")])
             for key in ("author", "article:author", "dc.creator", "parsely-author", "sailthru.author")

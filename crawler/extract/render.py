@@ -91,7 +91,7 @@ def _trim_edges(blocks: list[Block]) -> list[Block]:
 
 
 def _is_prose_block(block: str) -> bool:
-    return len(block) >= 100 or (len(block) >= MIN_PROSE_CHARS and block[-1] in ".!?؟…\"”»:")
+    return len(block) >= 100 or (len(block) >= MIN_PROSE_CHARS and block[-1] in '.!?؟…"”»:')
 
 
 def render(node: LexborNode, blocks: list[Block], ctx: RenderContext, depth: int) -> None:
@@ -110,7 +110,11 @@ def render(node: LexborNode, blocks: list[Block], ctx: RenderContext, depth: int
         _add_paragraph(node, blocks, ctx)
     elif tag in _HEADINGS:
         text = _inline_text(node, ctx)
-        if text and not (ctx.title and tag in ("h1", "h2") and _same_text(text, ctx.title)) and not _is_linked_headline(node, text):
+        if (
+            text
+            and not (ctx.title and tag in ("h1", "h2") and _same_text(text, ctx.title))
+            and not _is_linked_headline(node, text)
+        ):
             blocks.append(Block(text, False))
     elif tag in ("ul", "ol", "dl"):
         _add_list(node, blocks, ctx)

@@ -57,11 +57,7 @@ def learn_template(bodies: Iterable[str]) -> list[TemplateBlock]:
     if sampled < MIN_ARTICLES:
         return []
     threshold = max(3, MIN_SHARE * sampled)
-    return [
-        TemplateBlock(key, examples[key], seen, sampled)
-        for key, seen in counts.most_common()
-        if seen >= threshold
-    ]
+    return [TemplateBlock(key, examples[key], seen, sampled) for key, seen in counts.most_common() if seen >= threshold]
 
 
 def remove_template_blocks(body: str, keys: frozenset[str]) -> str:

@@ -128,14 +128,13 @@ def _date_near_heading(heading: LexborNode | None, timezone: str, month_first: b
     only when nothing else is printed there."""
     if heading is None:
         return None
-    headline = " ".join(heading.text(deep=True, separator=" ").split())
+    raw_headline = heading.text(deep=True, separator=" ")
+    headline = " ".join(raw_headline.split())
     area, updated = heading.parent, None
     for _ in range(_PHRASE_REACH):
         if area is None or area.tag == "html":
             break
-        text = " ".join(area.text(deep=True, separator=" ").split())
-        at = text.find(headline) if headline else 0
-        start = max(at, 0)
+        text, start = _around(area.text(deep=True, separator=" "), raw_headline, headline)
         window = text[max(0, start - _BEFORE_HEADLINE) : start + len(headline) + _AFTER_HEADLINE]
         offset = max(0, start - _BEFORE_HEADLINE)
         found = []
@@ -143,7 +142,9 @@ def _date_near_heading(heading: LexborNode | None, timezone: str, month_first: b
             parsed = _parse(match.group(0), timezone, month_first)
             if parsed is not None:
                 prefix = window[max(0, match.start() - 25) : match.start()]
-                found.append((abs(offset + match.start() - start), bool(_UPDATED_HINT.search(prefix)), parsed, match.group(0)))
+                found.append(
+                    (abs(offset + match.start() - start), bool(_UPDATED_HINT.search(prefix)), parsed, match.group(0))
+                )
         published = [item for item in sorted(found, key=lambda item: item[0]) if not item[1]]
         if published:
             return FoundDate(published[0][2].isoformat(), VISIBLE, published[0][3])
@@ -154,6 +155,25 @@ def _date_near_heading(heading: LexborNode | None, timezone: str, month_first: b
     return updated
 
 
+def _around(raw: str, raw_headline: str, headline: str) -> tuple[str, int]:
+    """The area's text on one line, at least around its headline (_BEFORE_HEADLINE characters before it,
+    _AFTER_HEADLINE after), and where the headline starts in it (0 when it is not there). Only a slice of
+    the raw text is one-lined, widened until it holds that much: an area can hold a 10 MB page's text,
+    and one-lining all of it made a million word strings (90 MB) to read 900 characters."""
+    at = max(raw.find(raw_headline), 0) if headline else 0
+    reach = 4 * (_BEFORE_HEADLINE + _AFTER_HEADLINE)
+    while True:
+        low, high = max(0, at - reach), min(len(raw), at + len(raw_headline) + reach)
+        text = " ".join(raw[low:high].split())
+        start = max(text.find(headline), 0) if headline else 0
+        # the margin keeps a word cut in two at the slice's ends out of the window
+        whole_before = low == 0 or start >= _BEFORE_HEADLINE + 50
+        whole_after = high == len(raw) or len(text) - start - len(headline) >= _AFTER_HEADLINE + 50
+        if whole_before and whole_after:
+            return text, start
+        reach *= 2
+
+
 def _parse(text: str, timezone: str, month_first: bool, *, relative: bool = False) -> datetime | None:
     """parse_date, with numeric dates read day first (or month first on an American page) here. A longer
     text ("May 3, 2024 | By Jane Doe | 4 min read") is read from its date-shaped phrase when it has one:
@@ -161,7 +181,9 @@ def _parse(text: str, timezone: str, month_first: bool, *, relative: bool = Fals
     if len(text) > _SHORT_TEXT and not _ISO_START.match(text.strip()):
         phrase = _DATE_PHRASE.search(text)
         if phrase is not None:
-            clock = _TIME_AFTER.match(text, phrase.end())  # "24 نيسان / أبريل 2020 09:22 مساءً", "May 3, 2024 at 9:41 AM"
+            clock = _TIME_AFTER.match(
+                text, phrase.end()
+            )  # "24 نيسان / أبريل 2020 09:22 مساءً", "May 3, 2024 at 9:41 AM"
             text, relative = text[phrase.start() : clock.end() if clock else phrase.end()], False
     numeric = _NUMERIC_DATE.search(text)
     if numeric is not None and len(text.strip()) <= len(numeric.group(0)) + 12:
@@ -225,4 +247,3 @@ def url_date(url: str | None, timezone: str = "UTC") -> FoundDate | None:
     year, month, day = (int(part) for part in match.groups() if part)
     parsed = parse_date(f"{year:04d}-{month:02d}-{day:02d}", timezone) if 1 <= month <= 12 and 1 <= day <= 31 else None
     return FoundDate(parsed.isoformat(), URL, match.group(0)) if parsed else None
-

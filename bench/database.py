@@ -1,7 +1,7 @@
 """The database at scale: N stored articles written the way a crawl writes them, then the reads users make.
 
 Writes N articles through the store's own write path, one transaction per article as a crawl does
-(SyncStore.save_article: article row, version 1, article_new event, full-text row, MinHash bands and the
+(SqliteStore.save_article: article row, version 1, article_new event, full-text row, MinHash bands and the
 cross-source duplicate check, plus the page's fetches row; signature and search form made beforehand, as
 the parse workers make them), from 20 sources over two years. The text is
 the demo site's Arabic and English sentences with names and numbers from a 200,000-word vocabulary mixed
@@ -43,7 +43,8 @@ from crawler.demo.content import make_article  # noqa: E402
 from crawler.models import ArticleRecord  # noqa: E402
 from crawler.neardup import signature  # noqa: E402
 from crawler.search import index_text, query_terms, snippet  # noqa: E402
-from crawler.store import Store, SyncStore  # noqa: E402
+from crawler.store.sqlite import SqliteStore, SyncSqlite  # noqa: E402
+from crawler.store.values import FetchRecord, SearchQuery  # noqa: E402
 
 SOURCES = [f"source-{n:02d}" for n in range(20)]
 VOCABULARY = 200_000
@@ -102,7 +103,7 @@ async def build(path: Path, first: int, total: int, report: Callable[[int, float
     a save_article with its fetches row, in a crowd (the store thread commits what queued up together). The
     articles are made up in another process, a chunk ahead, so the figure is the store's; ``report`` gets
     the count so far, the rate since the last report and the share of that time spent waiting for them."""
-    store = await Store.open(path)
+    store = await SqliteStore.open(path)
     loop = asyncio.get_running_loop()
     chunks = [(start, min(start + CHUNK - 1, total)) for start in range(first, total + 1, CHUNK)]
     try:
@@ -126,21 +127,20 @@ async def build(path: Path, first: int, total: int, report: Callable[[int, float
         await store.close()
 
 
-async def store_all(store: Store, records: list[tuple[ArticleRecord, str]]) -> None:
+async def store_all(store: SqliteStore, records: list[tuple[ArticleRecord, str]]) -> None:
     writers = asyncio.Semaphore(WRITERS)
 
     async def write(record: ArticleRecord, seen: str) -> None:
         async with writers:
-            fetched = {"ts": seen, "source_id": record.source_id, "url": record.url, "kind": "article", "status": 200,
-                       "outcome": "ok", "bytes": 65_000, "ms": 12.5, "error": None}  # fmt: skip
-            await store.do_in_crowd(SyncStore.save_article, record, seen, frozenset(), seen, fetched)
+            fetched = FetchRecord(seen, record.source_id, record.url, "article", 200, "ok", 65_000, 12.5, None)
+            await store.save_article(record, seen, frozenset(), seen, fetched)
 
     async with asyncio.TaskGroup() as group:
         for record, seen in records:
             group.create_task(write(record, seen))
 
 
-def add_sources(sync: SyncStore) -> None:
+def add_sources(sync: SyncSqlite) -> None:
     with sync.db.atomic():
         sync.db.table("sources").insert_all([{"id": source, "name": source} for source in SOURCES], ignore=True)
 
@@ -169,7 +169,7 @@ def command_ms(config: Path, *args: str, repeats: int = 3) -> float:
     return median_ms(run, repeats)
 
 
-def dedupe_checks(store: SyncStore, total: int) -> None:
+def dedupe_checks(store: SyncSqlite, total: int) -> None:
     rng = random.Random(7)
     stored = [store.db.execute("SELECT url FROM articles WHERE id = ?", [rng.randint(1, total)]).fetchone()[0]
               for _ in range(200)]  # fmt: skip
@@ -183,38 +183,38 @@ def dedupe_checks(store: SyncStore, total: int) -> None:
     print(f"lookup by canonical URL: {plan[0][3]}")
 
 
-def search_like_the_cli(store: SyncStore, terms: list[str], source_id: str | None = None) -> None:
-    for row in store.search(terms, source_id, limit=20):
-        snippet(row["body"] or "", terms)
+def search_like_the_cli(store: SyncSqlite, terms: list[str], source_id: str | None = None) -> None:
+    for hit in store.search(SearchQuery(terms, source_id, limit=20)):
+        snippet(hit.body, terms)
 
 
-def search_checks(store: SyncStore, config: Path) -> None:
+def search_checks(store: SyncSqlite, config: Path) -> None:
     print(f"{'query':<34}{'kind':<26}{'results':>8}{'median ms':>11}")
     medians = []
     for kind, queries in QUERIES.items():
         for query in queries:
             terms = query_terms(query)
             median = median_ms(lambda terms=terms: search_like_the_cli(store, terms))
-            found = store.search(terms, limit=20)
+            found = store.search(SearchQuery(terms, limit=20))
             medians.append(median)
             print(f"{query:<34}{kind:<26}{len(found):>8}{median:>11.1f}")
     for query in ("الحكومة العراقية", "name4711"):  # `crawler search --source`: the filter joins each match
         terms = query_terms(query)
         median = median_ms(lambda terms=terms: search_like_the_cli(store, terms, SOURCES[3]))
         medians.append(median)
-        found = store.search(terms, source_id=SOURCES[3], limit=20)
+        found = store.search(SearchQuery(terms, source_id=SOURCES[3], limit=20))
         print(f"{query:<34}{'one source (--source)':<26}{len(found):>8}{median:>11.1f}")
     print(f"search in-process: median {statistics.median(medians):.1f} ms, worst {max(medians):.1f} ms")
     print(f"`crawler search 'الحكومة العراقية'` wall time (Python start-up included): "
           f"{command_ms(config, 'search', 'الحكومة العراقية'):.0f} ms")  # fmt: skip
 
 
-def stats_checks(store: SyncStore, config: Path) -> None:
+def stats_checks(store: SyncSqlite, config: Path) -> None:
     print(f"stats in-process: median {median_ms(store.stats, 5):.0f} ms")
     print(f"`crawler stats` wall time (Python start-up included): {command_ms(config, 'stats'):.0f} ms")
 
 
-def size_report(store: SyncStore, path: Path, total: int) -> None:
+def size_report(store: SyncSqlite, path: Path, total: int) -> None:
     rows = store.db.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall()
     size = path.stat().st_size
     print(f"file {size / 1e9:.2f} GB, {size / total / 1000:.1f} KB per article; largest parts (KB per article):")
@@ -233,7 +233,7 @@ def main() -> None:
         config = Path(tmp) / "crawler.toml"
         config.write_text(f'[crawler]\ndatabase = "{path}"\n\n[[sources]]\nid = "source-00"\nname = "x"\n'
                           f'feeds = ["https://source-00.example/feed"]\ninterval = "1h"\n')  # fmt: skip
-        stored = SyncStore(path)
+        stored = SyncSqlite(path)
         already = stored.db.execute("SELECT count(*) FROM articles").fetchone()[0]
         stored.close()
         if already < args.articles:
@@ -241,7 +241,7 @@ def main() -> None:
             asyncio.run(build(path, already + 1, args.articles, lambda n, rate, waiting: print(
                 f"  {n:>9,} stored, {rate:,.0f} articles/s since the last line"
                 f" ({waiting:.0%} of it waiting for made-up articles)", flush=True)))  # fmt: skip
-        store = SyncStore(path)
+        store = SyncSqlite(path)
         try:
             store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             total = store.db.execute("SELECT count(*) FROM articles").fetchone()[0]

@@ -79,6 +79,23 @@ def parse_duration(value: object) -> timedelta:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
+_SQLITE_SCHEME = "sqlite:///"
+
+
+def database_path(database: str | Path) -> Path:
+    """The SQLite file a configured ``database`` names: a path, or an SQLite URL (``sqlite:///data/x.db``
+    is relative, ``sqlite:////var/lib/crawler/crawler.db`` absolute). ValueError for another URL: no
+    other backend is built in yet."""
+    if isinstance(database, Path):
+        return database
+    if database.startswith(_SQLITE_SCHEME):
+        return Path(database[len(_SQLITE_SCHEME) :])
+    if "://" in database:
+        scheme = database.split("://", 1)[0]
+        raise ValueError(f"no store backend for {scheme}:// URLs in this version (a file path or sqlite:///path)")
+    return Path(database)
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -109,6 +126,11 @@ class CrawlerSettings(_Frozen):
     )  # `crawler run` drops fetches rows older than this daily; 0 keeps all
     # worker processes for extraction and normalisation (crawler/workers.py); 0: threads of this process
     parse_processes: int = Field(default_factory=lambda: min(4, os.cpu_count() or 1), ge=0, le=64)
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database(cls, value: object) -> Path:
+        return database_path(value if isinstance(value, str | Path) else str(value))
 
     @field_validator("timeout", "run_timeout")
     @classmethod

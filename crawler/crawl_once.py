@@ -11,14 +11,10 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from crawler.assembly import assembled
 from crawler.config import Config, SourceConfig
-from crawler.events import utc_now
-from crawler.fetch import Fetcher
 from crawler.models import RunSummary
-from crawler.notify import Notifier
 from crawler.pipeline import Deps, record_failed_run, run_concurrently, run_source
-from crawler.store import Store, SyncStore
-from crawler.workers import Parser
 
 __all__ = ["crawl_once"]
 logger = logging.getLogger(__name__)
@@ -29,26 +25,15 @@ async def crawl_once(
 ) -> list[RunSummary]:
     """Run each source once, concurrently; print progress and a summary table to console (stderr)."""
     console = console or Console(stderr=True)
-    store = await Store.open(config.crawler.database)
-    fetcher = Fetcher(config.crawler)
-    notifier = Notifier(config.sinks, config.crawler.user_agent)
-    notifier.start()
-    parser = Parser(config.crawler.parse_processes, config.crawler)
-    try:
-        await store.do(SyncStore.sync_sources, config.sources, utc_now())
+    async with assembled(config) as parts:
         with Progress(
             SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} pages"),
             TimeElapsedColumn(), console=console, transient=not console.is_terminal,
         ) as progress:  # fmt: skip
             tasks = {s.id: progress.add_task(s.id, total=None) for s in sources}
-            deps = Deps(store, fetcher, config.crawler, _advance(progress, tasks), notifier.submit, parser=parser)
+            deps = parts.deps(on_article_done=_advance(progress, tasks))
             # a StoreError (the database refused a write) stops every source and is raised
             summaries = await run_concurrently(_run_one(source, deps, recheck_all, config) for source in sources)
-    finally:
-        await parser.aclose()
-        await notifier.aclose()
-        await fetcher.aclose()
-        await store.close()
     console.print(_summary_table(summaries))
     return summaries
 

@@ -12,8 +12,8 @@ Event types (the ``type`` column):
     source_degraded    extraction quality fell against the source's own baseline (a changed layout)
     source_stale       no new article for several times the source's usual gap
 
-Article events are written by the store in the same transaction as the article; ``publish`` then only
-logs them. Other events go through ``EventLog.emit``, which stores and logs.
+Events are decided in crawler.decide and written by the store, an article's in the same transaction as
+the article; ``publish`` then only logs them (the pipeline hands them to the notifier's sinks too).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 __all__ = ["EVENT_TYPES", "Event", "EventType", "publish", "utc_now"]
 logger = logging.getLogger("crawler.events")
@@ -32,18 +32,7 @@ EventType = Literal[
     "source_failing",
     "source_recovered", "source_degraded", "source_stale",
 ]  # fmt: skip
-EVENT_TYPES: tuple[EventType, ...] = (
-    "article_new",
-    "article_updated",
-    "article_removed",
-    "article_restored",
-    "article_duplicate",
-    "fetch_failed",
-    "source_failing",
-    "source_recovered",
-    "source_degraded",
-    "source_stale",
-)
+EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)  # the types, listed once (above)
 
 
 def utc_now() -> str:

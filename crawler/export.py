@@ -10,7 +10,10 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
+
+if TYPE_CHECKING:
+    from crawler.store.values import ArticleView
 
 __all__ = ["EXPORT_FIELDS", "Format", "write_csv", "write_jsonl", "write_parquet"]
 
@@ -24,29 +27,31 @@ _LIST_FIELDS = ("authors", "tags")
 _INTEGER_FIELDS = ("id", "versions", "story_id")
 
 
-def write_jsonl(batches: Iterable[list[dict[str, Any]]], out: TextIO) -> int:
+def write_jsonl(batches: Iterable[list[ArticleView]], out: TextIO) -> int:
     """One JSON object per article (lists as arrays); returns the number written."""
     written = 0
     for batch in batches:
         for row in batch:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            out.write(json.dumps(_fields(row), ensure_ascii=False) + "\n")
         written += len(batch)
     return written
 
 
-def write_csv(batches: Iterable[list[dict[str, Any]]], out: TextIO) -> int:
+def write_csv(batches: Iterable[list[ArticleView]], out: TextIO) -> int:
     """A header row, then one row per article; authors and tags as JSON arrays in their cells."""
     writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
     writer.writeheader()
     written = 0
     for batch in batches:
         for row in batch:
-            writer.writerow({k: json.dumps(v, ensure_ascii=False) if k in _LIST_FIELDS else v for k, v in row.items()})
+            writer.writerow(
+                {k: json.dumps(v, ensure_ascii=False) if k in _LIST_FIELDS else v for k, v in _fields(row).items()}
+            )
         written += len(batch)
     return written
 
 
-def write_parquet(batches: Iterable[list[dict[str, Any]]], path: str) -> int:
+def write_parquet(batches: Iterable[list[ArticleView]], path: str) -> int:
     """One row group per batch; authors and tags as lists of strings, ids and counts as int64."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -58,6 +63,11 @@ def write_parquet(batches: Iterable[list[dict[str, Any]]], path: str) -> int:
     written = 0
     with pq.ParquetWriter(path, schema, compression="zstd") as writer:
         for batch in batches:
-            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+            writer.write_table(pa.Table.from_pylist([_fields(row) for row in batch], schema=schema))
             written += len(batch)
     return written
+
+
+def _fields(article: ArticleView) -> dict[str, Any]:
+    """The exported fields of one article, in EXPORT_FIELDS order."""
+    return {name: getattr(article, name) for name in EXPORT_FIELDS}

@@ -39,7 +39,7 @@ from crawler.errors import (
     HTTPStatusError,
     TooLargeError,
 )
-from crawler.models import ByPosition, HostState, Page, Validators
+from crawler.models import ByPosition, HostState, Page, ParseOutcome, Validators
 from crawler.robots import RobotsCache
 from crawler.urls import UrlPolicy
 
@@ -68,7 +68,7 @@ class Answer(ByPosition):
     content_type: str | None
     body: bytes = b""
     body_size: int = 0
-    processed: object = None
+    processed: ParseOutcome | None = None
 
 
 # (url, the URL the redirect chain started from, request headers) → Answer, made somewhere else

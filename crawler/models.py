@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from crawler.errors import NotHtml, ParseFailed
+
 __all__ = [
     "ArticleRecord",
     "ByPosition",
@@ -17,6 +19,8 @@ __all__ = [
     "HostState",
     "Link",
     "Page",
+    "ParseOutcome",
+    "Parsed",
     "RunSummary",
     "Validators",
 ]
@@ -58,8 +62,8 @@ class Validators(ByPosition):
 @dataclass(frozen=True, slots=True)
 class Page(ByPosition):
     """A fetched URL. ``not_modified`` pages (304) carry no body. A page a parse worker fetched carries what
-    the worker made of its body instead (``processed``: a workers.Parsed, or the CrawlerError that parsing
-    raised), and the body's size; the body itself stayed in the worker."""
+    the worker made of its body instead (``processed``: the Parsed result, or the error parsing raised),
+    and the body's size; the body itself stayed in the worker."""
 
     url: str
     final_url: str
@@ -69,7 +73,7 @@ class Page(ByPosition):
     validators: Validators
     elapsed_ms: float
     not_modified: bool = False
-    processed: object = None
+    processed: ParseOutcome | None = None
     body_size: int | None = None  # when the body stayed in the worker
 
     @property
@@ -185,3 +189,15 @@ class RunSummary:
     def ok(self) -> bool:
         """A run fails when it raised, or when every discovery page failed."""
         return self.error is None and (self.discovery_ok > 0 or self.discovery_failed == 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed(ByPosition):
+    """What parsing an article page's body gives (workers.parse_page)."""
+
+    article: ExtractedArticle
+    record: ArticleRecord | None  # None when the page has too little text to be an article
+
+
+# What a parse worker made of a body: the result, or why there is none (raised in the crawler's process).
+ParseOutcome = Parsed | NotHtml | ParseFailed

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable, Coroutine, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -38,8 +38,9 @@ from crawler.errors import (
 )
 from crawler.events import Event, publish, utc_now
 from crawler.fetch import Exchange, Fetcher
-from crawler.models import DiscoveryKind, Link, Page, RunSummary, Validators
-from crawler.store import Store, SyncStore
+from crawler.models import DiscoveryKind, Link, Page, RunSummary
+from crawler.store import Store
+from crawler.store.values import DiscoveryState, FetchOutcome, FetchRecord, KnownArticle, RunOutcome
 from crawler.urls import BadUrl, UrlPolicy, canonicalize
 from crawler.workers import Parser, ParseSpec
 
@@ -81,13 +82,13 @@ async def run_source(source: SourceConfig, deps: Deps, *, recheck_all: bool = Fa
     try:
         links = await _discover(source, policy, deps, summary)
         new, due = await _select(links, source, deps, recheck_all)
-        template = await deps.store.do(SyncStore.template_keys, source.id)
+        template = await deps.store.template_keys(source.id)
         spec = ParseSpec(source, policy, source.extract.rules(), template)
         if new or due:
             await deps.parser.ready()  # no pages, no workers started; and workers that cannot start are not used
         via = deps.parser.exchange_for(spec) if new or due else None
         job = _Job(source, policy, deps, summary, spec, via)
-        pages: list[tuple[Link, dict[str, Any] | None]] = [(link, None) for link in new[: source.max_articles_per_run]]
+        pages: list[tuple[Link, KnownArticle | None]] = [(link, None) for link in new[: source.max_articles_per_run]]
         pages += due
         if len(new) > source.max_articles_per_run:
             summary.skipped["over_max_articles_per_run"] = len(new) - source.max_articles_per_run
@@ -148,12 +149,12 @@ async def _discover(source: SourceConfig, policy: UrlPolicy, deps: Deps, summary
             logger.debug("%s: %s was read already this run (a sitemap index loops)", source.id, url)
             continue
         fetched.add(key)
-        state = await deps.store.do(SyncStore.discovery_state, url)
+        state = await deps.store.discovery_state(url)
         try:
-            page = await deps.fetcher.fetch(url, fetch_policy, state[0] if state else None)
+            page = await deps.fetcher.fetch(url, fetch_policy, state.validators if state else None)
             if page.not_modified and state is not None:
                 await _record_fetch(deps, source, url, kind, page=page)
-                _, found, children = state
+                found, children = state.links, state.children
             else:
                 async with deps.discovery_parsing:
                     cap = deps.settings.max_links_per_page
@@ -167,8 +168,9 @@ async def _discover(source: SourceConfig, policy: UrlPolicy, deps: Deps, summary
                                    discovered.over_cap, deps.settings.max_links_per_page)  # fmt: skip
                     over = summary.skipped.get("over_max_links_per_page", 0)
                     summary.skipped["over_max_links_per_page"] = over + discovered.over_cap
-                await deps.store.do(SyncStore.save_discovery_state, url, source.id, kind, page.validators, found,
-                                    children, page.status, utc_now())  # fmt: skip
+                await deps.store.save_discovery_state(
+                    DiscoveryState(url, source.id, kind, page.validators, found, children, page.status, utc_now())
+                )
             children = [child for child in children if _spelling(child) not in fetched]  # a loop is not a new child
             for child in children[:children_left]:  # an unchanged index still has children that changed
                 queue.append(("sitemap", child))
@@ -201,28 +203,28 @@ def _spelling(url: str) -> str:
 
 async def _select(
     links: list[Link], source: SourceConfig, deps: Deps, recheck_all: bool
-) -> tuple[list[Link], list[tuple[Link, dict[str, Any]]]]:
+) -> tuple[list[Link], list[tuple[Link, KnownArticle]]]:
     """New links; known links whose last check is older than the source's recheck_interval; and stored
     articles due by their age (recheck_after), listed or not, at most max_articles_per_run of them, taken
     after the new links so re-checks never starve discovery (--recheck-all: every stored article)."""
-    known = await deps.store.do(SyncStore.known_articles, [link.url for link in links])
+    known = await deps.store.known_articles([link.url for link in links])
     now = utc_now()
     cutoff = (datetime.fromisoformat(now) - source.recheck_interval).isoformat()
     new: list[Link] = []
-    due: list[tuple[Link, dict[str, Any]]] = []
+    due: list[tuple[Link, KnownArticle]] = []
     rechecked: set[int] = set()
     for link in links:
         row = known.get(link.url)
         if row is None:
             new.append(link)
-        elif row["id"] not in rechecked and (recheck_all or (row["last_checked"] or "") <= cutoff):
-            rechecked.add(row["id"])
+        elif row.id not in rechecked and (recheck_all or (row.last_checked or "") <= cutoff):
+            rechecked.add(row.id)
             due.append((link, row))
-    scheduled = await deps.store.do(SyncStore.due_articles, source.id, now, source.max_articles_per_run, recheck_all)
+    scheduled = await deps.store.due_articles(source.id, now, source.max_articles_per_run, recheck_all)
     for row in scheduled:
-        if row["id"] not in rechecked:
-            rechecked.add(row["id"])
-            due.append((Link(row["url"], found_on="schedule", kind="schedule"), row))
+        if row.id not in rechecked:
+            rechecked.add(row.id)
+            due.append((Link(row.url, found_on="schedule", kind="schedule"), row))
     return new, due
 
 
@@ -251,7 +253,7 @@ class _Job:
     via: Exchange | None  # article pages are fetched and parsed in a worker, or (None) fetched here
 
 
-async def _collect_all(pages: list[tuple[Link, dict[str, Any] | None]], job: _Job) -> None:
+async def _collect_all(pages: list[tuple[Link, KnownArticle | None]], job: _Job) -> None:
     """Every page, by as many tasks as pages may be in flight: one task per page would hold a task and a
     coroutine per link before any was fetched: 4 MB per 3,000 links, over 130 MB for a sitemap of 100,000."""
     queue = iter(pages)
@@ -264,14 +266,14 @@ async def _collect_all(pages: list[tuple[Link, dict[str, Any] | None]], job: _Jo
     await run_concurrently(take_turns() for _ in range(min(len(pages), 2 * job.deps.settings.concurrency)))
 
 
-async def _collect_page(link: Link, known: dict[str, Any] | None, job: _Job) -> None:
+async def _collect_page(link: Link, known: KnownArticle | None, job: _Job) -> None:
     source, policy, deps, summary = job.source, job.policy, job.deps, job.summary
     kind = "recheck" if known else "article"
-    validators = Validators(known["etag"], known["last_modified"]) if known else None
+    validators = known.validators if known else None
     outcome = "failed"
     try:
         try:
-            page = await deps.fetcher.fetch(known["url"] if known else link.url, policy, validators, via=job.via)
+            page = await deps.fetcher.fetch(known.url if known else link.url, policy, validators, via=job.via)
         except FetchError as exc:
             if known and isinstance(exc, HTTPStatusError) and exc.status in (404, 410):
                 await _record_fetch(deps, source, exc.url, kind, error=exc.reason, status=exc.status, outcome="gone")
@@ -280,14 +282,14 @@ async def _collect_page(link: Link, known: dict[str, Any] | None, job: _Job) -> 
                 return
             summary.failed += 1
             await _record_fetch(deps, source, exc.url, kind, error=exc.reason, status=getattr(exc, "status", None))
-            await _emit(deps, Event("fetch_failed", source.id, known["id"] if known else None,
+            await _emit(deps, Event("fetch_failed", source.id, known.id if known else None,
                                     {"url": exc.url, "kind": kind, "reason": exc.reason}))  # fmt: skip
             return
         except ParseFailed as exc:  # the worker making the exchange died or hung
             await _parse_failed(exc, link, kind, None, job)
             outcome = "skipped"
             return
-        if known and _sent_home(known["url"], page.final_url):
+        if known and _sent_home(known.url, page.final_url):
             await _record_fetch(deps, source, link.url, kind, page=page)
             await _removed(known, "redirected to the home page", job)
             outcome = "removed"
@@ -295,8 +297,8 @@ async def _collect_page(link: Link, known: dict[str, Any] | None, job: _Job) -> 
         if page.not_modified and known:
             await _record_fetch(deps, source, link.url, kind, page=page)
             now = utc_now()
-            upcoming = next_check(known["first_seen"] or now, now, source.recheck_after)
-            await deps.store.do(SyncStore.mark_checked, known["id"], page.validators, now, upcoming)
+            upcoming = next_check(known.first_seen or now, now, source.recheck_after)
+            await deps.store.mark_checked(known.id, page.validators, now, upcoming)
             await _restored(known, job)
             summary.unchanged += 1
             outcome = "unchanged"
@@ -327,13 +329,13 @@ async def _collect_page(link: Link, known: dict[str, Any] | None, job: _Job) -> 
             return
         fetched = _fetch_row(deps, source, link.url, kind, page=page)
         now = utc_now()
-        upcoming = next_check(known["first_seen"] if known else now, now, source.recheck_after)
-        saved = await deps.store.do_in_crowd(SyncStore.save_article, record, now, job.spec.template, upcoming, fetched)
+        upcoming = next_check((known.first_seen or now) if known else now, now, source.recheck_after)
+        saved = await deps.store.save_article(record, now, job.spec.template, upcoming, fetched)
         if known:
             await _restored(known, job)
         outcome = saved.kind
         setattr(summary, saved.kind, getattr(summary, saved.kind) + 1)
-        for event in ([saved.event] if saved.event is not None else []) + saved.also:
+        for event in saved.events:
             _publish(deps, event)
     finally:
         if deps.on_article_done:
@@ -347,19 +349,19 @@ async def _parse_failed(exc: ParseFailed, link: Link, kind: str, page: Page | No
     job.summary.skip("parse_failed")
 
 
-async def _restored(known: dict[str, Any], job: _Job) -> None:
+async def _restored(known: KnownArticle, job: _Job) -> None:
     """A removed article answered again."""
-    if known["removed_at"] is None:
+    if known.removed_at is None:
         return
-    event = await job.deps.store.do(SyncStore.mark_restored, known["id"], utc_now())
+    event = await job.deps.store.mark_restored(known.id, utc_now())
     if event is not None:
         _publish(job.deps, event)
 
 
-async def _removed(known: dict[str, Any], reason: str, job: _Job) -> None:
+async def _removed(known: KnownArticle, reason: str, job: _Job) -> None:
     now = utc_now()
-    upcoming = next_check(known["first_seen"] or now, now, job.source.recheck_after)
-    event = await job.deps.store.do(SyncStore.mark_removed, known["id"], now, reason, upcoming)
+    upcoming = next_check(known.first_seen or now, now, job.source.recheck_after)
+    event = await job.deps.store.mark_removed(known.id, now, reason, upcoming)
     if event is not None:
         _publish(job.deps, event)
     job.summary.skip("removed")
@@ -373,7 +375,7 @@ def _sent_home(article_url: str, final_url: str) -> bool:
 
 async def _learn_template(source: SourceConfig, deps: Deps) -> None:
     """New articles arrived: look again for blocks that recur across this source's pages."""
-    learned = await deps.store.do(SyncStore.learn_template, source.id, utc_now())
+    learned = await deps.store.learn_template(source.id, utc_now())
     if learned:
         logger.info(
             "source %s: learned %d site-template block(s), e.g. %r",
@@ -389,17 +391,17 @@ async def _learn_template(source: SourceConfig, deps: Deps) -> None:
 
 async def _record_fetch(
     deps: Deps, source: SourceConfig, url: str, kind: str, *, page: Page | None = None,
-    error: str | None = None, status: int | None = None, outcome: str | None = None, note: str | None = None,
+    error: str | None = None, status: int | None = None, outcome: FetchOutcome | None = None, note: str | None = None,
 ) -> None:  # fmt: skip
     """One fetches row (see _fetch_row), written now."""
     row = _fetch_row(deps, source, url, kind, page=page, error=error, status=status, outcome=outcome, note=note)
-    await deps.store.do(SyncStore.record_fetch, row)
+    await deps.store.record_fetch(row)
 
 
 def _fetch_row(
     deps: Deps, source: SourceConfig, url: str, kind: str, *, page: Page | None = None,
-    error: str | None = None, status: int | None = None, outcome: str | None = None, note: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    error: str | None = None, status: int | None = None, outcome: FetchOutcome | None = None, note: str | None = None,
+) -> FetchRecord:  # fmt: skip
     """One fetches row, logged and counted. With a page: an error means it came but is unusable; a note,
     that it was used although something was wrong with it (kept in the error column, outcome ok)."""
     if page is not None:
@@ -408,10 +410,9 @@ def _fetch_row(
     if note:
         logger.warning("source %s: %s: %s", source.id, url, note)
         error = note
-    row = {"ts": utc_now(), "source_id": source.id, "url": url, "kind": kind, "status": status,
-           "outcome": outcome or "failed", "bytes": page.size if page else None,
-           "ms": round(page.elapsed_ms, 1) if page else None, "error": error}  # fmt: skip
-    logger.debug("fetch %s %s %s %s", source.id, status, row["bytes"], url, extra={"fields": row})
+    row = FetchRecord(utc_now(), source.id, url, kind, status, outcome or "failed", page.size if page else None,
+                      round(page.elapsed_ms, 1) if page else None, error)  # fmt: skip
+    logger.debug("fetch %s %s %s %s", source.id, status, row.bytes, url, extra={"fields": asdict(row)})
     if deps.on_fetch is not None:
         deps.on_fetch(source.id, kind, status)
     return row
@@ -425,24 +426,18 @@ def _publish(deps: Deps, event: Event) -> None:
 
 
 async def _emit(deps: Deps, event: Event) -> None:
-    _publish(deps, await deps.store.do(SyncStore.add_event, event))
+    _publish(deps, await deps.store.add_event(event))
 
 
 async def _finish(source: SourceConfig, deps: Deps, summary: RunSummary) -> None:
     error = summary.error or (None if summary.ok else "every discovery page failed")
-    transitions = await deps.store.do(
-        SyncStore.finish_run,
-        source.id,
-        summary.ok,
-        error,
-        utc_now(),
-        deps.settings.failure_threshold,
-        (summary.extracted, summary.poor, summary.undated, summary.body_chars),
-        summary.failure_weight,
-    )
+    transitions = await deps.store.finish_run(RunOutcome(
+        source.id, summary.ok, error, utc_now(), deps.settings.failure_threshold, summary.failure_weight,
+        summary.extracted, summary.poor, summary.undated, summary.body_chars,
+    ))  # fmt: skip
     for event in transitions:
         _publish(deps, event)
-    await deps.store.do(SyncStore.save_hosts, deps.fetcher.host_states(), utc_now())
+    await deps.store.save_hosts(deps.fetcher.host_states(), utc_now())
     logger.info(
         "source %s: new %d, updated %d, unchanged %d, failed %d%s",
         source.id, summary.new, summary.updated, summary.unchanged, summary.failed,

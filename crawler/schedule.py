@@ -23,16 +23,13 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from crawler.assembly import assembled
 from crawler.config import Config, SourceConfig, crontab_weekdays, load_config
 from crawler.errors import ConfigError, CrawlerError, StoreError
-from crawler.events import Event, utc_now
-from crawler.fetch import Fetcher
+from crawler.events import utc_now
 from crawler.metrics import Metrics, MetricsServer
-from crawler.notify import Notifier
 from crawler.pipeline import Deps, record_failed_run, run_source
 from crawler.service import ServiceNotifier
-from crawler.store import Store, SyncStore
-from crawler.workers import Parser
 
 __all__ = ["Daemon", "first_run", "first_run_spread", "make_trigger"]
 logger = logging.getLogger(__name__)
@@ -99,29 +96,28 @@ class Daemon:
 
     async def run(self) -> None:
         settings = self._config.crawler
-        store = await Store.open(settings.database)
-        fetcher = Fetcher(settings)
-        notifier = Notifier(self._config.sinks, settings.user_agent)  # [[sinks]] changes need a restart
-        notifier.start()
         metrics = self._metrics
+        async with assembled(self._config) as parts:
+            self._deps = parts.deps(on_article_done=metrics.article_done, on_event=metrics.event,
+                                    on_fetch=metrics.fetched)  # fmt: skip
+            notifier = parts.notifier
+            metrics.live("sink_queue_depth", lambda: notifier.queue_depth)
+            metrics.live("scheduled_jobs", lambda: len(self._scheduler.get_jobs()) if self._scheduler else 0)
+            metrics.live("running_sources", lambda: len(self._inflight))
+            await self._serve(settings.metrics_port)
+        logger.info("daemon stopped after %d source runs", self.runs)
+        if self._fatal is not None:
+            raise self._fatal
 
-        def on_event(event: Event) -> None:
-            metrics.event(event)
-            notifier.submit(event)
-
-        parser = Parser(settings.parse_processes, settings)
-        self._deps = Deps(store, fetcher, settings, on_article_done=metrics.article_done, on_event=on_event,
-                          on_fetch=metrics.fetched, parser=parser)  # fmt: skip
-        metrics.live("sink_queue_depth", lambda: notifier.queue_depth)
-        metrics.live("scheduled_jobs", lambda: len(self._scheduler.get_jobs()) if self._scheduler else 0)
-        metrics.live("running_sources", lambda: len(self._inflight))
-        server = self._serve_metrics(settings.metrics_port)
+    async def _serve(self, metrics_port: int) -> None:
+        """Schedule the sources and run until stopped, then let running sources finish."""
+        settings = self._config.crawler
+        server = self._serve_metrics(metrics_port)
         scheduler = self._scheduler = AsyncIOScheduler(
             timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
         )
         scheduler.add_listener(self._on_scheduler_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         try:
-            await store.do(SyncStore.sync_sources, self._config.sources, utc_now())
             for source in self._enabled(self._config):
                 await self._add_job(source)
             scheduler.start()
@@ -142,13 +138,6 @@ class Daemon:
             self._remove_signals()
             if server is not None:
                 server.close()
-            await parser.aclose()
-            await notifier.aclose()
-            await fetcher.aclose()
-            await store.close()
-        logger.info("daemon stopped after %d source runs", self.runs)
-        if self._fatal is not None:
-            raise self._fatal
 
     def _serve_metrics(self, port: int) -> MetricsServer | None:
         """/metrics and /healthz, unless metrics_port is 0; a port in use is logged, not fatal."""
@@ -175,7 +164,7 @@ class Daemon:
             before = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="milliseconds")
             removed = 0
             try:
-                while chunk := await self._deps.store.do(SyncStore.prune_fetches, before):
+                while chunk := await self._deps.store.prune_fetches(before):
                     removed += chunk
             except StoreError as exc:
                 logger.error("fetch log: could not prune: %s (tried again tomorrow)", exc)
@@ -194,7 +183,7 @@ class Daemon:
         assert self._deps is not None and self._service.watchdog_interval is not None
         try:
             async with asyncio.timeout(self._service.watchdog_interval):
-                await self._deps.store.do(SyncStore.ping)
+                await self._deps.store.ping()
         except TimeoutError:
             logger.error(
                 "the store thread has not answered for %.0f s: no watchdog ping", self._service.watchdog_interval
@@ -210,9 +199,9 @@ class Daemon:
 
     async def _add_job(self, source: SourceConfig) -> None:
         assert self._scheduler is not None and self._deps is not None
-        row = await self._deps.store.do(SyncStore.source_row, source.id)
-        last = datetime.fromisoformat(row["last_run_at"]) if row and row.get("last_run_at") else None
-        if row and (succeeded := Metrics.parse_time(row.get("last_success_at"))) is not None:
+        row = await self._deps.store.source_state(source.id)
+        last = datetime.fromisoformat(row.last_run_at) if row and row.last_run_at else None
+        if row and (succeeded := Metrics.parse_time(row.last_success_at)) is not None:
             self._metrics.last_success(source.id, succeeded)
         trigger = make_trigger(source, datetime.now(UTC), last, self._spread)
         grace = int(source.interval.total_seconds()) if source.interval else 300
@@ -313,7 +302,7 @@ class Daemon:
             logger.warning("reload: [crawler] settings changed; they take effect at the next restart")
         old_sources = {s.id: s for s in self._enabled(self._config)}
         new_sources = {s.id: s for s in self._enabled(new)}
-        await self._deps.store.do(SyncStore.sync_sources, new.sources, utc_now())
+        await self._deps.store.sync_sources(new.sources, utc_now())
         self._config = new.model_copy(update={"crawler": self._config.crawler})
         diff: dict[str, list[str]] = {"added": [], "removed": [], "rescheduled": []}
         for source_id in old_sources.keys() - new_sources.keys():

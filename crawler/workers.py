@@ -4,7 +4,7 @@ normalisation of its body.
 With ``parse_processes`` > 0 they run in worker processes, each with its own event loop and HTTP client:
 the crawler's process decides what to fetch and when (politeness, robots.txt, retries and redirects stay
 in fetch.Fetcher), hands each article hop to a worker (``exchange_for``), and gets back what the worker
-made of the body (workers.Parsed) rather than the body. The page's bytes never cross a process boundary,
+made of the body (models.Parsed, or the error) rather than the body. The page's bytes never cross a process boundary,
 and the request and response handling, which cost the crawler's event loop as much as parsing, is spread
 over the cores with it. With 0, pages are fetched in the crawler's process and parsed in threads (one
 core, as the GIL allows; what the tests use, and what small machines may prefer).
@@ -43,7 +43,7 @@ from crawler.decode import decode_html, non_html_reason
 from crawler.errors import CrawlerError, FetchError, NotHtml, ParseFailed
 from crawler.extract import SelectorRules, extract_article
 from crawler.fetch import Answer, Exchange, HttpClient, exchange
-from crawler.models import ArticleRecord, ByPosition, ExtractedArticle, Page
+from crawler.models import ByPosition, Page, Parsed, ParseOutcome
 from crawler.normalize import normalize_article
 from crawler.urls import UrlPolicy
 
@@ -72,12 +72,6 @@ class ParseSpec(ByPosition):
     policy: UrlPolicy
     rules: SelectorRules
     template: frozenset[str]
-
-
-@dataclass(frozen=True, slots=True)
-class Parsed(ByPosition):
-    article: ExtractedArticle
-    record: ArticleRecord | None  # None when the page has too little text to be an article
 
 
 def parse_page(page: Page, spec: ParseSpec) -> Parsed:
@@ -148,7 +142,7 @@ class Parser:
                 raise
             except Exception as exc:  # a bug in extraction: this page fails, the crawl goes on
                 raise ParseFailed(f"{page.url}: extraction raised {type(exc).__name__}: {exc}") from exc
-        return _unwrap(await self._ask(("parse", page, spec), page.url, self._parse_timeout))
+        return _unwrap(_parse_outcome(await self._ask(("parse", page, spec), page.url, self._parse_timeout)))
 
     def worker_pids(self) -> list[int]:
         """The worker processes' ids (started on the first page)."""
@@ -215,12 +209,17 @@ class Parser:
         self._workers.clear()
 
 
-def _unwrap(processed: object) -> Parsed:
-    if isinstance(processed, CrawlerError):
-        raise processed
-    if not isinstance(processed, Parsed):
-        raise TypeError(f"a worker answered a parse with {type(processed).__name__}")
-    return processed
+def _parse_outcome(answer: object) -> ParseOutcome:
+    """A worker's answer to a parse, read off its socket: checked to be what the frame promises."""
+    if not isinstance(answer, Parsed | NotHtml | ParseFailed):
+        raise TypeError(f"a worker answered a parse with {type(answer).__name__}")
+    return answer
+
+
+def _unwrap(processed: ParseOutcome) -> Parsed:
+    if isinstance(processed, Parsed):
+        return processed
+    raise processed
 
 
 class _Worker:
@@ -393,7 +392,7 @@ async def _serve_requests(sock: socket.socket, settings: CrawlerSettings) -> Non
                 running.add(task)
                 task.add_done_callback(running.discard)
             else:
-                _write_frame(writer, (number, *_outcome(*arguments)))
+                _write_frame(writer, (number, True, _outcome(*arguments)))
     finally:
         for task in running:
             task.cancel()
@@ -413,16 +412,16 @@ async def _fetch_and_parse(number: int, client: HttpClient, settings: CrawlerSet
         return
     if 200 <= answer.status < 300:
         page = Page(original_url, url, answer.status, answer.body, answer.content_type, answer.validators, 0.0)
-        _, processed = _outcome(page, spec)
+        processed = _outcome(page, spec)
         answer = replace(answer, body=b"", processed=processed)  # Parsed, or the error to raise in the crawler
     _write_frame(writer, (number, True, answer))
 
 
-def _outcome(page: Page, spec: ParseSpec) -> tuple[bool, object]:
-    """(True, Parsed) or (False, the CrawlerError for the page): a bug in extraction fails one page."""
+def _outcome(page: Page, spec: ParseSpec) -> ParseOutcome:
+    """Parsed, or the error for the page: a bug in extraction fails one page."""
     try:
-        return True, parse_page(page, spec)
+        return parse_page(page, spec)
     except NotHtml as exc:
-        return False, exc
+        return exc
     except Exception as exc:  # reported to the crawler, which records the page as unusable
-        return False, ParseFailed(f"{page.url}: extraction raised {type(exc).__name__}: {exc}")
+        return ParseFailed(f"{page.url}: extraction raised {type(exc).__name__}: {exc}")

@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import tracemalloc
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,8 @@ from test_pipeline import crawl
 from crawler.cli import main
 from crawler.demo.site import NewsSite
 from crawler.export import EXPORT_FIELDS, write_jsonl
-from crawler.store import SyncStore
+from crawler.store.sqlite import SyncSqlite
+from crawler.store.values import ArticleView, ExportQuery
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +99,7 @@ def test_export_filters_by_source_and_dates(crawled: Path) -> None:
 def test_export_memory_stays_flat_on_a_large_database(tmp_path: Path) -> None:
     """1,000 and then 6,000 articles with 3 KB bodies: the export's traced peak is the same for both (one
     batch in memory), and far below the 18 MB written."""
-    store = SyncStore(tmp_path / "big.db")
+    store = SyncSqlite(tmp_path / "big.db")
     try:
         body = "نص طويل من المقال " * 170
         for source, count in (("small", 1000), ("large", 6000)):
@@ -114,7 +117,7 @@ def test_export_memory_stays_flat_on_a_large_database(tmp_path: Path) -> None:
             tracemalloc.start()
             try:
                 with out.open("w", encoding="utf-8") as stream:
-                    written = write_jsonl(store.export_batches(EXPORT_FIELDS, source, None, None), stream)
+                    written = write_jsonl(batches(store, ExportQuery(source)), stream)
                 peaks[source] = tracemalloc.get_traced_memory()[1]
             finally:
                 tracemalloc.stop()
@@ -124,3 +127,10 @@ def test_export_memory_stays_flat_on_a_large_database(tmp_path: Path) -> None:
     large_file = (tmp_path / "large.jsonl").stat().st_size
     assert large_file > 18_000_000
     assert peaks["large"] < 1.2 * peaks["small"] and peaks["large"] < large_file / 2, peaks
+
+
+def batches(store: SyncSqlite, query: ExportQuery) -> Iterator[list[ArticleView]]:
+    """The export's batches as `crawler export` reads them: a batch at a time, after the last id."""
+    while batch := store.export_batch(query):
+        yield batch
+        query = replace(query, after_id=batch[-1].id)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import signal
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from conftest import count, site_source, start_daemon, wait_for, write_config
 from pytest_httpserver import HTTPServer
 
 from crawler.demo.site import NewsSite
-from crawler.store import SyncStore
+from crawler.store.sqlite import SyncSqlite
+from crawler.store.values import FetchRecord
 
 
 def test_daemon_collects_survives_a_failing_source_reloads_and_stops_cleanly(
@@ -117,11 +119,11 @@ def test_the_daemon_prunes_the_fetch_log_past_fetch_log_days(news_site: tuple[Ne
     _, base = news_site
     config = write_config(tmp_path, site_source(base), fetch_log_days=30)
     db = tmp_path / "crawler.db"
-    store = SyncStore(db)
-    old = {"source_id": "demo", "url": f"{base}/old/", "kind": "article", "status": 200, "outcome": "ok"}
+    store = SyncSqlite(db)
+    old = FetchRecord("2020-01-01T00:00:00.000+00:00", "demo", f"{base}/old/", "article", 200, "ok", None, None, None)
     for _ in range(12_000):  # more than one chunk of prune_fetches
-        store.record_fetch({**old, "ts": "2020-01-01T00:00:00.000+00:00"})
-    store.record_fetch({**old, "ts": "2999-01-01T00:00:00.000+00:00"})  # "recent": kept
+        store.record_fetch(old)
+    store.record_fetch(replace(old, ts="2999-01-01T00:00:00.000+00:00"))  # "recent": kept
     store.close()
     daemon = start_daemon(config)
     try:

@@ -19,7 +19,7 @@ from crawler.errors import ConfigError
 from crawler.extract import SelectorRules, extract
 from crawler.extract.templates import block_key, learn_template
 from crawler.models import ArticleRecord
-from crawler.store import SyncStore
+from crawler.store.sqlite import SyncSqlite
 
 PROMO = "تابعوا آخر الأخبار على قناة الوكالة في تلغرام وواتساب."
 PAGE = """<html><head><title>Site | Wrong title</title>
@@ -135,14 +135,14 @@ def _record(body: str) -> ArticleRecord:
 
 
 def test_a_body_that_only_lost_template_blocks_is_refreshed_without_a_new_version(tmp_path: Path) -> None:
-    store = SyncStore(tmp_path / "store.db")
+    store = SyncSqlite(tmp_path / "store.db")
     try:
         store.db.table("sources").insert({"id": "s", "name": "S"})
         with_promo = "Paragraph one of the story.\n\n" + PROMO
         assert store.save_article(_record(with_promo), "2026-01-01T00:00:00Z").kind == "new"
         template = frozenset({block_key(PROMO)})
         outcome = store.save_article(_record("Paragraph one of the story."), "2026-01-02T00:00:00Z", template)
-        assert outcome.kind == "unchanged" and outcome.event is None
+        assert outcome.kind == "unchanged" and outcome.events == ()
         assert store.db.execute("SELECT body, versions FROM articles").fetchone() == ("Paragraph one of the story.", 1)
         edited = store.save_article(_record("Paragraph one, edited."), "2026-01-03T00:00:00Z", template)
         assert edited.kind == "updated"
@@ -167,7 +167,7 @@ def test_a_date_stored_with_its_page_offset_equals_the_same_instant_in_utc(tmp_p
         fields = {"title": record.title, "body": record.body, "published": record.published}
         return replace(record, content_hash=content_hash(fields))
 
-    store = SyncStore(tmp_path / "store.db")
+    store = SyncSqlite(tmp_path / "store.db")
     try:
         store.db.table("sources").insert({"id": "s", "name": "S"})
         old = hashed(replace(_record("Body of the story."), published="2024-01-25T14:32:00+03:00"))
@@ -219,52 +219,12 @@ def test_near_duplicate_signatures_tell_an_agency_copy_from_another_story() -> N
     assert signature("A short brief of a few words only.") is None
 
 
-def test_failed_runs_are_weighted_timeouts_count_half(tmp_path: Path) -> None:
-    """failure_threshold 2: two hard failures make a source failing; timeouts need four."""
-    store = SyncStore(tmp_path / "store.db")
-    try:
-        store.db.table("sources").insert_all([{"id": "hard", "name": "H"}, {"id": "slow", "name": "S"}])
-        now = "2026-01-01T00:00:00+00:00"
-        assert store.finish_run("hard", False, "HTTP 500", now, 2, weight=1.0) == []
-        [failing] = store.finish_run("hard", False, "HTTP 500", now, 2, weight=1.0)
-        assert failing.type == "source_failing" and failing.data["failures"] == 2
-        outcomes = [store.finish_run("slow", False, "run_timeout exceeded", now, 2, weight=0.5) for _ in range(4)]
-        assert [len(events) for events in outcomes] == [0, 0, 0, 1] and outcomes[3][0].type == "source_failing"
-        [recovered] = store.finish_run("slow", True, None, now, 2)
-        assert recovered.type == "source_recovered"
-    finally:
-        store.close()
-
-
 def test_a_run_that_only_timed_out_weighs_half() -> None:
     from crawler.models import RunSummary
 
     assert RunSummary("s", error="run_timeout exceeded").failure_weight == 0.5
     assert RunSummary("s", discovery_failed=2, discovery_timeouts=2).failure_weight == 0.5
     assert RunSummary("s", discovery_failed=2, discovery_timeouts=1).failure_weight == 1.0
-
-
-def test_degradation_is_measured_per_signal_against_the_source_own_baseline(tmp_path: Path) -> None:
-    """Pages that lose their dates, or bodies that shrink to a teaser, degrade a source; a source that never
-    printed dates is not degraded for lacking them."""
-    store = SyncStore(tmp_path / "store.db")
-    try:
-        store.db.table("sources").insert_all([{"id": "dated", "name": "D"}, {"id": "undated", "name": "U"},
-                                              {"id": "long", "name": "L"}])  # fmt: skip
-        now = "2026-01-01T00:00:00+00:00"
-        for _ in range(3):  # healthy runs: (pages, without body or title, without date, body characters)
-            store.finish_run("dated", True, None, now, 3, (5, 0, 0, 10_000))
-            store.finish_run("undated", True, None, now, 3, (5, 0, 5, 10_000))
-            store.finish_run("long", True, None, now, 3, (5, 0, 0, 20_000))
-        [dates_gone] = store.finish_run("dated", True, None, now, 3, (5, 0, 5, 10_000))
-        assert dates_gone.type == "source_degraded" and "gave a publication date" in dates_gone.data["reason"]
-        assert store.finish_run("undated", True, None, now, 3, (5, 0, 5, 10_000)) == []
-        [shrunk] = store.finish_run("long", True, None, now, 3, (5, 0, 0, 2_000))
-        assert "bodies averaged 400 characters (usually 4000)" in shrunk.data["reason"]
-        [back] = store.finish_run("long", True, None, now, 3, (5, 0, 0, 20_000))
-        assert back.type == "source_recovered" and back.data["from"] == "degraded"
-    finally:
-        store.close()
 
 
 def test_signatures_are_bit_for_bit_those_stored_by_datasketch() -> None:

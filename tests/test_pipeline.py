@@ -259,35 +259,6 @@ def test_a_broken_template_degrades_the_source_once_and_fixing_it_recovers(
     assert len(recovered) == 1 and json.loads(recovered[0][0])["from"] == "degraded"
 
 
-def test_a_source_silent_for_many_usual_gaps_is_stale_until_a_new_article_arrives(tmp_path: Path) -> None:
-    from dataclasses import replace
-
-    from crawler.models import ArticleRecord
-    from crawler.store import SyncStore
-
-    store = SyncStore(tmp_path / "store.db")
-    try:
-        store.db.table("sources").insert({"id": "s", "name": "S"})
-        base = ArticleRecord(
-            source_id="s", url="", canonical_url="", title="T", published=None, modified=None, authors=[], section=None,
-            tags=[], language="en", image=None, site_name=None, description=None, body="Body.", content_hash="",
-            etag=None, last_modified=None,
-        )  # fmt: skip
-        for hour in range(6):  # one article an hour
-            url = f"https://e.com/{hour}"
-            store.save_article(replace(base, url=url, canonical_url=url, content_hash=url), f"2026-01-01T{hour:02d}:00:00+00:00")
-        assert store.finish_run("s", True, None, "2026-01-01T07:00:00+00:00", 3) == []
-        [stale] = store.finish_run("s", True, None, "2026-01-03T07:00:00+00:00", 3)
-        assert stale.type == "source_stale" and "no new article for 50 h" in stale.data["reason"]
-        assert store.finish_run("s", True, None, "2026-01-03T08:00:00+00:00", 3) == []  # once
-        store.save_article(replace(base, url="https://e.com/new", canonical_url="https://e.com/new", content_hash="n"),
-                           "2026-01-03T09:00:00+00:00")  # fmt: skip
-        [recovered] = store.finish_run("s", True, None, "2026-01-03T09:30:00+00:00", 3)
-        assert recovered.type == "source_recovered" and recovered.data["from"] == "stale"
-    finally:
-        store.close()
-
-
 def test_the_same_story_on_a_second_source_is_linked_to_the_first(
     news_site: tuple[NewsSite, str], tmp_path: Path
 ) -> None:

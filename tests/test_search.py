@@ -15,7 +15,8 @@ from crawler.cli import main
 from crawler.dedupe import content_hash
 from crawler.models import ArticleRecord
 from crawler.search import index_text, query_terms, snippet
-from crawler.store import SyncStore
+from crawler.store.sqlite import SyncSqlite
+from crawler.store.values import SearchQuery
 
 ARTICLES = {
     "persian-letters": ("تقرير عن القوات الأمیرکیة", "قالت مصادر إن القوات الأمیرکیة ستبقى في القواعد حتى نهاية العام."),
@@ -38,19 +39,19 @@ def _record(slug: str, source: str = "ar", published: str = "2024-03-01T10:00:00
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SyncStore:
-    store = SyncStore(tmp_path / "crawler.db")
+def store(tmp_path: Path) -> SyncSqlite:
+    store = SyncSqlite(tmp_path / "crawler.db")
     store.db.table("sources").insert_all([{"id": "ar", "name": "AR"}, {"id": "other", "name": "Other"}])
     for slug in ARTICLES:
         store.save_article(_record(slug, "other" if slug == "ta-marbuta-as-ha" else "ar"), "2024-03-01T07:00:00Z")
     return store
 
 
-def _found(store: SyncStore, query: str, **filters: str) -> set[str]:
-    return {row["canonical_url"].rsplit("/", 1)[1] for row in store.search(query_terms(query), **filters)}
+def _found(store: SyncSqlite, query: str, **filters: str) -> set[str]:
+    return {hit.canonical_url.rsplit("/", 1)[1] for hit in store.search(SearchQuery(query_terms(query), **filters))}
 
 
-def test_every_spelling_of_a_query_finds_every_spelling_in_the_articles(store: SyncStore) -> None:
+def test_every_spelling_of_a_query_finds_every_spelling_in_the_articles(store: SyncSqlite) -> None:
     expected = {"persian-letters", "vocalised", "plain", "ta-marbuta-as-ha"}
     for query in ("القوات الأميركية", "القوات الأمیرکیة", "القُوَّاتُ الأَمِيرْكِيَّةُ", "القوات الاميركيه", "القـــوات"):
         assert _found(store, query) >= expected, query
@@ -58,21 +59,21 @@ def test_every_spelling_of_a_query_finds_every_spelling_in_the_articles(store: S
     store.close()
 
 
-def test_clitic_forms_find_the_bare_word_and_back(store: SyncStore) -> None:
+def test_clitic_forms_find_the_bare_word_and_back(store: SyncSqlite) -> None:
     assert _found(store, "العراق") == {"plain", "clitic"}
     assert _found(store, "والعراق") == {"plain", "clitic"}
     store.close()
 
 
-def test_filters_and_ranking(store: SyncStore) -> None:
+def test_filters_and_ranking(store: SyncSqlite) -> None:
     assert _found(store, "القوات الأميركية", source_id="other") == {"ta-marbuta-as-ha"}
     assert _found(store, "القوات", since="2024-03-02") == set()
-    ranked = store.search(query_terms("القوات الأميركية"))
-    assert ranked[0]["canonical_url"].endswith("/plain")  # the words are in its title too
+    ranked = store.search(SearchQuery(query_terms("القوات الأميركية")))
+    assert ranked[0].canonical_url.endswith("/plain")  # the words are in its title too
     store.close()
 
 
-def test_the_index_follows_an_updated_article(store: SyncStore) -> None:
+def test_the_index_follows_an_updated_article(store: SyncSqlite) -> None:
     edited = replace(_record("unrelated"), body="The council rejected the budget.", content_hash="edited")
     assert store.save_article(edited, "2024-03-02T07:00:00Z").kind == "updated"
     assert _found(store, "rejected") == {"unrelated"}
@@ -80,9 +81,9 @@ def test_the_index_follows_an_updated_article(store: SyncStore) -> None:
     store.close()
 
 
-def test_query_text_is_never_fts_syntax(store: SyncStore) -> None:
+def test_query_text_is_never_fts_syntax(store: SyncSqlite) -> None:
     for hostile in ('" OR 1', "NEAR(a b)", "title:x", "a AND NOT b", "*", "القوات)"):
-        store.search(query_terms(hostile))  # must not raise
+        store.search(SearchQuery(query_terms(hostile)))  # must not raise
     store.close()
 
 
@@ -93,7 +94,7 @@ def test_index_text_and_snippets() -> None:
     assert "[القُوَّاتُ] [الأَمِيرْكِيَّةُ]" in shown and shown.startswith("… ") and shown.endswith(" …")
 
 
-def test_search_command_prints_ranked_results_with_snippets(store: SyncStore, tmp_path: Path) -> None:
+def test_search_command_prints_ranked_results_with_snippets(store: SyncSqlite, tmp_path: Path) -> None:
     store.close()
     config = write_config(tmp_path, '[[sources]]\nid = "ar"\nname = "AR"\nfeeds = ["https://e.com/f"]\ninterval = "1h"\n')
     result = CliRunner().invoke(main, ["search", "القوات الأميركية", "--config", str(config), "--json", "--limit", "2"])
@@ -106,21 +107,21 @@ def test_search_command_prints_ranked_results_with_snippets(store: SyncStore, tm
     assert empty.exit_code == 2 and "no words" in empty.output
 
 
-def test_a_query_matching_more_than_the_rank_limit_lists_the_newest_title_matches_first(store: SyncStore) -> None:
+def test_a_query_matching_more_than_the_rank_limit_lists_the_newest_title_matches_first(store: SyncSqlite) -> None:
     """Ids grow with time. Four articles match; with a rank limit of 2 they come unranked: the one with the
     word in its title first, then the others newest first, as far as the limit."""
-    everything = store.search(query_terms("القوات"))
-    assert len(everything) == 4 and all(row["score"] is not None for row in everything)
-    newest = store.search(query_terms("القوات"), rank_limit=2, limit=3)
-    in_title = [row["id"] for row in everything if "القوات" in row["title"]]
-    others = sorted((row["id"] for row in everything if row["id"] not in in_title), reverse=True)
-    assert [row["id"] for row in newest] == (in_title + others)[:3] and all(row["score"] is None for row in newest)
+    everything = store.search(SearchQuery(query_terms("القوات")))
+    assert len(everything) == 4 and all(row.score is not None for row in everything)
+    newest = store.search(SearchQuery(query_terms("القوات"), limit=3), rank_limit=2)
+    in_title = [row.id for row in everything if "القوات" in row.title]
+    others = sorted((row.id for row in everything if row.id not in in_title), reverse=True)
+    assert [row.id for row in newest] == (in_title + others)[:3] and all(row.score is None for row in newest)
     assert _found(store, "القوات", source_id="other") == {"ta-marbuta-as-ha"}
     store.close()
 
 
-def test_filters_apply_to_queries_over_the_rank_limit_too(store: SyncStore) -> None:
-    assert {row["canonical_url"] for row in store.search(query_terms("القوات"), source_id="other", rank_limit=1)} == {
+def test_filters_apply_to_queries_over_the_rank_limit_too(store: SyncSqlite) -> None:
+    assert {row.canonical_url for row in store.search(SearchQuery(query_terms("القوات"), source_id="other"), rank_limit=1)} == {
         "https://e.com/ta-marbuta-as-ha"}  # fmt: skip
-    assert store.search(query_terms("القوات"), since="2024-03-02", rank_limit=1) == []
+    assert store.search(SearchQuery(query_terms("القوات"), since="2024-03-02"), rank_limit=1) == []
     store.close()

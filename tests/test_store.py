@@ -1,4 +1,4 @@
-"""The store thread's group commit: calls that queue up while it is busy share one transaction, each in its
+"""The SQLite backend's own detail, the store thread's group commit: calls that queue up while it is busy share one transaction, each in its
 own savepoint; a failing call takes back only its own writes; callers hear back after the commit. Real
 SQLite files, calls made through the async Store as the pipeline makes them."""
 
@@ -18,7 +18,8 @@ from crawler.dedupe import content_hash
 from crawler.errors import StoreError
 from crawler.models import ArticleRecord
 from crawler.neardup import signature
-from crawler.store import _STORED_FIELDS, GROUP_COMMIT_MAX, Store, SyncStore
+from crawler.store.sqlite import GROUP_COMMIT_MAX, SqliteStore, SyncSqlite
+from crawler.store.sqlite.articles import STORED_FIELDS
 
 
 def _record(number: int, source: str = "s") -> ArticleRecord:
@@ -31,16 +32,16 @@ def _record(number: int, source: str = "s") -> ArticleRecord:
     )  # fmt: skip
 
 
-def _add_source(sync: SyncStore) -> None:
+def _add_source(sync: SyncSqlite) -> None:
     with sync.db.atomic():
         sync.db.table("sources").insert({"id": "s", "name": "S"})
 
 
-def _in_transaction(sync: SyncStore) -> bool:
+def _in_transaction(sync: SyncSqlite) -> bool:
     return sync.db.conn.in_transaction
 
 
-def _wait(sync: SyncStore, release: threading.Event) -> None:
+def _wait(sync: SyncSqlite, release: threading.Event) -> None:
     assert release.wait(10)
 
 
@@ -52,7 +53,7 @@ def _counts(path: Path) -> tuple[int, int, int, int]:
         )
 
 
-async def _queue_behind_a_busy_thread(store: Store, calls: list) -> list:  # type: ignore[type-arg]
+async def _queue_behind_a_busy_thread(store: SqliteStore, calls: list) -> list:  # type: ignore[type-arg]
     """Hold the store thread, queue the calls, then let it go: they run as one batch."""
     release = threading.Event()
     holding = asyncio.ensure_future(store.do(_wait, release))
@@ -66,11 +67,11 @@ async def _queue_behind_a_busy_thread(store: Store, calls: list) -> list:  # typ
 
 def test_calls_queued_while_the_thread_is_busy_commit_together(tmp_path: Path) -> None:
     async def run() -> tuple[bool, list, bool]:  # type: ignore[type-arg]
-        store = await Store.open(tmp_path / "crawler.db")
+        store = await SqliteStore.open(tmp_path / "crawler.db")
         try:
             await store.do(_add_source)
             alone = await store.do(_in_transaction)
-            calls = [(_in_transaction,)] + [(SyncStore.save_article, _record(n), "2024-01-01T00:00:00Z") for n in range(20)]
+            calls = [(_in_transaction,)] + [(SyncSqlite.save_article, _record(n), "2024-01-01T00:00:00Z") for n in range(20)]
             batched = await _queue_behind_a_busy_thread(store, calls)
             after = await store.do(_in_transaction)
             return alone, batched, after
@@ -88,16 +89,16 @@ def test_a_crowd_waits_for_company_until_a_lone_call_or_a_full_batch_ends_the_wa
     and takes the waiting ones with it. A window of a minute: no timing involved."""
 
     async def run() -> tuple[bool, list, list]:  # type: ignore[type-arg]
-        store = await Store.open(tmp_path / "crawler.db", commit_window=60)
+        store = await SqliteStore.open(tmp_path / "crawler.db", commit_window=60)
         try:
             await store.do(_add_source)
-            saves = [asyncio.ensure_future(store.do_in_crowd(SyncStore.save_article, _record(n), "2024-01-01T00:00:00Z"))
+            saves = [asyncio.ensure_future(store.do_in_crowd(SyncSqlite.save_article, _record(n), "2024-01-01T00:00:00Z"))
                      for n in range(3)]  # fmt: skip
             await asyncio.sleep(0.2)
             waited = not any(save.done() for save in saves)
             lone = await asyncio.wait_for(store.do(_in_transaction), 10)  # runs in the crowd's transaction
             crowd = await asyncio.wait_for(asyncio.gather(*saves), 10)
-            full = [store.do_in_crowd(SyncStore.save_article, _record(n), "2024-01-01T00:00:00Z") for n in range(3, 3 + GROUP_COMMIT_MAX)]
+            full = [store.do_in_crowd(SyncSqlite.save_article, _record(n), "2024-01-01T00:00:00Z") for n in range(3, 3 + GROUP_COMMIT_MAX)]
             filled = await asyncio.wait_for(asyncio.gather(*full), 10)  # a full batch commits at once
             return waited and lone, crowd, filled
         finally:
@@ -111,12 +112,12 @@ def test_a_crowd_waits_for_company_until_a_lone_call_or_a_full_batch_ends_the_wa
 
 def test_a_failing_call_in_a_batch_undoes_only_its_own_writes(tmp_path: Path) -> None:
     async def run() -> list:  # type: ignore[type-arg]
-        store = await Store.open(tmp_path / "crawler.db")
+        store = await SqliteStore.open(tmp_path / "crawler.db")
         try:
             await store.do(_add_source)
-            calls = [(SyncStore.save_article, _record(1), "2024-01-01T00:00:00Z"),
-                     (SyncStore.save_article, _record(2, source="unknown"), "2024-01-01T00:00:00Z"),  # foreign key
-                     (SyncStore.save_article, _record(3), "2024-01-01T00:00:00Z")]  # fmt: skip
+            calls = [(SyncSqlite.save_article, _record(1), "2024-01-01T00:00:00Z"),
+                     (SyncSqlite.save_article, _record(2, source="unknown"), "2024-01-01T00:00:00Z"),  # foreign key
+                     (SyncSqlite.save_article, _record(3), "2024-01-01T00:00:00Z")]  # fmt: skip
             return await _queue_behind_a_busy_thread(store, calls)
         finally:
             await store.close()
@@ -129,7 +130,7 @@ def test_a_failing_call_in_a_batch_undoes_only_its_own_writes(tmp_path: Path) ->
         assert {url for (url,) in reader.execute("SELECT url FROM articles")} == {"https://e.com/1", "https://e.com/3"}
 
 
-def _save_then_fail(sync: SyncStore, record: ArticleRecord) -> None:
+def _save_then_fail(sync: SyncSqlite, record: ArticleRecord) -> None:
     sync.save_article(record, "2024-01-01T00:00:00Z")
     raise ValueError("failed after saving")
 
@@ -138,11 +139,11 @@ def test_a_call_failing_after_its_article_was_indexed_leaves_no_index_row(tmp_pa
     """A group commit writes the search-index rows at its end: those of a call that failed are dropped."""
 
     async def run() -> list:  # type: ignore[type-arg]
-        store = await Store.open(tmp_path / "crawler.db")
+        store = await SqliteStore.open(tmp_path / "crawler.db")
         try:
             await store.do(_add_source)
-            calls = [(SyncStore.save_article, _record(1), "2024-01-01T00:00:00Z"), (_save_then_fail, _record(2)),
-                     (SyncStore.save_article, _record(3), "2024-01-01T00:00:00Z")]  # fmt: skip
+            calls = [(SyncSqlite.save_article, _record(1), "2024-01-01T00:00:00Z"), (_save_then_fail, _record(2)),
+                     (SyncSqlite.save_article, _record(3), "2024-01-01T00:00:00Z")]  # fmt: skip
             return await _queue_behind_a_busy_thread(store, calls)
         finally:
             await store.close()
@@ -160,9 +161,10 @@ def test_the_crawlers_process_loads_no_numpy_and_numpy_stays_importable(tmp_path
     """numpy (30 ms of every start) is for the workers' MinHash: the CLI and store do without it, sqlite-utils
     included (it is hidden while sqlite-utils loads), and it imports normally afterwards."""
     script = (
-        "import sys, pathlib; import crawler.cli, crawler.crawl_once, crawler.store as s; "
+        "import sys, pathlib; import crawler.cli, crawler.crawl_once, crawler.store.sqlite as s; "
         "assert 'numpy' not in sys.modules, 'numpy imported'; "
-        f"db = s.SyncStore(pathlib.Path({str(tmp_path / 'x.db')!r})); db.ping(); db.close(); "
+        f"db = s.SyncSqlite(pathlib.Path({str(tmp_path / 'x.db')!r})); db.ping(); db.close(); "
+        "assert 'numpy' not in sys.modules, 'numpy imported by opening a database'; "
         "import numpy; print(numpy.uint32(7) + 1)"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
@@ -174,7 +176,7 @@ def test_an_unopenable_database_is_a_store_error_naming_the_file(tmp_path: Path)
     (tmp_path / "crawler.db").mkdir()
 
     async def run() -> None:
-        await Store.open(tmp_path / "crawler.db")
+        await SqliteStore.open(tmp_path / "crawler.db")
 
     with pytest.raises(StoreError, match=r"crawler\.db: cannot open the database"):
         asyncio.run(run())
@@ -183,7 +185,7 @@ def test_an_unopenable_database_is_a_store_error_naming_the_file(tmp_path: Path)
 def test_a_database_from_before_the_signature_table_and_keyed_bands_keeps_finding_duplicates(tmp_path: Path) -> None:
     """A database from before m012 (signature in the articles row) keeps its near-duplicate detection."""
     path = tmp_path / "crawler.db"
-    old = SyncStore(path)
+    old = SyncSqlite(path)
     _add_source(old)
     original = replace(_record(1), body=" ".join(f"word{n}" for n in range(60)), source_id="s")
     old.save_article(replace(original, signature=signature(original.body)), "2024-01-01T00:00:00Z")
@@ -199,17 +201,17 @@ def test_a_database_from_before_the_signature_table_and_keyed_bands_keeps_findin
         old.db.table("sources").insert({"id": "other", "name": "Other"})
     old.close()
 
-    store = SyncStore(path)
+    store = SyncSqlite(path)
     assert store.db.execute("SELECT count(*) FROM articles WHERE signature IS NOT NULL").fetchone() == (0,)
     assert "WITHOUT ROWID" in store.db.execute("SELECT sql FROM sqlite_master WHERE name = 'near_dup_bands'").fetchone()[0]
     assert store.db.execute("SELECT count(*) FROM near_dup_bands").fetchone() == (16,)
     copy = replace(original, source_id="other", url="https://f.com/1", canonical_url="https://f.com/1")
     outcome = store.save_article(replace(copy, signature=signature(copy.body)), "2024-01-02T00:00:00Z")
     store.close()
-    assert [event.type for event in outcome.also] == ["article_duplicate"]
-    assert outcome.also[0].data["duplicate_of"] == 1
+    assert [event.type for event in outcome.events] == ["article_new", "article_duplicate"]
+    assert outcome.events[1].data["duplicate_of"] == 1
 
 
 def test_every_article_field_has_a_column_or_a_table_of_its_own() -> None:
     elsewhere = {"signature", "search_form"}  # near_dup_signatures, articles_fts
-    assert {field.name for field in fields(ArticleRecord)} - elsewhere == set(_STORED_FIELDS)
+    assert {field.name for field in fields(ArticleRecord)} - elsewhere == set(STORED_FIELDS)

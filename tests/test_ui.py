@@ -20,7 +20,7 @@ from test_pipeline import crawl
 
 from crawler.demo.site import NewsSite
 from crawler.models import ArticleRecord
-from crawler.store import SyncStore
+from crawler.store.sqlite import SyncSqlite
 from crawler.ui import datasette_command, metadata
 
 pytest.importorskip("datasette", reason="the ui extra is not installed: pip install 'crawler[ui]'")
@@ -39,7 +39,7 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
         site.edit_article(1)
         crawl(config, recheck_all=True)
     database = tmp / "crawler.db"
-    store = SyncStore(database)
+    store = SyncSqlite(database)
     try:
         hostile = ArticleRecord(
             source_id="demo", url="https://e.example/x", canonical_url="https://e.example/x", title="hostile",

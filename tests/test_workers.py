@@ -31,9 +31,9 @@ from crawler.errors import (
 )
 from crawler.extract import SelectorRules
 from crawler.fetch import Fetcher
-from crawler.models import Page, Validators
+from crawler.models import Page, Parsed, Validators
 from crawler.urls import UrlPolicy
-from crawler.workers import Parsed, Parser, ParseSpec
+from crawler.workers import Parser, ParseSpec
 
 SEED = Path(__file__).parent / "golden" / "seed" / "article.html"
 SOURCE = SourceConfig(id="s", name="S", feeds=["https://e.example/feed"], interval="1h")

@@ -1,0 +1,64 @@
+"""The composition root: the store, fetcher, notifier and parse workers a crawl runs on, built and closed
+in one place for the daemon (schedule.py) and the one-pass crawl (crawl_once.py)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from crawler.config import Config
+from crawler.events import Event, utc_now
+from crawler.fetch import Fetcher
+from crawler.notify import Notifier
+from crawler.pipeline import Deps
+from crawler.store import Store, open_store
+from crawler.workers import Parser
+
+__all__ = ["Parts", "assembled"]
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    config: Config
+    store: Store
+    fetcher: Fetcher
+    notifier: Notifier
+    parser: Parser
+
+    def deps(
+        self,
+        *,
+        on_article_done: Callable[[str, str], None] | None = None,
+        on_event: Callable[[Event], None] | None = None,
+        on_fetch: Callable[[str, str, int | None], None] | None = None,
+    ) -> Deps:
+        """What a source run needs; every stored event goes to the sinks, and to ``on_event`` first."""
+        submit = self.notifier.submit
+
+        def published(event: Event) -> None:
+            if on_event is not None:
+                on_event(event)
+            submit(event)
+
+        return Deps(self.store, self.fetcher, self.config.crawler, on_article_done, published, on_fetch,
+                    parser=self.parser)  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def assembled(config: Config) -> AsyncIterator[Parts]:
+    """The parts, open, with the config's sources recorded in the store; all closed on the way out,
+    parse workers first (they hold connections of their own), the store last."""
+    settings = config.crawler
+    async with contextlib.AsyncExitStack() as stack:
+        store = await open_store(settings.database)
+        stack.push_async_callback(store.close)
+        fetcher = Fetcher(settings)
+        stack.push_async_callback(fetcher.aclose)
+        notifier = Notifier(config.sinks, settings.user_agent)  # [[sinks]] changes need a restart
+        notifier.start()
+        stack.push_async_callback(notifier.aclose)
+        parser = Parser(settings.parse_processes, settings)
+        stack.push_async_callback(parser.aclose)
+        await store.sync_sources(config.sources, utc_now())
+        yield Parts(config, store, fetcher, notifier, parser)

@@ -19,6 +19,7 @@ demo: $(BIN)/crawler
 
 test: $(BIN)/crawler
 	$(BIN)/ruff check crawler tests bench
+	$(BIN)/ruff format --check crawler tests bench
 	$(BIN)/mypy crawler
 	$(BIN)/pytest -q
 

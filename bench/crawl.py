@@ -79,7 +79,9 @@ def main() -> None:
     print(f"articles stored       {summary.new} (failed {summary.failed})")
     print(f"wall time             {wall:.1f} s")
     print(f"pages per second      {pages / wall:.0f}")
-    print(f"CPU seconds per page  {cpu / max(pages, 1):.4f} s  ({cpu / max(pages, 1) * 1000:.1f} CPU s per 1,000 pages)")
+    print(
+        f"CPU seconds per page  {cpu / max(pages, 1):.4f} s  ({cpu / max(pages, 1) * 1000:.1f} CPU s per 1,000 pages)"
+    )
     print(f"peak RSS              {peak_rss_mb:.0f} MB")
     print("(CPU and RSS of this process only: the parse workers are not in them; bench/compare.py sums them)")
 

@@ -161,6 +161,7 @@ def median_ms(action: Callable[[], object], repeats: int = 9) -> float:
 def command_ms(config: Path, *args: str, repeats: int = 3) -> float:
     """Median wall time of ``crawler ARGS`` as a user runs it, start-up included."""
     command = [sys.executable, "-m", "crawler", *args, "--config", str(config)]
+
     def run() -> None:
         finished = subprocess.run(command, capture_output=True, text=True)
         if finished.returncode:

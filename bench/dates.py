@@ -58,7 +58,9 @@ def main() -> None:
     print(f"{'parser':<28}{'first call':>12}{'mean':>10}{'median':>10}{'p95':>10}{'max':>10}")
     from crawler.dates import parse_date
 
-    measure("crawler.dates.parse_date", lambda s, r: parse_date(s, "Asia/Baghdad", NOW, relative=r), cases, args.repeats)
+    measure(
+        "crawler.dates.parse_date", lambda s, r: parse_date(s, "Asia/Baghdad", NOW, relative=r), cases, args.repeats
+    )
     import dateparser
 
     measure("dateparser.parse (auto)", lambda s, r: dateparser.parse(s, settings={"RELATIVE_BASE": NOW}), cases,

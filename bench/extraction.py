@@ -68,7 +68,14 @@ def crawler_extractor(page: DatasetPage) -> Prediction:
     modified = article.modified[:10] if article.modified else None
     authors = "; ".join(article.authors) or None
     return Prediction(
-        article.body, article.title, date, authors, modified, article.published, tuple(article.authors), tuple(article.tags)
+        article.body,
+        article.title,
+        date,
+        authors,
+        modified,
+        article.published,
+        tuple(article.authors),
+        tuple(article.tags),
     )
 
 
@@ -91,7 +98,14 @@ def trafilatura_extractor() -> tuple[Extractor, Extractor] | None:
             return Prediction("")
         names = tuple(name.strip() for name in re.split(r";|,", doc.author or "") if name.strip())
         return Prediction(
-            doc.text or "", doc.title, (doc.date or "")[:10] or None, doc.author, None, doc.date, names, tuple(doc.tags or ())
+            doc.text or "",
+            doc.title,
+            (doc.date or "")[:10] or None,
+            doc.author,
+            None,
+            doc.date,
+            names,
+            tuple(doc.tags or ()),
         )
 
     return body, metadata
@@ -228,7 +242,10 @@ def print_speed_ratios(results: list[Result]) -> None:
     for peer in results:
         if peer is ours:
             continue
-        print(f"{peer.name}: median {statistics.median(peer.times_ms):.2f} ms = {statistics.median(peer.times_ms) / mine:.1f}x ours", end="")
+        print(
+            f"{peer.name}: median {statistics.median(peer.times_ms):.2f} ms = {statistics.median(peer.times_ms) / mine:.1f}x ours",
+            end="",
+        )
         if peer.metadata_times_ms:
             with_metadata = statistics.median(peer.metadata_times_ms)
             print(f"; with metadata (like ours) {with_metadata:.2f} ms = {with_metadata / mine:.1f}x ours", end="")
@@ -274,7 +291,9 @@ def run_set(name: str, pages: list[DatasetPage], truths: dict[str, Truth], wante
     print_metadata(results)
     for r in results:
         if r.any_dates and r.any_dates != r.dates:
-            print(f"{r.name}: the truth's date is the published or the modified date on {_percent(r.any_dates).strip()}")
+            print(
+                f"{r.name}: the truth's date is the published or the modified date on {_percent(r.any_dates).strip()}"
+            )
     return results
 
 
@@ -287,10 +306,14 @@ def print_means(per_set: dict[str, list[Result]]) -> None:
         print(f"{set_name:<20}" + "".join(f"{r.totals.f1:>13.3f}" for r in results))
     means = [statistics.mean(results[i].totals.f1 for results in per_set.values()) for i in range(len(names))]
     print(f"{'mean':<20}" + "".join(f"{mean:>13.3f}" for mean in means))
-    times = [statistics.median(t for results in per_set.values() for t in results[i].times_ms) for i in range(len(names))]
+    times = [
+        statistics.median(t for results in per_set.values() for t in results[i].times_ms) for i in range(len(names))
+    ]
     print(f"{'median ms / page':<20}" + "".join(f"{t:>13.2f}" for t in times))
     with_metadata = [
-        statistics.median(t for results in per_set.values() for t in results[i].metadata_times_ms or results[i].times_ms)
+        statistics.median(
+            t for results in per_set.values() for t in results[i].metadata_times_ms or results[i].times_ms
+        )
         for i in range(len(names))
     ]
     print(f"{'  with metadata':<20}" + "".join(f"{t:>13.2f}" for t in with_metadata))
@@ -309,7 +332,11 @@ def main() -> None:
     wanted = set(args.only or ["crawler", "trafilatura", "readability"])
 
     # One-time loads (dateparser, the language model) are not per-page cost.
-    extract(b"<html><body><p>" + b"A warm-up paragraph with enough words to load the language model. " * 3 + b"</p></body></html>")
+    extract(
+        b"<html><body><p>"
+        + b"A warm-up paragraph with enough words to load the language model. " * 3
+        + b"</p></body></html>"
+    )
     per_set: dict[str, list[Result]] = {}
     if args.fixtures:
         loaded = list(load_fixture_pages(args.directory))

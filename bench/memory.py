@@ -28,7 +28,9 @@ from compare import measure, serve  # noqa: E402
 from crawl import free_port  # noqa: E402
 
 ARTICLES = 1000
-PARAGRAPH = "<p>" + "أعلنت وزارة الموارد المائية اليوم عن خطة جديدة لتأهيل السدود والقنوات في المحافظات، " * 5 + "</p>\n"
+PARAGRAPH = (
+    "<p>" + "أعلنت وزارة الموارد المائية اليوم عن خطة جديدة لتأهيل السدود والقنوات في المحافظات، " * 5 + "</p>\n"
+)
 
 
 def article(number: int, paragraphs: int) -> str:
@@ -64,7 +66,11 @@ def build(root: Path, base: str, max_bytes: int, huge: bool, parts: set[str], hu
 
 
 def config(workdir: Path, base: str, max_bytes: int, huge: bool, parts: set[str], max_links: int | None) -> Path:
-    listing = f'listing_pages = ["{base}/links.html"]\narticle_url_pattern = "/news/(\\\\d+|huge\\\\d+)\\\\.html$"\n' if huge and "listing" in parts else ""
+    listing = (
+        f'listing_pages = ["{base}/links.html"]\narticle_url_pattern = "/news/(\\\\d+|huge\\\\d+)\\\\.html$"\n'
+        if huge and "listing" in parts
+        else ""
+    )
     cap = f"max_links_per_page = {max_links}\n" if max_links else ""
     path = workdir / "crawler.toml"
     path.write_text(
@@ -106,12 +112,18 @@ def main() -> None:
                 server.terminate()
                 server.wait()
     print(f"server: {kind}; max_page_bytes {max_bytes / 1e6:.1f} MB; two parse workers; median of {args.rounds} runs")
-    added = " + ".join(f"{args.huge_articles if part == 'article' else 1} max-size {part} page(s)" for part in sorted(parts))
+    added = " + ".join(
+        f"{args.huge_articles if part == 'article' else 1} max-size {part} page(s)" for part in sorted(parts)
+    )
     for huge, label in ((False, f"{ARTICLES} articles"), (True, f"{ARTICLES} articles + {added}")):
         peak, wall, root, child = (statistics.median(r[key] for r in results[huge])
                                    for key in ("rss_mb", "wall", "root_mb", "largest_child_mb"))  # fmt: skip
-        print(f"{label:<66} peak PSS {peak:5.0f} MB (crawler {root:4.0f}, largest worker {child:4.0f})  wall {wall:5.1f} s")
-    extra = statistics.median(r["rss_mb"] for r in results[True]) - statistics.median(r["rss_mb"] for r in results[False])
+        print(
+            f"{label:<66} peak PSS {peak:5.0f} MB (crawler {root:4.0f}, largest worker {child:4.0f})  wall {wall:5.1f} s"
+        )
+    extra = statistics.median(r["rss_mb"] for r in results[True]) - statistics.median(
+        r["rss_mb"] for r in results[False]
+    )
     print(f"the largest allowed pages add {extra:.0f} MB at the peak ({extra / (max_bytes / 1e6):.1f}x max_page_bytes)")
 
 

@@ -17,7 +17,16 @@ from pathlib import Path
 from bench.extraction_metric import DatasetPage
 from crawler.textnorm import match_key
 
-__all__ = ["Truth", "fixture_truth", "same_authors", "same_first_author", "same_minute", "same_title", "tags_f1", "truths_of"]
+__all__ = [
+    "Truth",
+    "fixture_truth",
+    "same_authors",
+    "same_first_author",
+    "same_minute",
+    "same_title",
+    "tags_f1",
+    "truths_of",
+]
 
 _AUTHOR_SPLIT = re.compile(r";|,|\band\b|&")
 

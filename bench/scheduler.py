@@ -109,7 +109,9 @@ def report(samples: list[tuple[float, float, float]], root: Path, sources: int, 
     print(f"first runs from {first} to {last}")
     print(f"sources that ran once {sum(1 for n in runs.values() if n == 1)}, never {sources - len(runs)}, "
           f"more than once {sum(1 for n in runs.values() if n > 1)}")  # fmt: skip
-    print(f"scheduler warnings: missed {log.count('scheduled run missed')}, still running {log.count('previous run still going')}")
+    print(
+        f"scheduler warnings: missed {log.count('scheduled run missed')}, still running {log.count('previous run still going')}"
+    )
     print("\n  minute   CPU % of one core   RSS MB")
     for (t0, cpu0, _), (t1, cpu1, rss) in zip(samples, samples[1:]):
         if int(t1 // 60) != int(t0 // 60) or (t1, cpu1, rss) == samples[-1]:

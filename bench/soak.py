@@ -41,7 +41,9 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=3000, help="articles on the site at the start")
     parser.add_argument("--interval", default="10s", help="each source's polling interval")
     parser.add_argument("--recheck", default="2m", help="re-check listed articles this often (conditional GETs)")
-    parser.add_argument("--new-per-second", type=int, default=1, help="articles added each second (0: a site that only edits)")
+    parser.add_argument(
+        "--new-per-second", type=int, default=1, help="articles added each second (0: a site that only edits)"
+    )
     parser.add_argument("--faulty-pages", type=int, default=40, help="pages broken at any time")
     parser.add_argument("--sample-every", type=float, default=5.0, help="seconds between samples")
     args = parser.parse_args()
@@ -165,11 +167,16 @@ def report(samples: list[dict[str, float]], code: int, errors: list[str], on_sit
               f"max {max(values):7.1f}  growth {last[key] - first[key]:+7.1f}")  # fmt: skip
     rss_growth = (last["rss_mb"] - first["rss_mb"]) / first["rss_mb"]
     workers_growth = (last["workers_mb"] - first["workers_mb"]) / max(first["workers_mb"], 1.0)
-    steady = rss_growth < 0.10 and workers_growth < 0.10 and all(
-        last[k] <= max(s[k] for s in samples[: len(samples) // 3 + 1]) + 2 for k in ("fds", "threads", "tasks")
-    ) and last["workers_fds"] <= max(s["workers_fds"] for s in samples[: len(samples) // 3 + 1]) + 8
-    print(f"verdict: {'no growth after warm-up' if steady else 'GROWTH after warm-up'} "
-          f"(RSS {rss_growth:+.1%}, workers' PSS {workers_growth:+.1%} since warm-up)")
+    steady = (
+        rss_growth < 0.10
+        and workers_growth < 0.10
+        and all(last[k] <= max(s[k] for s in samples[: len(samples) // 3 + 1]) + 2 for k in ("fds", "threads", "tasks"))
+        and last["workers_fds"] <= max(s["workers_fds"] for s in samples[: len(samples) // 3 + 1]) + 8
+    )
+    print(
+        f"verdict: {'no growth after warm-up' if steady else 'GROWTH after warm-up'} "
+        f"(RSS {rss_growth:+.1%}, workers' PSS {workers_growth:+.1%} since warm-up)"
+    )
     if not steady or code != 0 or errors:
         raise SystemExit(1)
 

@@ -30,7 +30,9 @@ def shared_path(*parts: str) -> Path:
     root = shared_root()
     path = root.joinpath(*parts)
     if not path.exists():
-        where = f"the team's shared directory {root}" if not root.is_dir() else f"{path} (in the team's shared directory)"
+        where = (
+            f"the team's shared directory {root}" if not root.is_dir() else f"{path} (in the team's shared directory)"
+        )
         reason = f"{where} is absent: set CRAWLER_SHARED, or put the shared directory at ../shared beside the checkout"
         if os.environ.get("CI") == "true":
             pytest.fail(reason, pytrace=False)

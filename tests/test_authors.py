@@ -42,7 +42,9 @@ def ld_page(author: object, byline: str = "") -> str:
 
 
 def test_a_byline_names_the_people_when_the_structured_author_is_the_publication() -> None:
-    article = extract(ld_page({"@type": "Organization", "name": "Valley News"}, '<p class="byline">By Jane Doe and John Roe</p>'))
+    article = extract(
+        ld_page({"@type": "Organization", "name": "Valley News"}, '<p class="byline">By Jane Doe and John Roe</p>')
+    )
     assert article.authors == ["Jane Doe", "John Roe"] and article.provenance["authors"] == "visible:byline"
 
 

@@ -42,7 +42,11 @@ def test_a_url_is_fetched_under_the_configs_settings_without_naming_a_source(tmp
         allowed = CliRunner().invoke(main, ["extract", f"{base}{article.path}", "--config", str(config)])
         assert allowed.exit_code == 0, allowed.output
         assert json.loads(allowed.output)["title"] == article.title
-        refused = CliRunner(env={"CRAWLER_CONFIG": str(tmp_path / "none.toml")}).invoke(main, ["extract", f"{base}{article.path}"])
+        refused = CliRunner(env={"CRAWLER_CONFIG": str(tmp_path / "none.toml")}).invoke(
+            main, ["extract", f"{base}{article.path}"]
+        )
         assert refused.exit_code != 0 and "allow_private_addresses" in refused.output  # no config: the defaults
-        missing = CliRunner().invoke(main, ["extract", f"{base}{article.path}", "--config", str(tmp_path / "none.toml")])
+        missing = CliRunner().invoke(
+            main, ["extract", f"{base}{article.path}", "--config", str(tmp_path / "none.toml")]
+        )
         assert missing.exit_code == 2 and "file not found" in missing.output  # a config named but not there

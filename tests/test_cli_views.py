@@ -54,7 +54,9 @@ def test_stats_counts_what_the_database_holds(crawled: Path) -> None:
 
 def test_show_prints_one_article_by_id_or_url(crawled: Path) -> None:
     db = crawled.parent / "crawler.db"
-    (article_id, url, title, body), = query(db, "SELECT id, canonical_url, title, body FROM articles WHERE versions = 2")
+    ((article_id, url, title, body),) = query(
+        db, "SELECT id, canonical_url, title, body FROM articles WHERE versions = 2"
+    )
     by_id = json.loads(run("show", str(article_id), "--config", str(crawled), "--json"))
     assert by_id["title"] == title and by_id["body"] == body and by_id["versions"] == 2
     assert isinstance(by_id["tags"], list) and "signature" not in by_id

@@ -113,7 +113,9 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) -
     assert readers.reads > 100 and readers.errors == [], readers.errors[:5]
 
 
-def run_crawler(args: list[str], prefix: list[str] | None = None, file_size_limit: int | None = None) -> subprocess.CompletedProcess[str]:
+def run_crawler(
+    args: list[str], prefix: list[str] | None = None, file_size_limit: int | None = None
+) -> subprocess.CompletedProcess[str]:
     """`crawler ARGS` in a subprocess, optionally under a command prefix or a file size limit (RLIMIT_FSIZE:
     the kernel refuses writes past it, as a full disk would)."""
 

@@ -45,7 +45,9 @@ def test_daemon_collects_survives_a_failing_source_reloads_and_stops_cleanly(
         site.add_article()
         site.add_article()
         arabic = sum(1 for a in site.articles() if a.language == "ar")
-        assert wait_for(lambda: count(db, "SELECT count(*) FROM articles") == arabic), "sources dropped by an empty reload"
+        assert wait_for(lambda: count(db, "SELECT count(*) FROM articles") == arabic), (
+            "sources dropped by an empty reload"
+        )
         config.write_text(good + "[[sources]]\nid = 'x'\nbogus = 1\n")
         daemon.send_signal(signal.SIGHUP)
         time.sleep(0.5)

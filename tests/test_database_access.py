@@ -27,7 +27,11 @@ WRITER, READER, GROUP = 4242, 4343, 4545  # ids with no account: the daemon's us
 
 def crawler(*arguments: str, **options: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "crawler", *arguments], capture_output=True, text=True, timeout=120, **options  # type: ignore[call-overload]
+        [sys.executable, "-m", "crawler", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **options,  # type: ignore[call-overload]
     )
 
 
@@ -61,13 +65,19 @@ def assert_one_clean_line(result: subprocess.CompletedProcess[str], *words: str)
 
 
 @pytest.mark.parametrize("command", READ_COMMANDS, ids=lambda c: c[0])
-def test_a_file_that_is_not_a_database_fails_every_read_command_cleanly(crawled: Path, tmp_path: Path, command: list[str]) -> None:
+def test_a_file_that_is_not_a_database_fails_every_read_command_cleanly(
+    crawled: Path, tmp_path: Path, command: list[str]
+) -> None:
     config = copy_of(crawled, tmp_path)
     (tmp_path / "crawler.db").write_bytes(b"these are the minutes of the last meeting, not a database\n" * 100)
-    assert_one_clean_line(crawler(*command, "--config", str(config)), str(tmp_path / "crawler.db"), "not a usable crawler database")
+    assert_one_clean_line(
+        crawler(*command, "--config", str(config)), str(tmp_path / "crawler.db"), "not a usable crawler database"
+    )
 
 
-@pytest.mark.parametrize("command", [["stats"], ["search", "العراق"], ["export", "--format", "jsonl"]], ids=lambda c: c[0])
+@pytest.mark.parametrize(
+    "command", [["stats"], ["search", "العراق"], ["export", "--format", "jsonl"]], ids=lambda c: c[0]
+)
 def test_a_truncated_database_fails_cleanly(crawled: Path, tmp_path: Path, command: list[str]) -> None:
     config = copy_of(crawled, tmp_path)
     database = tmp_path / "crawler.db"
@@ -145,11 +155,18 @@ def test_operators_in_the_group_read_the_database_while_the_daemon_writes_and_af
     # The writer holds the database open in WAL mode, as the running daemon does.
     assert SYSTEM_PYTHON is not None
     writer = subprocess.Popen(
-        [SYSTEM_PYTHON, "-c", "import sqlite3, sys, time\n"
-         f"c = sqlite3.connect({str(database)!r}); c.execute('PRAGMA journal_mode=WAL')\n"
-         "c.execute('CREATE TABLE IF NOT EXISTS scratch (x)'); c.execute('INSERT INTO scratch VALUES (1)'); c.commit()\n"
-         "print('ready', flush=True); sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, **as_user(WRITER, home),  # type: ignore[call-overload]
+        [
+            SYSTEM_PYTHON,
+            "-c",
+            "import sqlite3, sys, time\n"
+            f"c = sqlite3.connect({str(database)!r}); c.execute('PRAGMA journal_mode=WAL')\n"
+            "c.execute('CREATE TABLE IF NOT EXISTS scratch (x)'); c.execute('INSERT INTO scratch VALUES (1)'); c.commit()\n"
+            "print('ready', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        **as_user(WRITER, home),  # type: ignore[call-overload]
     )
     try:
         assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"

@@ -10,7 +10,9 @@ from shared_data import shared_names, shared_path
 from crawler.decode import decode_html, repair_mojibake
 from crawler.extract import extract
 
-CHARSET = Path(__file__).parent / "fixtures" / "charset"  # short news paragraphs the project wrote, saved in each charset
+CHARSET = (
+    Path(__file__).parent / "fixtures" / "charset"
+)  # short news paragraphs the project wrote, saved in each charset
 
 
 @pytest.mark.parametrize(
@@ -96,7 +98,9 @@ def test_a_wrong_utf8_declaration_on_cp1256_bytes_never_gives_replacement_charac
 def test_utf8_bytes_under_a_latin_label_are_read_as_utf8() -> None:
     """A template's leftover <meta charset=iso-8859-15> (or a server's default) on UTF-8 bytes: read as
     latin-1 they give "perdÃ completamente"; valid UTF-8 beyond ASCII is UTF-8 whatever the label says."""
-    page = '<html><head><meta charset="iso-8859-15"></head><body><p>Ayer perdí el respeto por él. العراق</p></body></html>'
+    page = (
+        '<html><head><meta charset="iso-8859-15"></head><body><p>Ayer perdí el respeto por él. العراق</p></body></html>'
+    )
     for content_type in ("text/html", "text/html; charset=iso-8859-1"):
         text, encoding = decode_html(page.encode("utf-8"), content_type)
         assert encoding == "utf-8" and "perdí el respeto por él" in text and "العراق" in text

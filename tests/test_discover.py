@@ -37,7 +37,9 @@ def test_rss_feed_entries_with_dates() -> None:
       <item><title>x</title><link>https://news.example/2024/01/x/</link><pubDate>Thu, 25 Jan 2024 11:32:00 GMT</pubDate></item>
       </channel></rss>"""
     links = discover_links(page(rss, "https://news.example/feed/", "application/rss+xml"), "feed", POLICY).links
-    assert links == [Link("https://news.example/2024/01/x/", "https://news.example/feed/", "feed", "2024-01-25T11:32:00+00:00")]
+    assert links == [
+        Link("https://news.example/2024/01/x/", "https://news.example/feed/", "feed", "2024-01-25T11:32:00+00:00")
+    ]
 
 
 def test_sitemap_index_gives_child_sitemaps() -> None:

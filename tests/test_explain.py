@@ -28,7 +28,9 @@ def test_explanation_ranks_the_candidates_and_names_the_winner_the_parts_and_the
     explanation = explain(PAGE, "https://news.example/split")
     chosen = [view for view in explanation.candidates if view.chosen]
     assert len(chosen) == 1 and chosen[0].selector == "section.story-body" and chosen[0].matches == 2
-    assert explanation.candidates[0].chosen and explanation.candidates[0].score >= max(v.score for v in explanation.candidates)
+    assert explanation.candidates[0].chosen and explanation.candidates[0].score >= max(
+        v.score for v in explanation.candidates
+    )
     assert explanation.parts == ("section.story-body",)  # the second half, joined to the first
     assert explanation.standfirst is not None and explanation.standfirst.startswith("The standfirst")
     assert explanation.article.body.startswith("The standfirst") and "Part two." in explanation.article.body

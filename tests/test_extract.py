@@ -41,7 +41,9 @@ def test_golden_page_extracts_as_expected(case: Path) -> None:
     for snippet in expected["must_not_contain"]:
         assert snippet not in article.body, f"boilerplate leaked into the body: {snippet[:60]}"
     still_wrong = {field: reason for field, reason in known_wrong.items() if getattr(article, field) != expected[field]}
-    assert still_wrong.keys() == known_wrong.keys(), f"now right, drop from known_wrong: {known_wrong.keys() - still_wrong.keys()}"
+    assert still_wrong.keys() == known_wrong.keys(), (
+        f"now right, drop from known_wrong: {known_wrong.keys() - still_wrong.keys()}"
+    )
     if still_wrong:
         pytest.xfail("; ".join(f"{field}: {reason}" for field, reason in still_wrong.items()))
 

@@ -20,7 +20,7 @@ HOSTILE_INPUTS: dict[str, str | bytes] = {
     "png header": b"\x89PNG\r\n\x1a\n" + b"\x00" * 500,
     "text without markup": "just a line of text",
     "truncated seed page": SEED[: len(SEED) // 2],
-    "truncated inside a tag": SEED[:5000] + b"<div class=\"entry",
+    "truncated inside a tag": SEED[:5000] + b'<div class="entry',
     "no body element": "<html><head><title>T</title></head></html>",
     "only scripts": "<html><body><script>var a = '<p>not text</p>';</script><style>p{}</style></body></html>",
     "broken json-ld": '<html><head><script type="application/ld+json">{"@type": "NewsArticle", "headline": </script>'

@@ -117,7 +117,7 @@ def test_site_template_is_learned_after_a_run_and_removed_from_later_articles(
     while fresh.language != "ar":  # the source follows the Arabic feed
         fresh = site.add_article()
     crawl(config)
-    (body, provenance), = query(db, "SELECT body, provenance FROM articles WHERE url LIKE ?", (f"%{fresh.path}",))
+    ((body, provenance),) = query(db, "SELECT body, provenance FROM articles WHERE url LIKE ?", (f"%{fresh.path}",))
     assert PROMO not in body and body == "\n\n".join(fresh.paragraphs)
     assert json.loads(provenance)["body"].endswith("site template")
     assert query(db, "SELECT count(*) FROM events WHERE type = 'article_updated'") == [(0,)]
@@ -201,7 +201,9 @@ def test_paragraph_diff_names_added_removed_and_changed_paragraphs() -> None:
     ]
     assert paragraph_diff(old, old + "\n\nAdded.") == {"added": ["Added."], "removed": [], "changed": []}
     assert paragraph_diff(old, "First paragraph.") == {
-        "added": [], "removed": ["Second paragraph, as first written.", "Third paragraph."], "changed": []
+        "added": [],
+        "removed": ["Second paragraph, as first written.", "Third paragraph."],
+        "changed": [],
     }
 
 

@@ -49,7 +49,6 @@ def fetch_recording_sleeps(
     return asyncio.run(run()), sleeps
 
 
-
 def test_retries_5xx_then_succeeds(httpserver: HTTPServer) -> None:
     httpserver.expect_ordered_request("/a").respond_with_data("busy", status=503)
     httpserver.expect_ordered_request("/a").respond_with_data("busy", status=502)
@@ -146,7 +145,9 @@ def test_refuses_bodies_over_the_size_cap_even_when_compressed(httpserver: HTTPS
 
 def test_redirect_chain_is_capped(httpserver: HTTPServer) -> None:
     for hop in range(5):
-        httpserver.expect_request(f"/hop{hop}").respond_with_data("", status=302, headers={"Location": f"/hop{hop + 1}"})
+        httpserver.expect_request(f"/hop{hop}").respond_with_data(
+            "", status=302, headers={"Location": f"/hop{hop + 1}"}
+        )
     with pytest.raises(TooLargeError, match="more than 3 redirects"):
         fetch(httpserver.url_for("/hop0"), max_redirects=3)
 

@@ -64,7 +64,9 @@ def test_metrics_and_healthz_describe_the_running_daemon(news_site: tuple[NewsSi
     assert health["ok"] is True and health["loop_heartbeat_age_s"] < 5
 
 
-def test_a_busy_metrics_port_is_reported_and_the_daemon_runs_on(news_site: tuple[NewsSite, str], tmp_path: Path) -> None:
+def test_a_busy_metrics_port_is_reported_and_the_daemon_runs_on(
+    news_site: tuple[NewsSite, str], tmp_path: Path
+) -> None:
     _, base = news_site
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

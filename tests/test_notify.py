@@ -117,7 +117,9 @@ def test_a_sink_secret_comes_from_the_environment(monkeypatch: pytest.MonkeyPatc
     assert config.sinks[0].url == "https://hooks.example/n?token=s3cret"
     monkeypatch.delenv("NEWS_HOOK_TOKEN")
     with pytest.raises(ConfigError) as caught:
-        parse_config({"sinks": [{"type": "webhook", "url": "https://hooks.example/n?token=${NEWS_HOOK_TOKEN}"}]}, "c.toml")
+        parse_config(
+            {"sinks": [{"type": "webhook", "url": "https://hooks.example/n?token=${NEWS_HOOK_TOKEN}"}]}, "c.toml"
+        )
     assert "c.toml: sinks.0.url: environment variable NEWS_HOOK_TOKEN is not set" in caught.value.problems
 
 

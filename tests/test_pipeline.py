@@ -92,7 +92,9 @@ def test_edited_article_gives_one_update_event_and_a_second_version(
     assert len(updates) == 1
     data = json.loads(updates[0][1])
     assert data["changed"] == ["body", "modified"] and data["version"] == 2
-    versions = query(db, "SELECT version, body FROM article_versions WHERE article_id = ? ORDER BY version", (updates[0][0],))
+    versions = query(
+        db, "SELECT version, body FROM article_versions WHERE article_id = ? ORDER BY version", (updates[0][0],)
+    )
     assert [v for v, _ in versions] == [1, 2]
     assert versions[1][1].endswith(edited.paragraphs[-1]) and not versions[0][1].endswith(edited.paragraphs[-1])
     # the event carries a paragraph-level diff, and `crawler history` shows it
@@ -123,7 +125,9 @@ def test_failing_source_records_failures_and_others_are_still_collected(
     assert len(failed) == 2 and json.loads(failed[0][0])["reason"] == "HTTP 500"
     feed_requests = [request for request, _ in httpserver.log if request.path != "/robots.txt"]
     assert len(feed_requests) == 4  # 2 runs x (1 try + 1 retry): 5xx is retried
-    assert query(db, "SELECT type FROM events WHERE source_id = 'broken' AND type LIKE 'source_%'") == [("source_failing",)]
+    assert query(db, "SELECT type FROM events WHERE source_id = 'broken' AND type LIKE 'source_%'") == [
+        ("source_failing",)
+    ]
     assert query(db, "SELECT state FROM sources WHERE id = 'broken'") == [("failing",)]
 
     httpserver.clear()
@@ -159,7 +163,9 @@ def test_a_hung_server_cannot_hold_a_source_past_run_timeout(tmp_path: Path, htt
     [summary] = crawl(config)
     assert time.monotonic() - started < 2
     assert summary.error == "run_timeout exceeded"
-    assert query(tmp_path / "crawler.db", "SELECT last_error FROM sources WHERE id = 'slow'") == [("run_timeout exceeded",)]
+    assert query(tmp_path / "crawler.db", "SELECT last_error FROM sources WHERE id = 'slow'") == [
+        ("run_timeout exceeded",)
+    ]
 
 
 def test_crawl_command_prints_a_summary_hosts_their_state_and_extract_the_article(
@@ -279,7 +285,9 @@ def test_the_same_story_on_a_second_source_is_linked_to_the_first(
     assert len(duplicates) == len(seconds) > 0
     firsts = dict(query(db, "SELECT canonical_url, id FROM articles WHERE source_id = 'first'"))
     assert {d["duplicate_of"] for d in duplicates} == set(firsts.values())
-    assert all(story_id in firsts.values() for _, story_id in seconds) and all(d["similarity"] >= 0.8 for d in duplicates)
+    assert all(story_id in firsts.values() for _, story_id in seconds) and all(
+        d["similarity"] >= 0.8 for d in duplicates
+    )
     assert query(db, "SELECT count(*) FROM events WHERE type = 'article_duplicate' AND source_id = 'first'") == [(0,)]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -20,6 +21,9 @@ from crawler.addresses import guarded_transport
 from crawler.demo.site import NewsSite
 from crawler.pool import LinearPool
 
+# One TLS context for every pool made here: a pool builds its own otherwise (loading the CA bundle, ~9 ms),
+# and thousands of pools spent most of this file's time on contexts no connection uses.
+TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 ORIGINS = ["http://a.example", "http://b.example", "https://a.example"]
 STATES = ["closed", "expired", "idle", "idle", "busy", "busy"]
 
@@ -79,7 +83,9 @@ def _random_pools(count: int, holders: bool) -> Iterator[_Pool]:
                     rng.randint(0, max_connections))  # fmt: skip
 
 
-def _run_pass(pool: httpcore.AsyncConnectionPool, state: _Pool) -> tuple[list[object], list[object], list[AsyncPoolRequest]]:
+def _run_pass(
+    pool: httpcore.AsyncConnectionPool, state: _Pool
+) -> tuple[list[object], list[object], list[AsyncPoolRequest]]:
     """(closed, kept) connections by index (new ones as their origin), and the queued requests."""
     pool._connections = list(state.connections)
     queued = [_request(url) for url in state.queued]
@@ -105,9 +111,10 @@ def test_with_nothing_queued_the_pass_drops_and_closes_as_upstream() -> None:
     def check() -> None:
         for state in _random_pools(2000, holders=False):
             state.queued = []
-            upstream = httpcore.AsyncConnectionPool(max_connections=state.max_connections,
+            upstream = httpcore.AsyncConnectionPool(ssl_context=TLS, max_connections=state.max_connections,
                                                     max_keepalive_connections=state.keepalive)  # fmt: skip
-            linear = LinearPool(max_connections=state.max_connections, max_keepalive_connections=state.keepalive)
+            linear = LinearPool(ssl_context=TLS, max_connections=state.max_connections,
+                                max_keepalive_connections=state.keepalive)  # fmt: skip
             assert _run_pass(linear, state)[:2] == _run_pass(upstream, state)[:2], state
 
     _in_a_loop(check)
@@ -116,7 +123,8 @@ def test_with_nothing_queued_the_pass_drops_and_closes_as_upstream() -> None:
 def test_each_idle_connection_goes_to_one_request_and_a_request_waits_only_for_a_full_pool() -> None:
     def check() -> None:
         for state in _random_pools(3000, holders=True):
-            pool = LinearPool(max_connections=state.max_connections, max_keepalive_connections=state.keepalive)
+            pool = LinearPool(ssl_context=TLS, max_connections=state.max_connections,
+                              max_keepalive_connections=state.keepalive)  # fmt: skip
             closing, kept, queued = _run_pass(pool, state)
             held = {i for _, i in state.holders}
             assert not held & {i for i in closing if state.connections[i].state != "expired"}, state  # kept for them
@@ -143,7 +151,11 @@ def test_a_full_pool_replaces_a_free_idle_connection_to_another_origin() -> None
     busy_a = _Connection(_origin("http://a.example"), "busy")
     state = _Pool([held_b, idle_b, busy_a], [("http://b.example", 0)], ["http://a.example"], 3, 3)
     result: list[object] = []
-    _in_a_loop(lambda: result.extend(_run_pass(LinearPool(max_connections=3, max_keepalive_connections=3), state)))
+    _in_a_loop(
+        lambda: result.extend(
+            _run_pass(LinearPool(ssl_context=TLS, max_connections=3, max_keepalive_connections=3), state)
+        )
+    )
     closing, kept, (request,) = result
     assert closing == [1]  # the free idle connection to b makes room; the one handed to a request stays
     assert kept == [0, 2, "new"] and request.connection is not None  # type: ignore[attr-defined]
@@ -166,7 +178,9 @@ def test_many_requests_through_a_small_keep_alive_pool_all_succeed_in_two_passes
 
     async def fetch_all() -> tuple[list[int], int, int]:
         transport = guarded_transport(httpx.Limits(max_connections=3, max_keepalive_connections=3), True)
-        pool = _CountingPool(max_connections=3, max_keepalive_connections=3, network_backend=transport._pool._network_backend)
+        pool = _CountingPool(
+            max_connections=3, max_keepalive_connections=3, network_backend=transport._pool._network_backend
+        )
         transport._pool = pool
         async with httpx.AsyncClient(transport=transport) as client:
             responses = await asyncio.gather(*(client.get(f"{base}/") for _ in range(60)))

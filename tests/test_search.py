@@ -19,7 +19,10 @@ from crawler.store.sqlite import SyncSqlite
 from crawler.store.values import SearchQuery
 
 ARTICLES = {
-    "persian-letters": ("تقرير عن القوات الأمیرکیة", "قالت مصادر إن القوات الأمیرکیة ستبقى في القواعد حتى نهاية العام."),
+    "persian-letters": (
+        "تقرير عن القوات الأمیرکیة",
+        "قالت مصادر إن القوات الأمیرکیة ستبقى في القواعد حتى نهاية العام.",
+    ),
     "vocalised": ("خبر مشكول", "أَعْلَنَتِ القُوَّاتُ الأَمِيرْكِيَّةُ انسحابَ وحداتٍ من القاعدة."),
     "plain": ("القوات الأميركية تنسحب", "أعلنت القوات الأميركية انسحاب وحدات من قاعدة في غرب العراق."),
     "ta-marbuta-as-ha": ("خبر آخر", "ذكرت وسائل اعلام ان القوات الاميركيه وصلت الى المطار."),
@@ -96,7 +99,9 @@ def test_index_text_and_snippets() -> None:
 
 def test_search_command_prints_ranked_results_with_snippets(store: SyncSqlite, tmp_path: Path) -> None:
     store.close()
-    config = write_config(tmp_path, '[[sources]]\nid = "ar"\nname = "AR"\nfeeds = ["https://e.com/f"]\ninterval = "1h"\n')
+    config = write_config(
+        tmp_path, '[[sources]]\nid = "ar"\nname = "AR"\nfeeds = ["https://e.com/f"]\ninterval = "1h"\n'
+    )
     result = CliRunner().invoke(main, ["search", "القوات الأميركية", "--config", str(config), "--json", "--limit", "2"])
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.output.splitlines()]

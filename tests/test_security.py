@@ -19,7 +19,7 @@ PARAGRAPH = ("رحبت وزارة الخارجية بنتائج الاجتماع
 
 def hostile_article(base: str) -> str:
     return f"""<!doctype html><html lang="ar"><head><title>{HOSTILE_TITLE}</title>
-<meta property="og:title" content="{HOSTILE_TITLE.replace('"', '&quot;')}">
+<meta property="og:title" content="{HOSTILE_TITLE.replace('"', "&quot;")}">
 <script>fetch("{base}/exfiltrate")</script></head><body><article><h1>{HOSTILE_TITLE}</h1>
 <p>{PARAGRAPH}</p><p>{PARAGRAPH} "); DELETE FROM events; --</p>
 <img src="{base}/pixel.gif" onerror="fetch('{base}/onerror')"></article></body></html>"""
@@ -49,7 +49,7 @@ def test_only_allowed_links_are_fetched_and_page_text_stays_data(httpserver: HTT
     assert sorted(request.path for request, _ in httpserver.log) == ["/feed.xml", "/news/1"]  # no script, no pixel
     db = tmp_path / "crawler.db"
     assert query(db, "SELECT count(*) FROM fetches WHERE url NOT LIKE ?", (f"{base}/%",)) == [(0,)]
-    (title, body), = query(db, "SELECT title, body FROM articles")
+    ((title, body),) = query(db, "SELECT title, body FROM articles")
     assert title == HOSTILE_TITLE and '"); DELETE FROM events; --' in body  # stored as written
     assert query(db, "SELECT count(*) FROM events WHERE type = 'article_new'") == [(1,)]
     assert json.loads(out.read_text())["data"]["title"] == HOSTILE_TITLE  # on stdin, never on a command line

@@ -21,7 +21,9 @@ from crawler.demo.site import NewsSite
 CHECKOUT = Path(__file__).resolve().parent.parent
 UNIT = CHECKOUT / "systemd" / "crawler.service"
 CRAWLER = Path(sys.executable).parent / "crawler"
-needs_systemd_analyze = pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+needs_systemd_analyze = pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed"
+)
 
 
 def unit_text(config: str = "/etc/crawler/crawler.toml") -> str:
@@ -75,7 +77,9 @@ def test_the_daemon_speaks_the_notify_protocol(news_site: tuple[NewsSite, str], 
         while "STOPPING=1" not in messages[-1]:
             messages.append(listener.recv(4096).decode())
     finally:
-        if not (messages and "STOPPING=1" in messages[-1]):  # a failed step above: stop it (a second SIGTERM would kill it)
+        if not (
+            messages and "STOPPING=1" in messages[-1]
+        ):  # a failed step above: stop it (a second SIGTERM would kill it)
             daemon.send_signal(signal.SIGTERM)
         output, _ = daemon.communicate(timeout=30)
         listener.close()

@@ -71,7 +71,9 @@ def test_calls_queued_while_the_thread_is_busy_commit_together(tmp_path: Path) -
         try:
             await store.do(_add_source)
             alone = await store.do(_in_transaction)
-            calls = [(_in_transaction,)] + [(SyncSqlite.save_article, _record(n), "2024-01-01T00:00:00Z") for n in range(20)]
+            calls = [(_in_transaction,)] + [
+                (SyncSqlite.save_article, _record(n), "2024-01-01T00:00:00Z") for n in range(20)
+            ]
             batched = await _queue_behind_a_busy_thread(store, calls)
             after = await store.do(_in_transaction)
             return alone, batched, after
@@ -98,7 +100,10 @@ def test_a_crowd_waits_for_company_until_a_lone_call_or_a_full_batch_ends_the_wa
             waited = not any(save.done() for save in saves)
             lone = await asyncio.wait_for(store.do(_in_transaction), 10)  # runs in the crowd's transaction
             crowd = await asyncio.wait_for(asyncio.gather(*saves), 10)
-            full = [store.do_in_crowd(SyncSqlite.save_article, _record(n), "2024-01-01T00:00:00Z") for n in range(3, 3 + GROUP_COMMIT_MAX)]
+            full = [
+                store.do_in_crowd(SyncSqlite.save_article, _record(n), "2024-01-01T00:00:00Z")
+                for n in range(3, 3 + GROUP_COMMIT_MAX)
+            ]
             filled = await asyncio.wait_for(asyncio.gather(*full), 10)  # a full batch commits at once
             return waited and lone, crowd, filled
         finally:
@@ -190,7 +195,9 @@ def test_a_database_from_before_the_signature_table_and_keyed_bands_keeps_findin
     original = replace(_record(1), body=" ".join(f"word{n}" for n in range(60)), source_id="s")
     old.save_article(replace(original, signature=signature(original.body)), "2024-01-01T00:00:00Z")
     with old.db.atomic():  # as m011 left it: signatures in the articles row, bands in a rowid table
-        old.db.execute("UPDATE articles SET signature = (SELECT signature FROM near_dup_signatures WHERE article_id = 1)")
+        old.db.execute(
+            "UPDATE articles SET signature = (SELECT signature FROM near_dup_signatures WHERE article_id = 1)"
+        )
         old.db.execute("DROP TABLE near_dup_signatures")
         old.db.execute("ALTER TABLE near_dup_bands RENAME TO keyed")
         old.db.execute("CREATE TABLE near_dup_bands (band TEXT, article_id INTEGER)")
@@ -203,7 +210,9 @@ def test_a_database_from_before_the_signature_table_and_keyed_bands_keeps_findin
 
     store = SyncSqlite(path)
     assert store.db.execute("SELECT count(*) FROM articles WHERE signature IS NOT NULL").fetchone() == (0,)
-    assert "WITHOUT ROWID" in store.db.execute("SELECT sql FROM sqlite_master WHERE name = 'near_dup_bands'").fetchone()[0]
+    assert (
+        "WITHOUT ROWID" in store.db.execute("SELECT sql FROM sqlite_master WHERE name = 'near_dup_bands'").fetchone()[0]
+    )
     assert store.db.execute("SELECT count(*) FROM near_dup_bands").fetchone() == (16,)
     copy = replace(original, source_id="other", url="https://f.com/1", canonical_url="https://f.com/1")
     outcome = store.save_article(replace(copy, signature=signature(copy.body)), "2024-01-02T00:00:00Z")

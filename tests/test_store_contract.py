@@ -43,7 +43,9 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def source(source_id: str) -> SourceConfig:
-    return SourceConfig(id=source_id, name=source_id.upper(), feeds=[f"https://{source_id}.example/feed"], interval="1h")
+    return SourceConfig(
+        id=source_id, name=source_id.upper(), feeds=[f"https://{source_id}.example/feed"], interval="1h"
+    )
 
 
 def record(number: int, source_id: str = "a", body: str | None = None, title: str | None = None) -> ArticleRecord:
@@ -84,7 +86,11 @@ def test_sources_runs_and_discovery_state(database: str) -> None:
         [failing] = await store.finish_run(RunOutcome("a", False, "HTTP 500", T1, 2))
         assert failing.type == "source_failing" and failing.id is not None
         state = await store.source_state("a")
-        assert state is not None and (state.state, state.consecutive_failures, state.last_error) == ("failing", 2, "HTTP 500")
+        assert state is not None and (state.state, state.consecutive_failures, state.last_error) == (
+            "failing",
+            2,
+            "HTTP 500",
+        )
         [recovered] = await store.finish_run(RunOutcome("a", True, None, T2, 2))
         state = await store.source_state("a")
         assert recovered.type == "source_recovered" and state is not None and state.last_success_at == T2
@@ -111,7 +117,12 @@ def test_a_save_writes_the_article_its_version_search_row_fetch_and_event_togeth
         assert list(known) == [first.url] and known[first.url].id == saved.article_id
         assert known[first.url].validators == Validators('"1"', None)
         view = await store.article(first.url)
-        assert view is not None and (view.title, view.authors, view.tags, view.versions) == (first.title, ["A"], ["budget"], 1)
+        assert view is not None and (view.title, view.authors, view.tags, view.versions) == (
+            first.title,
+            ["A"],
+            ["budget"],
+            1,
+        )
         assert await store.article(str(saved.article_id)) == view
         [hit] = await store.search(SearchQuery(query_terms("council budget")))
         assert hit.id == saved.article_id and hit.canonical_url == first.url
@@ -240,5 +251,3 @@ def test_open_store_names_what_it_cannot_open(tmp_path: Path) -> None:
         asyncio.run(open_store("postgresql://localhost/crawler"))
     with pytest.raises(StoreError, match="missing.db"):
         asyncio.run(open_store(tmp_path / "missing.db", read_only=True))
-
-

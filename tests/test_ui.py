@@ -134,7 +134,9 @@ def test_metadata_describes_every_table_and_column(ui: tuple[str, Path]) -> None
                 continue
             columns = {row[1] for row in conn.execute(f"PRAGMA table_info([{name}])")}
             assert columns == set(tables[name]["columns"]), name
-            assert all(tables[name]["columns"].values()) and (tables[name].get("description") or tables[name]["description_html"])
+            assert all(tables[name]["columns"].values()) and (
+                tables[name].get("description") or tables[name]["description_html"]
+            )
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")

@@ -50,7 +50,9 @@ def test_teaser_dates_comment_dates_and_the_header_clock_never_win() -> None:
 
 
 def test_an_updated_date_alone_stands_for_the_publication_date_and_says_so() -> None:
-    html = page("", f"<div class='story'><h1>Budget approved</h1><p class='meta'>Last updated: Dec 12, 2025</p>{STORY}</div>")
+    html = page(
+        "", f"<div class='story'><h1>Budget approved</h1><p class='meta'>Last updated: Dec 12, 2025</p>{STORY}</div>"
+    )
     article = extract(html)
     assert article.published is not None and article.published.startswith("2025-12-12")
     assert article.provenance["published"] == "visible:updated"
@@ -82,7 +84,10 @@ def test_the_publication_date_of_a_yoast_webpage_node_is_read() -> None:
 def test_article_published_time_spelled_with_colons_is_read() -> None:
     head = '<meta property="article:published:time" content="2022-10-08T09:00:00+02:00">'
     article = extract(f"<html><head>{head}</head><body><h1>Budget approved</h1>{STORY}</body></html>")
-    assert article.published == "2022-10-08T09:00:00+02:00" and article.provenance["published"] == "meta:article:published:time"
+    assert (
+        article.published == "2022-10-08T09:00:00+02:00"
+        and article.provenance["published"] == "meta:article:published:time"
+    )
 
 
 def test_microdata_on_an_abbr_gives_its_title() -> None:

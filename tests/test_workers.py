@@ -61,7 +61,9 @@ def test_a_worker_killed_mid_page_fails_that_page_and_is_replaced() -> None:
             slow = asyncio.ensure_future(parser.parse(_page(_slow_page(), "https://e.example/slow/"), SPEC))
             await asyncio.sleep(0.5)
             os.kill(pid, signal.SIGKILL)
-            with pytest.raises(ParseFailed, match=r"https://e\.example/slow/: the parse worker died \(killed by signal 9\)"):
+            with pytest.raises(
+                ParseFailed, match=r"https://e\.example/slow/: the parse worker died \(killed by signal 9\)"
+            ):
                 await slow
             after = await parser.parse(_page(SEED.read_bytes()), SPEC)
             return before, after, pid, parser.worker_pids()
@@ -92,8 +94,9 @@ def test_workers_parse_many_pages_at_once_like_threads_do() -> None:
 # --- article pages fetched in the workers: the exchange is made where the page is parsed ------------------
 
 LOCAL_SPEC = ParseSpec(SOURCE, UrlPolicy(("localhost", "127.0.0.1")), SelectorRules(), frozenset())
-SETTINGS = CrawlerSettings(allow_private_addresses=True, per_host_delay=0, retries=0, obey_robots=False,
-                           max_page_bytes=1_000_000)
+SETTINGS = CrawlerSettings(
+    allow_private_addresses=True, per_host_delay=0, retries=0, obey_robots=False, max_page_bytes=1_000_000
+)
 
 
 async def _fetch_in_worker(parser: Parser, url: str, validators: Validators | None = None) -> Page:
@@ -289,7 +292,9 @@ def test_workers_that_cannot_import_their_code_give_one_error_and_parsing_goes_o
         first, second = asyncio.run(run())
     assert first.article.title and first.article.title == second.article.title
     errors = [record.getMessage() for record in caplog.records if record.levelname == "ERROR"]
-    assert len(errors) == 1 and errors[0].startswith("parse workers cannot start (a parse worker died before it was ready")
+    assert len(errors) == 1 and errors[0].startswith(
+        "parse workers cannot start (a parse worker died before it was ready"
+    )
 
 
 def test_a_folder_named_crawler_in_the_working_directory_does_not_shadow_the_workers(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from crawler.store.protocol import Store
 
 __all__ = ["Store", "open_store"]
 
+
 async def open_store(database: Path | str, *, read_only: bool = False, live: bool = False) -> Store:
     """The store the configured ``database`` names, open: created and migrated unless ``read_only`` (an
     existing database, never written; ``live`` keeps watching a writer's changes)."""

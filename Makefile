@@ -11,7 +11,7 @@ DATASET ?= ../shared/datasets
 $(BIN)/crawler: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,ui,parquet]'
+	$(BIN)/pip install --quiet -e '.[test,ui,parquet,cluster]'
 	touch $(BIN)/crawler
 
 demo: $(BIN)/crawler

@@ -80,19 +80,23 @@ Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
 _SQLITE_SCHEME = "sqlite:///"
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
-def database_path(database: str | Path) -> Path:
-    """The SQLite file a configured ``database`` names: a path, or an SQLite URL (``sqlite:///data/x.db``
-    is relative, ``sqlite:////var/lib/crawler/crawler.db`` absolute). ValueError for another URL: no
-    other backend is built in yet."""
+def database_location(database: str | Path) -> Path | str:
+    """What a configured ``database`` names: an SQLite file (a path, or ``sqlite:///data/x.db``, relative,
+    ``sqlite:////var/lib/crawler/crawler.db``, absolute) as a Path, or a PostgreSQL URL as it is written
+    (``postgresql://user@host:5432/db``; the password belongs in PGPASSWORD or ~/.pgpass). ValueError for
+    another URL."""
     if isinstance(database, Path):
         return database
     if database.startswith(_SQLITE_SCHEME):
         return Path(database[len(_SQLITE_SCHEME) :])
+    if database.startswith(_POSTGRES_SCHEMES):
+        return database
     if "://" in database:
         scheme = database.split("://", 1)[0]
-        raise ValueError(f"no store backend for {scheme}:// URLs in this version (a file path or sqlite:///path)")
+        raise ValueError(f"no store backend for {scheme}:// URLs (a file path, sqlite:///path or postgresql://...)")
     return Path(database)
 
 
@@ -103,7 +107,7 @@ class _Frozen(BaseModel):
 class CrawlerSettings(_Frozen):
     """The [crawler] table: settings shared by every source."""
 
-    database: Path = Path("data/crawler.db")
+    database: Path | str = Path("data/crawler.db")  # an SQLite file, or a PostgreSQL URL (database_location)
     user_agent: str = "crawler/0.1 (news monitor; +https://github.com/crawler-news/crawler)"
     concurrency: int = Field(16, ge=1, le=512)
     per_host_concurrency: int = Field(2, ge=1, le=64)
@@ -129,8 +133,22 @@ class CrawlerSettings(_Frozen):
 
     @field_validator("database", mode="before")
     @classmethod
-    def _database(cls, value: object) -> Path:
-        return database_path(value if isinstance(value, str | Path) else str(value))
+    def _database(cls, value: object) -> Path | str:
+        return database_location(value if isinstance(value, str | Path) else str(value))
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite file, when the database is one."""
+        return self.database if isinstance(self.database, Path) else None
+
+    @property
+    def database_label(self) -> str:
+        """The database as it may be shown: a PostgreSQL URL without its password."""
+        if isinstance(self.database, Path):
+            return str(self.database)
+        scheme, _, rest = self.database.partition("://")
+        credentials, at, host = rest.rpartition("@")
+        return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}" if at and ":" in credentials else self.database
 
     @field_validator("timeout", "run_timeout")
     @classmethod

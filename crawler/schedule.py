@@ -123,7 +123,7 @@ class Daemon:
             scheduler.start()
             self._install_signals()
             logger.info("daemon started: %d sources scheduled, database %s",
-                        len(scheduler.get_jobs()), settings.database)  # fmt: skip
+                        len(scheduler.get_jobs()), settings.database_label)  # fmt: skip
             self._service.ready(self._status())
             self._spawn(lambda: self._service.watchdog(self._healthy))()
             self._spawn(self._heartbeat)()

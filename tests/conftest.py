@@ -127,3 +127,42 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class PostgresServer:
+    """A PostgreSQL server for the tests: the one CI started (``$CRAWLER_TEST_POSTGRES``), else a
+    throwaway cluster started here (crawler/demo/postgres.py); each test gets a database of its own."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self._made = 0
+
+    def database(self) -> str:
+        from crawler.demo.postgres import create_database
+
+        self._made += 1
+        return create_database(self.dsn, f"test_{os.getpid()}_{self._made}")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """Skipped without PostgreSQL on a developer's machine; under CI=true its absence is a failure."""
+    given = os.environ.get("CRAWLER_TEST_POSTGRES")
+    if given:
+        yield PostgresServer(given)
+        return
+    from crawler.demo.postgres import find_binaries, local_postgres
+
+    if find_binaries() is None:
+        reason = "PostgreSQL is not installed (apt-get install postgresql), or set CRAWLER_TEST_POSTGRES"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    with local_postgres() as cluster:
+        yield PostgresServer(cluster.dsn)
+
+
+@pytest.fixture
+def postgres_database(postgres_server: PostgresServer) -> str:
+    """The DSN of a new, empty database on the test PostgreSQL server."""
+    return postgres_server.database()

@@ -33,13 +33,12 @@ T0, T1, T2 = "2026-01-01T00:00:00.000+00:00", "2026-01-02T00:00:00.000+00:00", "
 STORY = " ".join(f"word{n}" for n in range(80))
 
 
-def backends(tmp_path: Path) -> dict[str, str]:
-    return {"sqlite": f"sqlite:///{tmp_path / 'contract.db'}"}
-
-
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return backends(tmp_path)[request.param]
+    """Each backend's database, empty: an SQLite file, a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'contract.db'}"
+    return str(request.getfixturevalue("postgres_database"))
 
 
 def source(source_id: str) -> SourceConfig:
@@ -247,7 +246,32 @@ async def _save(store: Store) -> None:
 
 
 def test_open_store_names_what_it_cannot_open(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match="no store backend for postgresql://"):
-        asyncio.run(open_store("postgresql://localhost/crawler"))
+    with pytest.raises(StoreError, match="no store backend for mysql://"):
+        asyncio.run(open_store("mysql://localhost/crawler"))
     with pytest.raises(StoreError, match="missing.db"):
         asyncio.run(open_store(tmp_path / "missing.db", read_only=True))
+
+
+def test_arabic_spelling_variants_find_each_other_on_every_backend(database: str) -> None:
+    body = "أعلنت وزارةُ الخارجيّة العراقية اليوم عن زيارة رسمية. " + STORY
+
+    async def test(store: Store) -> None:
+        await store.save_article(record(1, body=body, title="بيان من الخارجية"), T0)
+        await store.save_article(record(2, body="The council approved the budget. " + STORY), T0)
+        for query in ("وزاره الخارجيه", "وزارة الخارجية", "والخارجية", "الخارجيّة", "بالعراقيه"[1:]):
+            hits = await store.search(SearchQuery(query_terms(query)))
+            assert [hit.canonical_url for hit in hits] == [record(1).url], query
+        assert await store.search(SearchQuery(query_terms("وزارة"), source_id="b")) == []
+        assert await store.search(SearchQuery(query_terms('" OR 1 NEAR(a) title:x *'))) == []  # never syntax
+
+    with_store(database, test)
+
+
+def test_a_password_in_a_postgresql_url_never_shows(tmp_path: Path) -> None:
+    from crawler.config import CrawlerSettings
+
+    settings = CrawlerSettings(database="postgresql://crawler:s3cret@127.0.0.1:1/nowhere")
+    assert settings.database_label == "postgresql://crawler:***@127.0.0.1:1/nowhere"
+    with pytest.raises(StoreError) as refused:
+        asyncio.run(open_store(settings.database))
+    assert "s3cret" not in str(refused.value) and "crawler:***@127.0.0.1:1/nowhere" in str(refused.value)

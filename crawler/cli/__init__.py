@@ -62,7 +62,9 @@ def check_config(config_path: Path | None) -> None:
     """Validate the config file and list every problem (exit 2 when invalid, or when it has no source)."""
     path, config = load(config_path, need_sources=True)
     enabled = sum(1 for s in config.sources if s.enabled)
-    click.echo(f"{path}: OK, {len(config.sources)} source(s), {enabled} enabled, database {config.crawler.database}")
+    click.echo(
+        f"{path}: OK, {len(config.sources)} source(s), {enabled} enabled, database {config.crawler.database_label}"
+    )
 
 
 @main.command()
@@ -179,8 +181,14 @@ def ui(config_path: Path | None, port: int) -> None:
         click.echo("crawler: Datasette is not installed: pip install 'crawler[ui]'", err=True)
         sys.exit(1)
     with tempfile.TemporaryDirectory(prefix="crawler-ui-") as tmp:
-        command = datasette_command(config.crawler.database, port, Path(tmp))
-        click.echo(f"crawler: {config.crawler.database} on http://127.0.0.1:{port}/ (Ctrl-C stops)", err=True)
+        file = config.crawler.sqlite_file
+        if file is None:
+            fail(
+                "crawler ui shows an SQLite database (Datasette); for PostgreSQL, copy it into one first: "
+                "crawler migrate-db --to sqlite:///snapshot.db, then crawler ui on that file"
+            )
+        command = datasette_command(file, port, Path(tmp))
+        click.echo(f"crawler: {file} on http://127.0.0.1:{port}/ (Ctrl-C stops)", err=True)
         server = subprocess.Popen(command, preexec_fn=_die_with_parent)  # noqa: PLW1509 - Linux prctl only
         sys.exit(_serve_until_stopped(server))
 
@@ -215,7 +223,8 @@ def _die_with_parent() -> None:
 
 
 def _template_keys(config: Config, source_id: str) -> frozenset[str]:
-    if not config.crawler.database.exists():
+    file = config.crawler.sqlite_file
+    if file is not None and not file.exists():
         return frozenset()
     with store_session(config) as session:
         return session.run(session.store.template_keys(source_id))

@@ -82,8 +82,9 @@ def store_session(config: Config, *, writable: bool = False, live: bool = False)
     created or migrated by a read); a missing or unusable file ends the command with one line naming it."""
     from crawler.store import open_store
 
-    if not config.crawler.database.exists():
-        fail(f"no database at {config.crawler.database} yet")
+    file = config.crawler.sqlite_file
+    if file is not None and not file.exists():
+        fail(f"no database at {file} yet")
     loop = asyncio.new_event_loop()
     try:
         try:

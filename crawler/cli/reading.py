@@ -98,14 +98,17 @@ def stats(config_path: Path | None, as_json: bool) -> None:
     _, config = load(config_path)
     with store_session(config) as session:
         figures: dict[str, Any] = asdict(session.run(session.store.stats()))
-    database = config.crawler.database
-    wal = database.with_name(database.name + "-wal")
-    figures["file_bytes"] = database.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+    database = config.crawler.sqlite_file
+    if database is not None:
+        wal = database.with_name(database.name + "-wal")
+        figures["file_bytes"] = database.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+    else:
+        figures["file_bytes"] = figures["database_bytes"]
     if as_json:
         click.echo(json.dumps(figures, ensure_ascii=False))
         return
     click.echo(f"{figures['articles']} articles, {figures['versions']} versions, "
-               f"{figures['file_bytes'] / 1e6:.1f} MB on disk ({database})")  # fmt: skip
+               f"{figures['file_bytes'] / 1e6:.1f} MB on disk ({config.crawler.database_label})")  # fmt: skip
     for title, key in (("articles per source", "articles_per_source"), ("new articles per day", "articles_per_day"),
                        ("events per type", "events_per_type"), ("fetches per outcome", "fetches_per_outcome")):  # fmt: skip
         click.echo(click.style(f"\n{title}", bold=True))

@@ -53,9 +53,18 @@ async def assembled(config: Config) -> AsyncIterator[Parts]:
     async with contextlib.AsyncExitStack() as stack:
         store = await open_store(settings.database)
         stack.push_async_callback(store.close)
-        fetcher = Fetcher(settings)
+        turns = None
+        if isinstance(settings.database, str):  # PostgreSQL: other processes fetch from the same hosts
+            from crawler.cluster.turns import SharedTurns
+
+            turns = await SharedTurns.open(settings.database)
+            stack.push_async_callback(turns.aclose)
+        fetcher = Fetcher(settings, turns=turns)
         stack.push_async_callback(fetcher.aclose)
-        notifier = Notifier(config.sinks, settings.user_agent)  # [[sinks]] changes need a restart
+        # On PostgreSQL the sinks are fed from the events stream by the scheduler (cluster/stream.py), in
+        # the stream's order, not by each process that stores an event. [[sinks]] changes need a restart.
+        in_process = [] if isinstance(settings.database, str) else config.sinks
+        notifier = Notifier(in_process, settings.user_agent)
         notifier.start()
         stack.push_async_callback(notifier.aclose)
         parser = Parser(settings.parse_processes, settings)

@@ -48,6 +48,7 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
     ts: str = field(default_factory=utc_now)
     id: int | None = None
+    xact: int = 0  # PostgreSQL: the writing transaction (the stream's order is xact, id); 0 on SQLite
 
     def as_row(self) -> dict[str, Any]:
         return {

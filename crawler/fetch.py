@@ -23,6 +23,8 @@ import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -43,7 +45,7 @@ from crawler.models import ByPosition, HostState, Page, ParseOutcome, Validators
 from crawler.robots import RobotsCache
 from crawler.urls import UrlPolicy
 
-__all__ = ["Answer", "Exchange", "Fetcher", "HttpClient", "exchange"]
+__all__ = ["Answer", "Exchange", "Fetcher", "HostTurns", "HttpClient", "exchange"]
 logger = logging.getLogger(__name__)
 
 _REDIRECTS = {301, 302, 303, 307, 308}
@@ -151,8 +153,18 @@ class _HostGate:
     robots: str | None = None  # "ok", "missing", "unreachable: …" (robots.RobotsRules.status)
 
 
+class HostTurns(Protocol):
+    """Per-host turns shared with other processes (crawler/cluster/turns.py): how long to wait before a
+    request to the host may start, and a pause every process honours."""
+
+    async def reserve(self, host: str, gap: float) -> float: ...
+    async def pause(self, host: str, seconds: float) -> None: ...
+
+
 class Fetcher:
-    """Fetches pages for every source through one client; create one per process and ``aclose()`` it."""
+    """Fetches pages for every source through one client; create one per process and ``aclose()`` it.
+    With ``turns``, per-host delays and Retry-After pauses are shared with every other fetcher using the
+    same turns (the workers of a cluster), not only this process's requests."""
 
     def __init__(
         self,
@@ -160,8 +172,10 @@ class Fetcher:
         *,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        turns: HostTurns | None = None,
     ) -> None:
         self._settings = settings
+        self._turns = turns
         self._sleep = sleep
         self._clock = clock
         self._client = HttpClient(settings)
@@ -250,8 +264,9 @@ class Fetcher:
             headers["If-None-Match"] = validators.etag
         if validators and validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
-        gate = self._gate(urlsplit(url).netloc)
-        async with self._polite(gate, url), self._global:
+        host = urlsplit(url).netloc
+        gate = self._gate(host)
+        async with self._polite(gate, url, host), self._global:
             gate.requests += 1
             gate.last_at = datetime.now(UTC).isoformat(timespec="seconds")
             try:
@@ -260,7 +275,9 @@ class Fetcher:
                 else:
                     answer = await via(url, original_url, headers)
                 gate.last_status = answer.status
-                self._adapt(gate, answer, url)
+                pause = self._adapt(gate, answer, url)
+                if pause and self._turns is not None:
+                    await self._turns.pause(host, pause)
                 result = self._handle(answer, url, original_url, started)
             except FetchError as exc:
                 gate.failures += 1
@@ -288,12 +305,14 @@ class Fetcher:
             gate = self._hosts[host] = _HostGate(asyncio.Semaphore(self._settings.per_host_concurrency), delay)
         return gate
 
-    def _polite(self, gate: _HostGate, url: str) -> _PoliteSlot:
-        return _PoliteSlot(gate, url, self._clock, self._sleep, self._settings.retry_max_wait.total_seconds())
+    def _polite(self, gate: _HostGate, url: str, host: str) -> _PoliteSlot:
+        reserve = None if self._turns is None else partial(self._turns.reserve, host)
+        return _PoliteSlot(gate, url, self._clock, self._sleep, self._settings.retry_max_wait.total_seconds(), reserve)
 
-    def _adapt(self, gate: _HostGate, answer: Answer, url: str) -> None:
+    def _adapt(self, gate: _HostGate, answer: Answer, url: str) -> float | None:
         """429/503: the host is overloaded, so every later request to it waits longer (doubling, to a
-        minute), and none starts before its Retry-After; other answers halve that extra wait again."""
+        minute), and none starts before its Retry-After (the pause, returned); other answers halve that
+        extra wait again."""
         if answer.status in (429, 503):
             gate.backoff = min(max(gate.backoff * 2, 1.0), _MAX_BACKOFF)
             pause = _retry_after(answer.retry_after)
@@ -301,8 +320,10 @@ class Fetcher:
                 gate.blocked_until = max(gate.blocked_until, self._clock() + pause)
             logger.info("host %s answered %d: %.0f s more between its requests%s", urlsplit(url).hostname,
                         answer.status, gate.backoff, f", paused {pause:.0f} s" if pause else "")  # fmt: skip
-        elif gate.backoff:
+            return pause
+        if gate.backoff:
             gate.backoff = gate.backoff / 2 if gate.backoff > 1 else 0.0
+        return None
 
     def host_states(self) -> list[HostState]:
         """Each host's politeness state, as ``crawler hosts`` shows it."""
@@ -376,8 +397,12 @@ class _PoliteSlot:
     the last start, nor before the end of a pause the host asked for. A pause longer than max_wait fails
     the request at once (HostPausedError) rather than holding the run."""
 
-    def __init__(self, gate: _HostGate, url: str, clock: Callable[[], float], sleep: Sleep, max_wait: float) -> None:
+    def __init__(
+        self, gate: _HostGate, url: str, clock: Callable[[], float], sleep: Sleep, max_wait: float,
+        reserve: Callable[[float], Awaitable[float]] | None = None,
+    ) -> None:  # fmt: skip
         self._gate, self._url, self._clock, self._sleep, self._max_wait = gate, url, clock, sleep, max_wait
+        self._reserve = reserve  # the host's shared turn (HostTurns.reserve), when there are other fetchers
 
     async def __aenter__(self) -> None:
         await self._gate.semaphore.acquire()
@@ -387,7 +412,14 @@ class _PoliteSlot:
                 raise HostPausedError(self._url, f"the host asked for a pause (Retry-After); {paused:.0f} s left")
             while (wait := max(self._gate.next_start, self._gate.blocked_until) - self._clock()) > 0:
                 await self._sleep(wait)
-            self._gate.next_start = self._clock() + self._gate.delay + self._gate.backoff
+            gap = self._gate.delay + self._gate.backoff
+            self._gate.next_start = self._clock() + gap
+            if self._reserve is not None:
+                shared = await self._reserve(gap)
+                if shared > self._max_wait:
+                    raise HostPausedError(self._url, f"the host asked for a pause (Retry-After); {shared:.0f} s left")
+                if shared > 0:
+                    await self._sleep(shared)
         except BaseException:
             self._gate.semaphore.release()
             raise

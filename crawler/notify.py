@@ -68,13 +68,17 @@ class Notifier:
         if self._client is not None:
             await self._client.aclose()
 
+    async def deliver(self, event: Event) -> None:
+        """Deliver the event to every sink that wants it, now, and return when done (or given up on)."""
+        for sink in self._sinks:
+            if sink.wants(event.type, event.source_id):
+                await self._deliver(sink, event)
+
     async def _deliver_forever(self) -> None:
         while True:
             event = await self._queue.get()
             try:
-                for sink in self._sinks:
-                    if sink.wants(event.type, event.source_id):
-                        await self._deliver(sink, event)
+                await self.deliver(event)
             finally:
                 self._queue.task_done()
 

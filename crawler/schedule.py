@@ -9,13 +9,14 @@ pipeline.run_source.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import signal
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -28,8 +29,13 @@ from crawler.config import Config, SourceConfig, crontab_weekdays, load_config
 from crawler.errors import ConfigError, CrawlerError, StoreError
 from crawler.events import utc_now
 from crawler.metrics import Metrics, MetricsServer
+from crawler.notify import Notifier
 from crawler.pipeline import Deps, record_failed_run, run_source
 from crawler.service import ServiceNotifier
+from crawler.store import Store
+
+if TYPE_CHECKING:
+    import procrastinate
 
 __all__ = ["Daemon", "first_run", "first_run_spread", "make_trigger"]
 logger = logging.getLogger(__name__)
@@ -80,6 +86,7 @@ class Daemon:
         self._inflight: dict[str, asyncio.Task[Any]] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._deps: Deps | None = None
+        self._queue: procrastinate.App | None = None  # on PostgreSQL: runs are queued for the workers
         self._scheduler: AsyncIOScheduler | None = None
         self.runs = 0  # finished source runs, for status and tests
         self._fatal: StoreError | None = None  # why the daemon stopped itself
@@ -97,7 +104,7 @@ class Daemon:
     async def run(self) -> None:
         settings = self._config.crawler
         metrics = self._metrics
-        async with assembled(self._config) as parts:
+        async with assembled(self._config) as parts, self._queued(settings.database, parts.store):
             self._deps = parts.deps(on_article_done=metrics.article_done, on_event=metrics.event,
                                     on_fetch=metrics.fetched)  # fmt: skip
             notifier = parts.notifier
@@ -108,6 +115,33 @@ class Daemon:
         logger.info("daemon stopped after %d source runs", self.runs)
         if self._fatal is not None:
             raise self._fatal
+
+    @contextlib.asynccontextmanager
+    async def _queued(self, database: Path | str, store: Store) -> AsyncIterator[None]:
+        """On PostgreSQL this daemon is the cluster's scheduler: a due source is queued for the workers
+        (crawler worker, on any machine) rather than run here, and the runs of dead workers are queued
+        again, and the sinks are fed from the events stream. On SQLite, nothing changes: sources run in
+        this process, which hands their events to the sinks."""
+        if not isinstance(database, str):
+            yield
+            return
+        from crawler.cluster.queue import ensure_queue_schema, make_app
+        from crawler.cluster.stream import feed_sinks
+
+        await ensure_queue_schema(database)
+        queue = make_app(database)
+        notifier = Notifier(self._config.sinks, self._config.crawler.user_agent)
+        async with queue.open_async():
+            self._queue = queue
+            feed = asyncio.create_task(feed_sinks(store, notifier), name="event sinks (stream)")
+            try:
+                yield
+            finally:
+                self._queue = None
+                feed.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await feed
+                await notifier.aclose()
 
     async def _serve(self, metrics_port: int) -> None:
         """Schedule the sources and run until stopped, then let running sources finish."""
@@ -128,6 +162,8 @@ class Daemon:
             self._spawn(lambda: self._service.watchdog(self._healthy))()
             self._spawn(self._heartbeat)()
             self._spawn(self._prune_fetch_log)()
+            if self._queue is not None:
+                self._spawn(self._requeue_stalled)()
             await self._stopping.wait()
             self._service.stopping()
             logger.info("stopping: waiting for %d running source(s)", len(self._inflight))
@@ -216,6 +252,9 @@ class Daemon:
             source = self._config.source(source_id)
         except KeyError:
             return  # removed by a reload while the job was due
+        if self._queue is not None:
+            await self._defer(source_id)
+            return
         task = asyncio.current_task()
         assert task is not None and self._deps is not None
         self._inflight[source_id] = task
@@ -244,6 +283,31 @@ class Daemon:
             self.runs += 1
             self._metrics.run_finished(source_id, ok)  # timeouts and errors count as failed runs too
             self._service.status(self._status())
+
+    async def _defer(self, source_id: str) -> None:
+        """Queue the source's run for the workers; a queue that cannot be reached skips this turn."""
+        from crawler.cluster.queue import defer_run
+
+        assert self._queue is not None
+        try:
+            queued = await defer_run(self._queue, source_id)
+        except Exception as exc:  # the database is away: this turn is skipped, the next one tries again
+            logger.error("source %s: could not queue its run: %s", source_id, exc)
+            return
+        self.runs += queued
+        self._service.status(self._status())
+
+    async def _requeue_stalled(self) -> None:
+        """Every few seconds: the runs of workers that stopped sending heartbeats go back in the queue."""
+        from crawler.cluster.queue import STALLED_SECONDS, retry_stalled
+
+        assert self._queue is not None
+        while True:
+            await asyncio.sleep(STALLED_SECONDS / 2)
+            try:
+                await retry_stalled(self._queue)
+            except Exception as exc:  # the database is away: tried again on the next round
+                logger.error("queue: could not look for stalled runs: %s", exc)
 
     @staticmethod
     async def _record_failure(source: SourceConfig, deps: Deps, reason: str) -> None:

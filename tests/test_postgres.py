@@ -52,9 +52,10 @@ def test_a_crawl_into_postgresql_stores_what_a_crawl_into_sqlite_stores(crawled:
     on_sqlite = json.loads(run("stats", "--config", str(sqlite_config), "--json"))
     for key in ("articles", "versions", "articles_per_source", "events_per_type"):
         assert figures[key] == on_sqlite[key], key
-    titles = lambda config: sorted(
-        json.loads(line)["title"] for line in run("export", "--config", str(config)).splitlines()
-    )  # noqa: E731
+
+    def titles(config: Path) -> list[str]:
+        return sorted(json.loads(line)["title"] for line in run("export", "--config", str(config)).splitlines())
+
     assert titles(crawled) == titles(sqlite_config)
 
 

@@ -27,6 +27,7 @@ from crawler.store.values import (
     FetchRecord,
     RunOutcome,
     SearchQuery,
+    StreamPosition,
 )
 
 T0, T1, T2 = "2026-01-01T00:00:00.000+00:00", "2026-01-02T00:00:00.000+00:00", "2026-01-03T00:00:00.000+00:00"
@@ -222,6 +223,24 @@ def test_templates_events_fetches_hosts_and_exports(database: str) -> None:
         assert [view.id for view in first + rest] == sorted(view.id for view in first + rest) and len(first + rest) == 6
         assert await store.export_batch(ExportQuery(source_id="b")) == []
         await store.ping()
+
+    with_store(database, test)
+
+
+def test_the_events_stream_pages_from_a_saved_position(database: str) -> None:
+    async def test(store: Store) -> None:
+        assert await store.stream_end() == StreamPosition() and await store.stream_position("sinks") is None
+        stored = [await store.add_event(Event("source_stale", "a", None, {"n": n}, ts=T1)) for n in range(5)]
+        assert await store.stream_end() == StreamPosition.of(stored[-1])
+        first = await store.events(EventQuery(limit=2))
+        await store.save_stream_position("sinks", StreamPosition.of(first[-1]))
+        position = await store.stream_position("sinks")
+        assert position == StreamPosition.of(stored[1])
+        rest = await store.events(EventQuery(after=position))
+        assert [event.data["n"] for event in first + rest] == [0, 1, 2, 3, 4]
+        assert await store.events(EventQuery(after_id=stored[3].id or 0)) == [stored[4]]  # --after ID
+        await store.save_stream_position("sinks", StreamPosition.of(stored[-1]))  # moved on, not added
+        assert await store.stream_position("sinks") == StreamPosition.of(stored[-1])
 
     with_store(database, test)
 

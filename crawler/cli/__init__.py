@@ -88,6 +88,31 @@ def run(config_path: Path | None, verbose: bool) -> None:
 
 @main.command()
 @config_option
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 256), help="Source runs at once.")
+@click.option("--metrics-port", default=0, show_default=True, type=click.IntRange(0, 65535),
+              help="Serve /metrics and /healthz on this port of 127.0.0.1 (0: off).")  # fmt: skip
+@click.option("-v", "--verbose", is_flag=True, help="Log every fetch (debug level).")
+def worker(config_path: Path | None, concurrency: int, metrics_port: int, verbose: bool) -> None:
+    """Run the source runs the scheduler queued (PostgreSQL database): any number of these, on any machine,
+    beside one `crawler run` that queues them; SIGTERM lets running sources finish."""
+    path, config = load(config_path, need_sources=True)
+    if not isinstance(config.crawler.database, str):
+        fail("crawler worker needs a PostgreSQL database (database = \"postgresql://...\"); on SQLite, "
+             "`crawler run` runs every source itself")  # fmt: skip
+    if config.crawler.parse_processes:
+        forkserver.start_early()
+    with importing():
+        from crawler.cluster.worker import run_worker
+
+    configure_logging(config.crawler.log_format, verbose)
+    try:
+        asyncio.run(run_worker(path, config, concurrency, metrics_port))
+    except CrawlerError as exc:
+        fail(str(exc))
+
+
+@main.command()
+@config_option
 @click.argument("source_ids", nargs=-1)
 @click.option("--recheck-all", is_flag=True, help="Re-check every known article found, whatever its age.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every fetch (debug level).")

@@ -276,7 +276,7 @@ def templates(config_path: Path | None, source_id: str | None, reset: bool) -> N
 @click.option(
     "--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"]), help="Only events from this time (UTC) on."
 )
-@click.option("--after", default=0, show_default=True, help="Only events with an id above this.")
+@click.option("--after", default=0, show_default=True, help="Only events stored after the event with this id.")
 @click.option("--limit", default=50, show_default=True)
 @click.option("--follow", is_flag=True, help="Keep printing new events as they are stored (Ctrl-C stops).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
@@ -285,19 +285,21 @@ def events(
     limit: int, follow: bool, as_json: bool,
 ) -> None:  # fmt: skip
     """List stored events, oldest first."""
-    from crawler.store.values import EventQuery
+    from crawler.store.values import EventQuery, StreamPosition
 
     _, config = load(config_path)
     since_text = since.isoformat() if since else None
+    position: StreamPosition | None = None  # where --follow goes on from (stream order, not id order)
     with store_session(config, live=follow) as session:
         try:
             while True:
-                found = session.run(session.store.events(EventQuery(after, limit, source_id, types, since_text)))
+                query = EventQuery(after, limit, source_id, types, since_text, position)
+                found = session.run(session.store.events(query))
                 for event in found:
                     row = {"id": event.id, "ts": event.ts, "type": event.type, "source_id": event.source_id,
                            "article_id": event.article_id, "data": event.data}  # fmt: skip
                     click.echo(json.dumps(row, ensure_ascii=False) if as_json else _event_line(event))
-                    after = max(after, event.id or 0)
+                    position = StreamPosition.of(event)
                 if not follow:
                     break
                 time.sleep(1.0)

@@ -28,6 +28,7 @@ __all__ = [
     "SourceState",
     "StoreStats",
     "StoredArticle",
+    "StreamPosition",
     "TemplateRow",
 ]
 
@@ -271,10 +272,27 @@ class StoreStats:
     database_bytes: int
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class StreamPosition:
+    """How far a reader of the events stream has read: up to the event ``event_id``, written by
+    transaction ``xact``. Events are read in (xact, id) order, and only from transactions older than every
+    one still running, so a row committed late (its id taken before an earlier-committed one's) is never
+    passed over. On SQLite writers take turns, ids are handed out in commit order, and ``xact`` is 0."""
+
+    xact: int = 0
+    event_id: int = 0
+
+    @classmethod
+    def of(cls, event: Event) -> StreamPosition:
+        assert event.id is not None, "a stored event"
+        return cls(event.xact, event.id)
+
+
 @dataclass(frozen=True, slots=True)
 class EventQuery:
-    after_id: int = 0
+    after_id: int = 0  # events after this one (in stream order); ignored when ``after`` is given
     limit: int = 100
     source_id: str | None = None
     types: tuple[str, ...] = ()
     since: str | None = None
+    after: StreamPosition | None = None  # a position a reader saved (``stream_position``)

@@ -40,11 +40,12 @@ class PostgresBase:
     async def _insert_event(self, conn: AsyncConnection, event: Event) -> Event:
         row = event.as_row()
         cursor = await conn.execute(
-            "INSERT INTO events (ts, type, source_id, article_id, data) VALUES (%s, %s, %s, %s, %s) RETURNING id",
+            "INSERT INTO events (ts, type, source_id, article_id, data) VALUES (%s, %s, %s, %s, %s)"
+            " RETURNING id, xact::text::bigint",
             [row["ts"], row["type"], row["source_id"], row["article_id"], row["data"]],
         )
-        event_id = (await cursor.fetchone() or [None])[0]
-        return Event(event.type, event.source_id, event.article_id, event.data, event.ts, event_id)
+        event_id, xact = await cursor.fetchone() or (None, 0)
+        return Event(event.type, event.source_id, event.article_id, event.data, event.ts, event_id, xact)
 
     async def _insert(self, conn: AsyncConnection, table: str, values: dict[str, Any]) -> int:
         """A row of plain values; its id (0 for tables without one). Table and column names are ours."""

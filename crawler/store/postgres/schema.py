@@ -74,6 +74,17 @@ MIGRATIONS: list[tuple[str, str]] = [
     CREATE TABLE near_dup_bands (band text NOT NULL, article_id bigint NOT NULL, PRIMARY KEY (band, article_id));
     """,
     ),
+    (
+        "m002_host_turns",
+        """
+    CREATE TABLE host_turns (  -- per-host politeness shared by every worker (crawler/cluster/turns.py)
+        host text PRIMARY KEY, next_start timestamptz NOT NULL, blocked_until timestamptz
+    );
+    CREATE TABLE stream_cursors (  -- how far a reader of the events stream has read (the sinks)
+        name text PRIMARY KEY, xact xid8 NOT NULL, event_id bigint NOT NULL
+    );
+    """,
+    ),
 ]
 
 

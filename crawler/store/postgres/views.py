@@ -24,6 +24,7 @@ from crawler.store.values import (
     SearchQuery,
     SourceOverview,
     StoreStats,
+    StreamPosition,
     TemplateRow,
 )
 
@@ -144,8 +145,17 @@ class ViewsMixin(PostgresBase):
                                int(row[9]), float(row[10])) for row in rows]  # fmt: skip
 
     async def events(self, query: EventQuery) -> list[Event]:
-        sql = "SELECT type, source_id, article_id, data, ts, id FROM events WHERE id > %s"
-        params: list[Any] = [query.after_id]
+        """Events in stream order, (xact, id), after the query's position, from transactions older than
+        every one still running: a transaction that took its ids earlier but commits later is waited for,
+        never passed over (its rows would otherwise appear behind a reader that already moved on)."""
+        sql = "SELECT type, source_id, article_id, data, ts, id, xact::text::bigint FROM events"
+        if query.after is not None:
+            sql += " WHERE (xact, id) > (%s::text::xid8, %s)"
+            params: list[Any] = [str(query.after.xact), query.after.event_id]
+        else:  # after an event named by id: its own transaction's place in the stream
+            sql += " WHERE (xact, id) > (COALESCE((SELECT xact FROM events WHERE id = %s), '0'::xid8), %s)"
+            params = [query.after_id, query.after_id]
+        sql += " AND xact < pg_snapshot_xmin(pg_current_snapshot())"
         if query.source_id:
             sql += " AND source_id = %s"
             params.append(query.source_id)
@@ -156,9 +166,35 @@ class ViewsMixin(PostgresBase):
             sql += " AND ts >= %s"
             params.append(query.since)
         async with self._transaction(writes=False) as conn:
-            cursor = await conn.execute(sql + " ORDER BY id LIMIT %s", [*params, query.limit])
+            cursor = await conn.execute(sql + " ORDER BY xact, id LIMIT %s", [*params, query.limit])
             rows = await cursor.fetchall()
-        return [Event(row[0], row[1], row[2], json.loads(row[3] or "{}"), row[4], row[5]) for row in rows]
+        return [Event(row[0], row[1], row[2], json.loads(row[3] or "{}"), row[4], row[5], row[6]) for row in rows]
+
+    async def stream_position(self, reader: str) -> StreamPosition | None:
+        async with self._transaction(writes=False) as conn:
+            cursor = await conn.execute(
+                "SELECT xact::text::bigint, event_id FROM stream_cursors WHERE name = %s", [reader]
+            )
+            row = await cursor.fetchone()
+        return StreamPosition(row[0], row[1]) if row else None
+
+    async def stream_end(self) -> StreamPosition:
+        """The position of the last event a reader can see now (the stream's start when there is none)."""
+        async with self._transaction(writes=False) as conn:
+            cursor = await conn.execute(
+                "SELECT xact::text::bigint, id FROM events WHERE xact < pg_snapshot_xmin(pg_current_snapshot())"
+                " ORDER BY xact DESC, id DESC LIMIT 1"
+            )
+            row = await cursor.fetchone()
+        return StreamPosition(row[0], row[1]) if row else StreamPosition()
+
+    async def save_stream_position(self, reader: str, position: StreamPosition) -> None:
+        async with self._transaction() as conn:
+            await conn.execute(
+                "INSERT INTO stream_cursors (name, xact, event_id) VALUES (%s, %s::text::xid8, %s)"
+                " ON CONFLICT (name) DO UPDATE SET xact = excluded.xact, event_id = excluded.event_id",
+                [reader, str(position.xact), position.event_id],
+            )
 
     async def template_rows(self, source_id: str | None = None) -> list[TemplateRow]:
         sql = "SELECT source_id, key, text, articles, sampled, learned_at FROM template_blocks"

@@ -38,6 +38,7 @@ from crawler.store.values import (
     SourceOverview,
     SourceState,
     StoreStats,
+    StreamPosition,
     TemplateRow,
 )
 
@@ -173,6 +174,15 @@ class SqliteStore:
 
     async def events(self, query: EventQuery) -> list[Event]:
         return await self.do(SyncSqlite.events, query)
+
+    async def stream_position(self, reader: str) -> StreamPosition | None:
+        return await self.do(SyncSqlite.stream_position, reader)
+
+    async def stream_end(self) -> StreamPosition:
+        return await self.do(SyncSqlite.stream_end)
+
+    async def save_stream_position(self, reader: str, position: StreamPosition) -> None:
+        await self.do(SyncSqlite.save_stream_position, reader, position)
 
     async def record_fetch(self, fetch: FetchRecord) -> None:
         await self.do(SyncSqlite.record_fetch, fetch)

@@ -165,3 +165,9 @@ def m013_band_index(db: Database) -> None:
     )
     db.execute("DROP TABLE near_dup_bands")
     db.execute("ALTER TABLE near_dup_bands_keyed RENAME TO near_dup_bands")
+
+
+@migrations()
+def m014_stream_cursors(db: Database) -> None:
+    """How far a named reader of the events stream has read (the cluster's sinks; PostgreSQL has the same)."""
+    db.table("stream_cursors").create({"name": str, "event_id": int}, pk="name", not_null={"event_id"})

@@ -12,7 +12,7 @@ from crawler.decide import decide_run
 from crawler.events import Event
 from crawler.models import HostState, Link, Validators
 from crawler.store.sqlite.base import SqliteBase
-from crawler.store.values import DiscoveryState, FetchRecord, RunOutcome, SourceState
+from crawler.store.values import DiscoveryState, FetchRecord, RunOutcome, SourceState, StreamPosition
 
 __all__ = ["SourcesMixin"]
 
@@ -107,6 +107,10 @@ class SourcesMixin(SqliteBase):
     def add_event(self, event: Event) -> Event:
         with self._atomic():
             return self._insert_event(event)
+
+    def save_stream_position(self, reader: str, position: StreamPosition) -> None:
+        with self._atomic():
+            self.db.table("stream_cursors").upsert({"name": reader, "event_id": position.event_id}, pk="name")
 
     def save_hosts(self, states: list[HostState], now: str) -> None:
         """Replace the saved state of these hosts (the counters are the daemon's since it started)."""

@@ -22,6 +22,7 @@ from crawler.store.values import (
     SearchQuery,
     SourceOverview,
     StoreStats,
+    StreamPosition,
     TemplateRow,
 )
 
@@ -158,9 +159,9 @@ class ViewsMixin(SqliteBase):
                 for row in rows]  # fmt: skip
 
     def events(self, query: EventQuery) -> list[Event]:
-        """Stored events after ``query.after_id``, oldest first."""
+        """Stored events after the query's position, oldest first (ids are in commit order here)."""
         sql = "SELECT type, source_id, article_id, data, ts, id FROM events WHERE id > ?"
-        params: list[Any] = [query.after_id]
+        params: list[Any] = [query.after.event_id if query.after is not None else query.after_id]
         if query.source_id:
             sql += " AND source_id = ?"
             params.append(query.source_id)
@@ -172,6 +173,13 @@ class ViewsMixin(SqliteBase):
             params.append(query.since)
         rows = self.db.execute(sql + " ORDER BY id LIMIT ?", [*params, query.limit]).fetchall()
         return [Event(row[0], row[1], row[2], json.loads(row[3] or "{}"), row[4], row[5]) for row in rows]
+
+    def stream_position(self, reader: str) -> StreamPosition | None:
+        row = self.db.execute("SELECT event_id FROM stream_cursors WHERE name = ?", [reader]).fetchone()
+        return StreamPosition(0, row[0]) if row else None
+
+    def stream_end(self) -> StreamPosition:
+        return StreamPosition(0, self.db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
 
     def template_rows(self, source_id: str | None = None) -> list[TemplateRow]:
         sql = "SELECT source_id, key, text, articles, sampled, learned_at FROM template_blocks"

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # A folder of development sets (each scored, then the mean over sets) or one set.
 DATASET ?= ../shared/datasets
 
-.PHONY: demo test lint bench bench-extraction compare soak bench-database clean
+.PHONY: demo demo-cluster test lint bench bench-extraction compare soak bench-database clean
 
 $(BIN)/crawler: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(BIN)/crawler: pyproject.toml
 
 demo: $(BIN)/crawler
 	$(BIN)/crawler demo
+
+# The same demo on several processes: a throwaway PostgreSQL (Debian's postgresql package), one scheduler, two workers.
+demo-cluster: $(BIN)/crawler
+	$(BIN)/crawler demo --workers 2
 
 test: $(BIN)/crawler
 	$(BIN)/ruff check crawler tests bench

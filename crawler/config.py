@@ -100,6 +100,15 @@ def database_location(database: str | Path) -> Path | str:
     return Path(database)
 
 
+def redacted_database(database: str | Path) -> str:
+    """A database as it may be shown or logged: a password in a URL replaced by ***."""
+    if isinstance(database, Path):
+        return str(database)
+    scheme, _, rest = database.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}" if at and ":" in credentials else database
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -144,11 +153,7 @@ class CrawlerSettings(_Frozen):
     @property
     def database_label(self) -> str:
         """The database as it may be shown: a PostgreSQL URL without its password."""
-        if isinstance(self.database, Path):
-            return str(self.database)
-        scheme, _, rest = self.database.partition("://")
-        credentials, at, host = rest.rpartition("@")
-        return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}" if at and ":" in credentials else self.database
+        return redacted_database(self.database)
 
     @field_validator("timeout", "run_timeout")
     @classmethod

@@ -50,3 +50,5 @@ def configure_logging(log_format: Literal["json", "text"], verbose: bool = False
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("httpx", "httpcore", "apscheduler.executors.default", "apscheduler.scheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    for per_job in ("procrastinate.jobs", "procrastinate.worker"):  # two lines a run; ours says what it did
+        logging.getLogger(per_job).setLevel(logging.DEBUG if verbose else logging.WARNING)

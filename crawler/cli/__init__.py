@@ -21,7 +21,7 @@ import click
 from crawler import __version__, forkserver
 from crawler.cli import reading
 from crawler.cli.common import config_option, fail, find_source, importing, load, store_session
-from crawler.config import Config, CrawlerSettings, SourceConfig, resolve_config_path
+from crawler.config import Config, CrawlerSettings, SourceConfig, redacted_database, resolve_config_path
 from crawler.errors import CrawlerError, StoreError
 from crawler.logformat import configure_logging
 
@@ -207,15 +207,41 @@ def ui(config_path: Path | None, port: int) -> None:
         sys.exit(1)
     with tempfile.TemporaryDirectory(prefix="crawler-ui-") as tmp:
         file = config.crawler.sqlite_file
-        if file is None:
-            fail(
-                "crawler ui shows an SQLite database (Datasette); for PostgreSQL, copy it into one first: "
-                "crawler migrate-db --to sqlite:///snapshot.db, then crawler ui on that file"
-            )
+        if file is None:  # Datasette reads SQLite only: a PostgreSQL database is shown as a snapshot
+            file = _snapshot(config.crawler.database, Path(tmp) / "snapshot.db")
         command = datasette_command(file, port, Path(tmp))
         click.echo(f"crawler: {file} on http://127.0.0.1:{port}/ (Ctrl-C stops)", err=True)
         server = subprocess.Popen(command, preexec_fn=_die_with_parent)  # noqa: PLW1509 - Linux prctl only
         sys.exit(_serve_until_stopped(server))
+
+
+def _snapshot(database: Path | str, file: Path) -> Path:
+    from crawler.events import utc_now
+    from crawler.store.migrate import migrate_database
+
+    click.echo(f"crawler: copying {redacted_database(database)} into a snapshot for Datasette...", err=True)
+    report = migrate_database(database, file)
+    click.echo(f"crawler: snapshot of {report.counts[1].target} articles taken at {utc_now()[:19]} UTC; "
+               "run `crawler ui` again for a newer one", err=True)  # fmt: skip
+    return file
+
+
+@main.command("migrate-db")
+@config_option
+@click.option("--to", "target", required=True, metavar="URL",
+              help="The new, empty database: postgresql://user@host/db, or sqlite:///file.db")  # fmt: skip
+def migrate_db(config_path: Path | None, target: str) -> None:
+    """Copy the config's database into another one (SQLite to PostgreSQL, PostgreSQL to SQLite) and check
+    the copy table by table; then point `database` at the new one."""
+    from crawler.store.migrate import migrate_database
+
+    _, config = load(config_path)
+    source = config.crawler.database
+    click.echo(f"copying {config.crawler.database_label} -> {redacted_database(target)}", err=True)
+    report = migrate_database(source, target)
+    for count in report.counts:
+        click.echo(f"{count.table:<40} {count.source:>10,} -> {count.target:>10,}  ok")
+    click.echo(f'done: set database = "{redacted_database(target)}" in the config and restart', err=True)
 
 
 def _serve_until_stopped(server: subprocess.Popen[bytes]) -> int:
@@ -313,8 +339,15 @@ def _download(url: str, source: SourceConfig | None, config: Config | None) -> b
 @click.option("--port", default=8765, show_default=True, help="Port of the demo news site on 127.0.0.1.")
 @click.option("--database", default=Path("data/demo.db"), type=click.Path(path_type=Path), show_default=True)
 @click.option("--new-every", default=8.0, show_default=True, help="Seconds between new demo articles.")
-def demo(port: int, database: Path, new_every: float) -> None:
+@click.option("--workers", default=0, show_default=True, type=click.IntRange(0, 16),
+              help="Run as a cluster instead: a throwaway PostgreSQL, one scheduler and this many workers.")  # fmt: skip
+def demo(port: int, database: Path, new_every: float, workers: int) -> None:
     """Serve the bundled demo news site on 127.0.0.1 and run the daemon against it until Ctrl-C."""
+    if workers:
+        from crawler.demo.cluster import run_cluster_demo
+
+        run_cluster_demo(port=port, workers=workers, new_every=new_every, folder=database.parent)
+        return
     from crawler.demo.run import run_demo
 
     run_demo(port=port, database=database, new_every=new_every)

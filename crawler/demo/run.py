@@ -16,7 +16,7 @@ __all__ = ["demo_config", "run_demo"]
 logger = logging.getLogger("crawler.demo")
 
 
-def demo_config(port: int, database: Path) -> str:
+def demo_config(port: int, database: Path | str) -> str:
     """The demo's config file: two sources on the local site, polled every few seconds."""
     base = f"http://127.0.0.1:{port}"
     return f"""# Written by `crawler demo`; edit and send SIGHUP to the daemon to reload.

@@ -2,7 +2,7 @@
 SQLite backend's tables and guarantees, the same decisions (crawler.decide).
 
 ``database = "postgresql://user@host/db"``: the password comes from the environment (PGPASSWORD, or a
-~/.pgpass file) rather than the config, and never appears in a message (``redacted``). Needs the
+~/.pgpass file) rather than the config, and never appears in a message (``config.redacted_database``). Needs the
 ``cluster`` extra (``pip install 'crawler[cluster]'``).
 """
 
@@ -12,14 +12,14 @@ from psycopg import AsyncConnection, errors
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from crawler.config import redacted_database
 from crawler.errors import StoreError
 from crawler.store.postgres.articles import ArticlesMixin
-from crawler.store.postgres.base import redacted
 from crawler.store.postgres.schema import apply_migrations, pending_migrations
 from crawler.store.postgres.sources import SourcesMixin
 from crawler.store.postgres.views import ViewsMixin
 
-__all__ = ["PostgresStore", "redacted"]
+__all__ = ["PostgresStore"]
 
 
 class PostgresStore(ArticlesMixin, SourcesMixin, ViewsMixin):
@@ -29,7 +29,7 @@ class PostgresStore(ArticlesMixin, SourcesMixin, ViewsMixin):
     async def open(cls, dsn: str, *, read_only: bool = False, pool_size: int = 8) -> PostgresStore:
         """Connect (and migrate, unless ``read_only``); StoreError naming the database (without its
         password) when it cannot be reached or is from an older version and read-only."""
-        label = redacted(dsn)
+        label = redacted_database(dsn)
         options = {"application_name": "crawler"}
         if read_only:  # the server refuses every write of these connections, not only our own code
             options["options"] = "-c default_transaction_read_only=on"

@@ -30,13 +30,21 @@ from crawler.search import index_text
 from crawler.store.postgres.base import PostgresBase, encode
 from crawler.store.values import FetchRecord, KnownArticle, SaveResult, StoredArticle
 
-__all__ = ["ArticlesMixin", "INDEXED_CHARACTERS"]
+__all__ = ["INDEXED_CHARACTERS", "SEARCH_ROW", "ArticlesMixin"]
 logger = logging.getLogger("crawler.store")
 
 NEAR_DUP_CANDIDATES = 200
 # A tsvector holds at most 1 MB and positions up to 16,383: the first 300,000 characters of a body's index
 # text are indexed (a long feature's whole text; SQLite's FTS5 indexes all of it).
 INDEXED_CHARACTERS = 300_000
+# An article's search row from its match-key title and body (search.index_text): id, title, body.
+SEARCH_ROW = (
+    "INSERT INTO article_search (article_id, title, document)"
+    " SELECT v.id, to_tsvector('simple', v.title),"
+    " setweight(to_tsvector('simple', v.title), 'A') || setweight(to_tsvector('simple', v.body), 'B')"
+    " FROM (VALUES (%s::bigint, %s::text, %s::text)) AS v (id, title, body)"
+    " ON CONFLICT (article_id) DO UPDATE SET title = excluded.title, document = excluded.document"
+)
 _STORED_FIELDS = (
     "source_id", "url", "canonical_url", "title", "published", "modified", "authors", "section", "tags", "language",
     "image", "site_name", "description", "body", "content_hash", "etag", "last_modified", "provenance",
@@ -153,14 +161,7 @@ class ArticlesMixin(PostgresBase):
 
     async def _index(self, conn: AsyncConnection, article_id: int, record: ArticleRecord) -> None:
         title, body = record.search_form or (index_text(record.title), index_text(record.body))
-        await conn.execute(
-            "INSERT INTO article_search (article_id, title, document)"
-            " SELECT v.id, to_tsvector('simple', v.title),"
-            " setweight(to_tsvector('simple', v.title), 'A') || setweight(to_tsvector('simple', v.body), 'B')"
-            " FROM (VALUES (%s::bigint, %s::text, %s::text)) AS v (id, title, body)"
-            " ON CONFLICT (article_id) DO UPDATE SET title = excluded.title, document = excluded.document",
-            [article_id, title, body[:INDEXED_CHARACTERS]],
-        )
+        await conn.execute(SEARCH_ROW, [article_id, title, body[:INDEXED_CHARACTERS]])
 
     async def _link_duplicate(
         self, conn: AsyncConnection, article_id: int, record: ArticleRecord, now: str

@@ -14,7 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 from crawler.errors import StoreError
 from crawler.events import Event
 
-__all__ = ["JSON_FIELDS", "PostgresBase", "decode", "encode", "redacted"]
+__all__ = ["JSON_FIELDS", "PostgresBase", "decode", "encode"]
 
 JSON_FIELDS = ("authors", "tags", "provenance")
 
@@ -71,12 +71,3 @@ def encode(values: dict[str, Any]) -> dict[str, Any]:
 
 def decode(row: dict[str, Any]) -> dict[str, Any]:
     return {k: json.loads(v) if k in JSON_FIELDS and isinstance(v, str) else v for k, v in row.items()}
-
-
-def redacted(dsn: str) -> str:
-    """The DSN as it may be logged: a password in it replaced by ***."""
-    scheme, _, rest = dsn.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not at or ":" not in credentials:
-        return dsn
-    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"

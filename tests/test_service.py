@@ -20,36 +20,46 @@ from crawler.demo.site import NewsSite
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 UNIT = CHECKOUT / "systemd" / "crawler.service"
+WORKER_UNIT = CHECKOUT / "systemd" / "crawler-worker@.service"
 CRAWLER = Path(sys.executable).parent / "crawler"
 needs_systemd_analyze = pytest.mark.skipif(
     shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed"
 )
 
 
-def unit_text(config: str = "/etc/crawler/crawler.toml") -> str:
-    """The shipped unit with ExecStart running this environment's crawler (verify checks that it exists)."""
-    text = UNIT.read_text()
-    return re.sub(r"^ExecStart=.*$", f"ExecStart={CRAWLER} run --config {config}", text, count=1, flags=re.M)
+def unit_text(config: str = "/etc/crawler/crawler.toml", unit: Path = UNIT) -> str:
+    """A shipped unit with ExecStart running this environment's crawler (verify checks that it exists)."""
+    text = unit.read_text()
+    return re.sub(r"^ExecStart=\S+", f"ExecStart={CRAWLER}", text, count=1, flags=re.M).replace(
+        "/etc/crawler/crawler.toml", config
+    )
+
+
+# the daemon (or a cluster's scheduler), and a cluster's worker as an instance (its metrics port)
+UNITS = pytest.mark.parametrize("shipped, name", [(UNIT, "crawler.service"),
+                                                  (WORKER_UNIT, "crawler-worker@9471.service")])  # fmt: skip
 
 
 @needs_systemd_analyze
-def test_the_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
-    unit = tmp_path / "crawler.service"
-    unit.write_text(unit_text())
+@UNITS
+def test_the_unit_passes_systemd_analyze_verify(tmp_path: Path, shipped: Path, name: str) -> None:
+    unit = tmp_path / name
+    unit.write_text(unit_text(unit=shipped))
     result = subprocess.run(["systemd-analyze", "verify", "--man=no", str(unit)], capture_output=True, text=True)
     # unknown keys and bad values only print a line and exit 0, so any output is a failure
     assert result.returncode == 0 and result.stdout == "" and result.stderr == "", result.stderr
 
 
 @needs_systemd_analyze
-def test_the_unit_is_rated_ok_by_systemd_analyze_security(tmp_path: Path) -> None:
-    unit = tmp_path / "crawler.service"
-    unit.write_text(unit_text())
+@UNITS
+def test_the_unit_is_rated_ok_by_systemd_analyze_security(tmp_path: Path, shipped: Path, name: str) -> None:
+    unit = tmp_path / name
+    unit.write_text(unit_text(unit=shipped))
     result = subprocess.run(
         ["systemd-analyze", "security", "--offline=true", "--threshold=20", "--no-pager", str(unit)],
         capture_output=True, text=True,
     )  # fmt: skip
-    found = re.search(r"Overall exposure level for crawler\.service: (\d+\.\d+) (\w+)", result.stdout)
+    found = re.search(rf"Overall exposure level for {re.escape(name)}: (\d+\.\d+) (\w+)", result.stdout)
     assert found, result.stdout[-2000:] + result.stderr
     assert result.returncode == 0 and float(found[1]) <= 2.0 and found[2] == "OK", found[0]
 

@@ -20,7 +20,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import prometheus_client
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -30,6 +30,7 @@ __all__ = ["Metrics", "MetricsServer"]
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_STALE_SECONDS = 10.0
+_LAG_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)
 prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series per counter
 
 
@@ -55,6 +56,8 @@ class Metrics:
         )
         self._scheduler = Counter("crawler_scheduler_events", "Scheduler trouble: missed runs, skipped overlapping "
                                   "runs, job errors", ["kind"], registry=self.registry)  # fmt: skip
+        self._lag = Histogram("crawler_run_start_lag_seconds", "Seconds from a source run being due (queued by the "
+                              "scheduler) to a worker starting it", buckets=_LAG_BUCKETS, registry=self.registry)  # fmt: skip
         self._success = Gauge("crawler_source_last_success_timestamp_seconds", "Unix time of each source's last "
                               "successful run", ["source"], registry=self.registry)  # fmt: skip
         self.registry.register(_LiveCollector(self))
@@ -74,6 +77,9 @@ class Metrics:
         self._runs.labels(source_id, "ok" if ok else "failed").inc()
         if ok:
             self.last_success(source_id, self._clock())
+
+    def run_started_late(self, seconds: float) -> None:
+        self._lag.observe(seconds)
 
     def last_success(self, source_id: str, timestamp: float) -> None:
         self._last_success[source_id] = timestamp

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import random
 import signal
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -290,7 +291,7 @@ class Daemon:
 
         assert self._queue is not None
         try:
-            queued = await defer_run(self._queue, source_id)
+            queued = await defer_run(self._queue, source_id, time.time())
         except Exception as exc:  # the database is away: this turn is skipped, the next one tries again
             logger.error("source %s: could not queue its run: %s", source_id, exc)
             return

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +17,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from conftest import wait_for, write_config
@@ -123,21 +126,29 @@ def test_workers_share_the_crawl_each_article_once_and_one_host_at_its_delay(
     sink += 'events = ["article_new"]\n'
     config = write_config(tmp_path, sources(site) + sink, database=postgres_database, per_host_delay="0.3s")
     scheduler = start("run", config)
-    workers = [start("worker", config, "--concurrency", "1") for _ in range(2)]  # both needed at once
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    workers = [start("worker", config, "--concurrency", "1", *(["--metrics-port", str(port)] if n == 0 else []))
+               for n in range(2)]  # fmt: skip  # both needed at once
     lines = lambda: delivered.read_text().splitlines() if delivered.exists() else []  # noqa: E731
     try:
         assert wait_for(lambda: scalar(postgres_database, "SELECT count(*) FROM articles") == 16, timeout=90), (
             "not all stored"
         )
         assert wait_for(lambda: len(lines()) >= 16, timeout=30), f"{len(lines())} events reached the sink"
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["ok"] is True
     finally:
         outputs = stop(*workers, scheduler)
     assert all("Traceback" not in output for output in outputs), outputs
     assert [process.returncode for process in (*workers, scheduler)] == [0, 0, 0], outputs
     assert scalar(postgres_database, "SELECT count(*) FROM events WHERE type = 'article_new'") == 16
     assert scalar(postgres_database, "SELECT count(DISTINCT canonical_url) FROM articles") == 16
+    lag_count = float(re.search(r"^crawler_run_start_lag_seconds_count (\S+)$", metrics, re.M)[1])  # type: ignore[index]
     ran = [output.count("source list") for output in outputs[:2]]
     assert all(ran), f"both workers ran sources: {ran}"  # the crawl was shared
+    assert lag_count > 0  # the first worker measured how late its runs started
     sent = [json.loads(line) for line in lines()]  # by the scheduler, from the stream: each event once
     assert (
         len(sent) == 16 and len({event["id"] for event in sent}) == 16 and {e["type"] for e in sent} == {"article_new"}

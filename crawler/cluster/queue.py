@@ -43,11 +43,12 @@ def _lock(source_id: str) -> str:
     return f"source:{source_id}"
 
 
-async def defer_run(app: procrastinate.App, source_id: str) -> bool:
-    """Queue a run of the source; False when one is already waiting (its queueing lock)."""
+async def defer_run(app: procrastinate.App, source_id: str, due: float) -> bool:
+    """Queue a run of the source, due at Unix time ``due`` (the worker measures its lag from it); False
+    when one is already waiting (its queueing lock)."""
     try:
         await app.configure_task(TASK, queue=QUEUE, lock=_lock(source_id), queueing_lock=_lock(source_id)).defer_async(
-            source_id=source_id
+            source_id=source_id, due=due
         )
     except AlreadyEnqueued:
         logger.debug("source %s: a run is already queued", source_id)

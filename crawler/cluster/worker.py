@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
 
 from crawler.assembly import assembled
@@ -47,7 +48,9 @@ class SourceRunner:
             logger.error("source %s: queued, but not in %s (%s): run skipped", source_id, self._config_path, exc)
             return None
 
-    async def __call__(self, source_id: str) -> None:
+    async def __call__(self, source_id: str, due: float | None = None) -> None:
+        if due is not None:  # queued by a scheduler of this version
+            self._metrics.run_started_late(max(0.0, time.time() - due))
         source = self._source(source_id)
         if source is None:
             return

@@ -32,8 +32,9 @@ class LocalPostgres:
     """One cluster: ``dsn`` reaches its ``postgres`` database as user ``crawler``; ``database(name)``
     creates another and returns its DSN."""
 
-    def __init__(self, root: Path, binaries: Path) -> None:
+    def __init__(self, root: Path, binaries: Path, *, durable: bool = False) -> None:
         self.root = root
+        self._durable = durable  # fsync and synchronous commits as a production server has them (benchmarks)
         self._bin = binaries
         self.port = _free_port()
         self.dsn = f"postgresql://crawler@127.0.0.1:{self.port}/postgres"
@@ -48,9 +49,9 @@ class LocalPostgres:
         self._start_server()
 
     def _start_server(self) -> None:
-        # fsync off: a throwaway cluster; a crash of the machine loses it anyway
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")  # fmt: skip
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        if not self._durable:  # a throwaway cluster for tests: a crash of the machine loses it anyway
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run("pg_ctl", "-D", str(self.root / "data"), "-l", str(self.root / "postgres.log"), "-o", options, "-w",
                   "-t", "60", "start")  # fmt: skip
 
@@ -76,13 +77,13 @@ class LocalPostgres:
 
 
 @contextlib.contextmanager
-def local_postgres() -> Iterator[LocalPostgres]:
+def local_postgres(*, durable: bool = False) -> Iterator[LocalPostgres]:
     """A started cluster for the block; RuntimeError when no PostgreSQL is installed."""
     binaries = find_binaries()
     if binaries is None:
         raise RuntimeError("PostgreSQL is not installed (apt-get install postgresql)")
     with tempfile.TemporaryDirectory(prefix="crawler-pg-") as tmp:
-        cluster = LocalPostgres(Path(tmp), binaries)
+        cluster = LocalPostgres(Path(tmp), binaries, durable=durable)
         cluster.start()
         try:
             yield cluster

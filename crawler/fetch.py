@@ -181,6 +181,7 @@ class Fetcher:
         self._client = HttpClient(settings)
         self._global = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, _HostGate] = {}
+        self._changed: set[str] = set()  # hosts whose state changed since changed_host_states() last ran
         self._agent = settings.user_agent.split("/", 1)[0].split()[0] if settings.user_agent.strip() else "*"
         self._robots = RobotsCache(self._get_robots, clock)
 
@@ -240,7 +241,9 @@ class Fetcher:
         rules = await self._robots.rules_for(url)
         if not rules.allows(url, self._agent):
             raise BlockedError(url, "disallowed by the site's robots.txt")
-        gate = self._gate(urlsplit(url).netloc)
+        host = urlsplit(url).netloc
+        gate = self._gate(host)
+        self._changed.add(host)
         gate.robots = rules.status
         delay = rules.crawl_delay(self._agent)
         if delay is not None:
@@ -268,6 +271,7 @@ class Fetcher:
         gate = self._gate(host)
         async with self._polite(gate, url, host), self._global:
             gate.requests += 1
+            self._changed.add(host)
             gate.last_at = datetime.now(UTC).isoformat(timespec="seconds")
             try:
                 if via is None:
@@ -327,9 +331,19 @@ class Fetcher:
 
     def host_states(self) -> list[HostState]:
         """Each host's politeness state, as ``crawler hosts`` shows it."""
+        return self._states(sorted(self._hosts))
+
+    def changed_host_states(self) -> list[HostState]:
+        """The states of the hosts asked since the last call (what a finished run saves: a fetcher that
+        knows 10,000 hosts writes the few a run touched, not all of them after every run)."""
+        changed, self._changed = sorted(self._changed), set()
+        return self._states(changed)
+
+    def _states(self, hosts: list[str]) -> list[HostState]:
         now, wall = self._clock(), datetime.now(UTC)
         states = []
-        for host, gate in sorted(self._hosts.items()):
+        for host in hosts:
+            gate = self._hosts[host]
             blocked = wall + timedelta(seconds=gate.blocked_until - now) if gate.blocked_until > now else None
             states.append(HostState(
                 host, gate.delay, gate.backoff, blocked.isoformat(timespec="seconds") if blocked else None,

@@ -437,7 +437,7 @@ async def _finish(source: SourceConfig, deps: Deps, summary: RunSummary) -> None
     ))  # fmt: skip
     for event in transitions:
         _publish(deps, event)
-    await deps.store.save_hosts(deps.fetcher.host_states(), utc_now())
+    await deps.store.save_hosts(deps.fetcher.changed_host_states(), utc_now())
     logger.info(
         "source %s: new %d, updated %d, unchanged %d, failed %d%s",
         source.id, summary.new, summary.updated, summary.unchanged, summary.failed,

@@ -240,3 +240,33 @@ def test_a_host_answering_429_gets_more_time_between_requests(httpserver: HTTPSe
 
     assert asyncio.run(run()).body == b"ok"
     assert [round(s, 3) for s in sleeps if s > 0] == [1.0, 2.0]
+
+
+def test_a_finished_run_saves_only_the_hosts_asked_since_the_last_save(httpserver: HTTPServer) -> None:
+    """The states saved after each run are those of the hosts it asked, not every host the fetcher knows
+    (10,000 sources on 10,000 hosts would otherwise write 10,000 rows after every run)."""
+    httpserver.expect_request("/a").respond_with_data("<p>a</p>")
+    policy = UrlPolicy(("127.0.0.1", "localhost"))
+
+    async def run() -> list[list[str]]:
+        settings = CrawlerSettings(allow_private_addresses=True, per_host_delay=0, obey_robots=False)
+        fetcher = Fetcher(settings, sleep=_no_sleep)
+        saved = []
+        try:
+            await fetcher.fetch(httpserver.url_for("/a"), policy)
+            saved.append([state.host for state in fetcher.changed_host_states()])
+            saved.append([state.host for state in fetcher.changed_host_states()])  # nothing asked since
+            await fetcher.fetch(httpserver.url_for("/a").replace("localhost", "127.0.0.1"), policy)
+            saved.append([state.host for state in fetcher.changed_host_states()])
+            saved.append([state.host for state in fetcher.host_states()])  # `crawler hosts`: all of them
+        finally:
+            await fetcher.aclose()
+        return saved
+
+    port = httpserver.port
+    assert asyncio.run(run()) == [
+        [f"localhost:{port}"],
+        [],
+        [f"127.0.0.1:{port}"],
+        [f"127.0.0.1:{port}", f"localhost:{port}"],
+    ]

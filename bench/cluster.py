@@ -5,8 +5,9 @@ for politeness), one listing page per source linking to its own article pages, a
 here with fsync and synchronous commits on (as a production server has them). Phases:
 
   drain    --drain-runs source runs queued at once, run by 1, 2 and 4 `crawler worker` processes: runs/s,
-           article pages/s, CPU per component (workers, PostgreSQL, nginx), the lag from queued to started;
-           beside them the same number of runs by `crawler crawl` on SQLite and on PostgreSQL (one process)
+           article pages/s, CPU per component (workers, PostgreSQL, nginx), the wait from queued to started
+  paced    --paced-sources sources each due once, first runs spread as the daemon spreads them: the SQLite
+           daemon beside the PostgreSQL scheduler and one worker, the same work at the same pace: CPU a run
   lag      all --sources sources configured (50,000), `crawler run` as the scheduler and 2 workers for
            --lag-minutes: the scheduler's start, its CPU with every source scheduled, the due-to-started lag
   chaos    --chaos-sources sources due every 15 s, 2 workers, new articles appearing; a worker killed
@@ -14,7 +15,7 @@ here with fsync and synchronous commits on (as a production server has them). Ph
            then: every article stored once, one article_new event each, nothing lost, the events stream
            read whole with every id once, no orphan rows, every source's last run a success
 
-Loopback only; needs nginx and PostgreSQL (Debian's packages). About 15 minutes with the defaults.
+Loopback only; needs nginx and PostgreSQL (Debian's packages). About 20 minutes with the defaults.
 
     python bench/cluster.py
 """
@@ -240,7 +241,7 @@ class Bench:
 
     def drain(self, workers: int, first: int) -> dict[str, float]:
         """--drain-runs runs queued at once and run by ``workers`` worker processes."""
-        dsn = self.postgres.database(f"drain{workers}")
+        dsn = self.postgres.database(f"drain{first}")
         sources = range(first, first + self.args.drain_runs)
         config = self.config(f"drain{workers}", sources, dsn)
         asyncio.run(ensure_queue_schema(dsn))
@@ -263,23 +264,45 @@ class Bench:
         return {"seconds": seconds, "runs": len(sources) - failed, "pages": pages, "lag_p50": p50, "lag_p99": p99,
                 **{f"cpu_{k}": (after[k] - before[k]) / seconds for k in after}}  # fmt: skip
 
-    def one_pass(self, database: str, name: str, first: int) -> dict[str, float]:
-        """The same number of runs by `crawler crawl` (one process, every source once)."""
-        sources = range(first, first + self.args.drain_runs)
+    def paced(self, database: str, name: str, first: int) -> dict[str, float]:
+        """--paced-sources sources, each due once, first runs spread as the daemon spreads them (20 a
+        second): the SQLite daemon (`crawler run`) on a file, or on PostgreSQL the scheduler and one
+        worker; until every source ran once. The same work at the same pace: what each costs."""
+        sources = range(first, first + self.args.paced_sources)
         config = self.config(name, sources, database)
-        before, started = self.cpu(), time.monotonic()
-        process = crawler("crawl", config, self.root / f"{name}.log")
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds, after = time.monotonic() - started, self.cpu()
-        if database.startswith("postgresql"):
-            pages = scalar(database, "SELECT count(*) FROM fetches WHERE kind = 'article' AND outcome = 'ok'")
-        else:
-            with sqlite3.connect(database) as conn:
-                query = "SELECT count(*) FROM fetches WHERE kind = 'article' AND outcome = 'ok'"
-                pages = conn.execute(query).fetchone()[0]
-        return {"seconds": seconds, "runs": len(sources), "pages": pages, "exit": os.waitstatus_to_exitcode(status),
-                "cpu_crawl": (usage.ru_utime + usage.ru_stime) / seconds,
-                **{f"cpu_{k}": (after[k] - before[k]) / seconds for k in after}}  # fmt: skip
+        log = self.root / f"{name}.log"
+        cluster = database.startswith("postgresql")
+        ports = [free_port()] if cluster else []
+        daemon = crawler("run", config, log)
+        pool = [crawler("worker", config, self.root / f"{name}-worker.log", "--concurrency", str(self.args.worker_runs),
+                        "--metrics-port", str(port)) for port in ports]  # fmt: skip
+        pids = {"scheduler" if cluster else "daemon": [daemon.pid], **({"worker": [pool[0].pid]} if pool else {})}
+        query = "SELECT count(*) FROM fetches WHERE kind = 'listing'"
+
+        def ran() -> int:
+            if cluster:
+                return scalar(database, query)
+            try:
+                with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+                    return int(conn.execute(query).fetchone()[0])
+            except sqlite3.Error:
+                return 0
+
+        try:
+            assert wait_until(lambda: "daemon started" in log.read_text(), 300, 0.2), "did not start"
+            before, started = self.cpu(**pids), time.monotonic()
+            assert wait_until(lambda: ran() >= len(sources), 1800, 0.5), f"{ran()} of {len(sources)} ran"
+            seconds, after = time.monotonic() - started, self.cpu(**pids)
+            p50, p99, _ = lag_quantiles(ports) if cluster else (0.0, 0.0, 0)
+        finally:
+            stop([*pool, daemon])
+        busy = sum(after[k] - before[k] for k in after)
+        figures = {"seconds": seconds, "runs": len(sources), "pages": len(sources) * self.args.per_source,
+                   "ms_cpu_per_run": 1000 * busy / len(sources),
+                   **{f"cpu_{k}": (after[k] - before[k]) / seconds for k in after}}  # fmt: skip
+        if cluster:
+            figures |= {"lag_p50": p50, "lag_p99": p99}
+        return figures
 
     def lag(self) -> dict[str, float]:
         """Every source configured; the scheduler and 2 workers for --lag-minutes."""
@@ -400,6 +423,7 @@ def show(name: str, figures: dict[str, float]) -> None:
     cpu = "  ".join(f"{k[4:]} {100 * v:.0f}%" for k, v in figures.items() if k.startswith("cpu_"))
     rate = figures["runs"] / figures["seconds"]
     lag = f"  lag p50 {figures['lag_p50']:.2f} s p99 {figures['lag_p99']:.2f} s" if "lag_p50" in figures else ""
+    lag += f"  {figures['ms_cpu_per_run']:.0f} ms CPU a run" if "ms_cpu_per_run" in figures else ""
     print(f"{name:<28} {rate:7.1f} runs/s {figures['pages'] / figures['seconds']:7.1f} pages/s   CPU: {cpu}{lag}",
           flush=True)  # fmt: skip
 
@@ -410,14 +434,17 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=200, help="loopback addresses 127.0.1.x (at most 254)")
     parser.add_argument("--per-source", type=int, default=2, help="article pages a source links to")
     parser.add_argument("--drain-runs", type=int, default=3000)
+    parser.add_argument("--drain-workers", default="1,2,4", help="worker processes of each drain, in turn")
     parser.add_argument("--worker-runs", type=int, default=8, help="crawler worker --concurrency")
+    parser.add_argument("--paced-sources", type=int, default=1200)
     parser.add_argument("--lag-minutes", type=float, default=3.0)
     parser.add_argument("--chaos-sources", type=int, default=1000)
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--kill-every", type=float, default=5.0)
-    parser.add_argument("--phases", default="drain,lag,chaos")
+    parser.add_argument("--phases", default="drain,paced,lag,chaos")
     args = parser.parse_args()
     phases = set(args.phases.split(","))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stopped: PostgreSQL and nginx are stopped too
     print(f"{os.cpu_count()} cores; {args.sources} sources on {args.hosts} hosts, {args.per_source} articles each",
           flush=True)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="crawl-cluster-") as tmp, ExitStack() as stack:
@@ -436,13 +463,16 @@ def main() -> None:
         results: dict[str, object] = {}
         if "drain" in phases:
             n = args.drain_runs
-            for index, workers in enumerate((1, 2, 4)):
+            for index, workers in enumerate(int(n) for n in args.drain_workers.split(",")):
                 results[f"workers_{workers}"] = figures = bench.drain(workers, index * n)
                 show(f"{workers} worker(s), PostgreSQL", figures)
-            results["crawl_sqlite"] = figures = bench.one_pass(str(root / "one-pass.db"), "crawl-sqlite", 3 * n)
-            show("crawl, SQLite (1 process)", figures)
-            results["crawl_postgres"] = figures = bench.one_pass(postgres.database("onepass"), "crawl-pg", 4 * n)
-            show("crawl, PostgreSQL (1 proc.)", figures)
+        if "paced" in phases:
+            first = 3 * args.drain_runs
+            results["paced_sqlite"] = figures = bench.paced(str(root / "paced.db"), "paced-sqlite", first)
+            show("daemon, SQLite", figures)
+            first += args.paced_sources
+            results["paced_postgres"] = figures = bench.paced(postgres.database("paced"), "paced-pg", first)
+            show("scheduler + 1 worker, PG", figures)
         if "lag" in phases:
             results["lag"] = lag = bench.lag()
             cpu = "  ".join(f"{k[4:]} {100 * v:.1f}%" for k, v in lag.items() if k.startswith("cpu_"))

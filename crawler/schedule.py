@@ -303,10 +303,12 @@ class Daemon:
         from crawler.cluster.queue import STALLED_SECONDS, retry_stalled
 
         assert self._queue is not None
+        # a run is cut at run_timeout (the worker's asyncio.timeout); then a few seconds to record it
+        longest_run = self._config.crawler.run_timeout.total_seconds() + STALLED_SECONDS + 5
         while True:
             await asyncio.sleep(STALLED_SECONDS / 2)
             try:
-                await retry_stalled(self._queue)
+                await retry_stalled(self._queue, longest_run)
             except Exception as exc:  # the database is away: tried again on the next round
                 logger.error("queue: could not look for stalled runs: %s", exc)
 

@@ -182,3 +182,34 @@ def test_a_worker_killed_mid_run_loses_nothing_and_a_stopped_one_finishes_its_ru
         slow.close()
     assert scalar(postgres_database, "SELECT count(*) FROM events WHERE type = 'article_new'") == 10
     assert scalar(postgres_database, "SELECT count(*) FROM article_versions") == 10
+
+
+def test_workers_and_the_scheduler_ride_out_a_postgresql_restart(tmp_path: Path) -> None:
+    """PostgreSQL stopped as by a crash and started again: the same worker and scheduler processes go on,
+    and what the site publishes afterwards is stored (their own cluster: the shared one is not restarted)."""
+    from crawler.demo.postgres import find_binaries, local_postgres
+
+    if find_binaries() is None:
+        pytest.skip("PostgreSQL is not installed")  # the other tests of this file say so under CI=true
+    site = RecordingSite(lists=1, per_list=4)
+    try:
+        with local_postgres() as postgres:
+            database = postgres.database("restart")
+            # a run that outlives run_timeout is one its worker lost track of (the database went away as
+            # it finished): the scheduler queues it again
+            config = write_config(tmp_path, sources(site), database=database, run_timeout="2s")
+            scheduler, worker = start("run", config), start("worker", config)
+            stored = lambda: scalar(database, "SELECT count(*) FROM articles")  # noqa: E731
+            try:
+                assert wait_for(lambda: stored() == 4, timeout=60), f"{stored()} of 4 stored"
+                postgres.restart()
+                site.per_list = 8  # published while the database was away
+                recovered = wait_for(lambda: stored() == 8, timeout=90)
+                alive = worker.poll() is None and scheduler.poll() is None
+            finally:
+                outputs = stop(worker, scheduler)
+            assert recovered and alive, f"{stored()} of 8 stored after the restart: {outputs}"
+            assert scalar(database, "SELECT count(*) FROM events WHERE type = 'article_new'") == 8
+    finally:
+        site.close()
+    assert [worker.returncode, scheduler.returncode] == [0, 0], outputs

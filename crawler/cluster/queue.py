@@ -9,6 +9,7 @@ Delivery is at least once: a run is idempotent (a second save of the same articl
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 import procrastinate
 import psycopg
@@ -56,19 +57,36 @@ async def defer_run(app: procrastinate.App, source_id: str, due: float) -> bool:
     return True
 
 
-async def retry_stalled(app: procrastinate.App) -> int:
-    """Queue again the running jobs of workers that stopped sending heartbeats; how many."""
+async def retry_stalled(app: procrastinate.App, longest_run: float) -> int:
+    """Queue again the running jobs of workers that stopped sending heartbeats, and jobs running for
+    longer than any run may (``longest_run`` seconds): a worker that lost the database while finishing a
+    job goes on beating, but the job stays "running" and its lock would hold every later run of the
+    source. How many were queued again."""
+    stalled = {job.id: job.task_kwargs.get("source_id")
+               for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_SECONDS)}  # fmt: skip
+    rows = await app.connector.execute_query_all_async(query=_STUCK, queue=QUEUE, seconds=longest_run)
+    stuck = {row["id"]: (row["args"] or {}).get("source_id") for row in rows}
     retried = 0
-    for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_SECONDS):
+    for job_id, source_id in {**stuck, **stalled}.items():
+        if job_id is None:
+            continue
         try:
-            await app.job_manager.retry_job(job)
+            await app.job_manager.retry_job_by_id_async(job_id, retry_at=datetime.now(UTC))
         except UniqueViolation:
             # a new run of the same source was queued meanwhile: that one takes this one's place, and this
             # one ends (failed), or its lock would keep every later run of the source waiting
-            assert job.id is not None
-            await app.job_manager.finish_job_by_id_async(job.id, status=Status.FAILED, delete_job=False)
+            await app.job_manager.finish_job_by_id_async(job_id, status=Status.FAILED, delete_job=False)
             continue
         retried += 1
-        logger.warning("source %s: its worker died mid-run; the run is queued again",
-                       job.task_kwargs.get("source_id"))  # fmt: skip
+        why = "its worker died mid-run" if job_id in stalled else f"it ran for more than {longest_run:.0f} s"
+        logger.warning("source %s: %s; the run is queued again", source_id, why)
     return retried
+
+
+# Running jobs that started more than %(seconds)s ago (their 'started' event; one per attempt).
+_STUCK = """
+SELECT job.id, job.args FROM procrastinate_jobs job
+WHERE job.status = 'doing' AND job.queue_name = %(queue)s
+  AND (SELECT max(event.at) FROM procrastinate_events event WHERE event.job_id = job.id AND event.type = 'started')
+      < now() - make_interval(secs => %(seconds)s)
+"""

@@ -10,9 +10,16 @@ its runs back in the queue (queue.retry_stalled).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import time
 from pathlib import Path
+
+import procrastinate
+import psycopg
+from procrastinate.exceptions import ConnectorException
+from psycopg_pool import PoolTimeout
 
 from crawler.assembly import assembled
 from crawler.cluster.queue import HEARTBEAT_SECONDS, QUEUE, STALLED_SECONDS, TASK, ensure_queue_schema, make_app
@@ -25,6 +32,7 @@ __all__ = ["DRAIN_SECONDS", "SourceRunner", "run_worker"]
 logger = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 30.0  # after SIGTERM, how long running jobs may take to finish
+RECONNECT_SECONDS = 5.0  # after losing the database, the wait before connecting again
 
 
 class SourceRunner:
@@ -88,6 +96,39 @@ async def _beat(metrics: Metrics) -> None:
         await asyncio.sleep(1.0)
 
 
+async def _work(app: procrastinate.App, concurrency: int) -> bool:
+    """Run jobs until a signal stops the worker (True), or the database goes away (False: its running
+    jobs stall and the scheduler queues them again; this worker connects again and takes new ones)."""
+    try:
+        async with app.open_async():
+            await app.run_worker_async(
+                queues=[QUEUE], concurrency=concurrency, shutdown_graceful_timeout=DRAIN_SECONDS,
+                install_signal_handlers=True, update_heartbeat_interval=HEARTBEAT_SECONDS,
+                stalled_worker_timeout=STALLED_SECONDS, delete_jobs="successful",
+            )  # fmt: skip
+    except (ConnectorException, psycopg.OperationalError, PoolTimeout) as exc:
+        logger.error("worker: lost the database (%s); connecting again in %.0f s", str(exc).strip() or
+                     type(exc).__name__, RECONNECT_SECONDS)  # fmt: skip
+        return False
+    return True
+
+
+async def _stopped_within(seconds: float) -> bool:
+    """Wait ``seconds``, or less when SIGTERM/SIGINT comes (True): between two connections the worker
+    still stops when asked."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    return stop.is_set()
+
+
 async def run_worker(config_path: Path, config: Config, concurrency: int, metrics_port: int = 0) -> None:
     """Take runs from the queue until SIGTERM/SIGINT; ``concurrency`` sources at once."""
     if not isinstance(config.crawler.database, str):
@@ -103,13 +144,10 @@ async def run_worker(config_path: Path, config: Config, concurrency: int, metric
             runner = SourceRunner(config_path, config, deps, metrics)
             app.task(name=TASK, queue=QUEUE)(runner.__call__)
             heartbeat = asyncio.create_task(_beat(metrics))
-            async with app.open_async():
-                logger.info("worker started: %d runs at once, database %s", concurrency, config.crawler.database_label)
-                await app.run_worker_async(
-                    queues=[QUEUE], concurrency=concurrency, shutdown_graceful_timeout=DRAIN_SECONDS,
-                    install_signal_handlers=True, update_heartbeat_interval=HEARTBEAT_SECONDS,
-                    stalled_worker_timeout=STALLED_SECONDS, delete_jobs="successful",
-                )  # fmt: skip
+            logger.info("worker started: %d runs at once, database %s", concurrency, config.crawler.database_label)
+            while not await _work(app, concurrency):
+                if await _stopped_within(RECONNECT_SECONDS):
+                    break
             heartbeat.cancel()
             logger.info("worker stopped after %d source runs", runner.runs)
     finally:

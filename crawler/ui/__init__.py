@@ -151,6 +151,10 @@ _TABLES: dict[str, dict[str, Any]] = {
             "updated_at": "when saved, UTC",
         },  # fmt: skip
     },
+    "stream_cursors": {
+        "description": "How far a reader of the events stream has read (the sinks, on a PostgreSQL database).",
+        "columns": {"name": "the reader", "event_id": "the last event it has read"},
+    },
     "discovery_pages": {
         "description": "Feeds, sitemaps and listing pages with the links they gave last time (reused on a 304).",
         "columns": {

@@ -7,6 +7,7 @@ source's URL policy here. Does not fetch, extract articles or touch the database
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import itertools
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 _MAX_SITEMAP_BYTES = 50_000_000  # the sitemap protocol's own limit for an uncompressed file
 DEFAULT_MAX_LINKS = 50_000  # the sitemap protocol's own limit of URLs in one file
 _ANCHOR_START = re.compile(r"<a[\s>]", re.IGNORECASE)
+_FEED_ROOT = re.compile(rb"^(?:<\?xml[^>]*>|<!--.*?-->|<![^>]*>|\s)*<(?:rss|feed|rdf:RDF)[\s>]", re.DOTALL)
+_SITEMAP_LINE = re.compile(r"^sitemap\s*:\s*(\S+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,10 +136,38 @@ def _sitemap_links(page: Page, max_links: int) -> tuple[list[tuple[str, str | No
             raise DiscoveryError(page.final_url, f"broken gzip sitemap: {exc}") from exc
         if len(body) > _MAX_SITEMAP_BYTES:
             raise DiscoveryError(page.final_url, "sitemap is over 50 MB uncompressed")
+    start = body[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not start.startswith(b"<"):  # a text sitemap (one URL a line), or a robots.txt naming sitemaps
+        return _text_sitemap(body, page.final_url, max_links)
+    if _FEED_ROOT.search(start):  # a feed where a sitemap was expected: sites list them as such
+        feed_links, feed_problem, feed_over = _feed_links(dataclasses.replace(page, body=body), max_links)
+        return feed_links, [], feed_problem, feed_over
     root, entries, problem, over = _sitemap_entries(body, page.final_url, max_links)
     if _local(root) == "sitemapindex":
         return [], [loc for loc, _ in entries], problem, over
     return entries, [], problem, over
+
+
+def _text_sitemap(body: bytes, url: str, max_links: int) -> tuple[list[tuple[str, str | None]], list[str], None, int]:
+    """A text sitemap: one URL a line (sitemaps.org); ``Sitemap:`` lines (a robots.txt given as a
+    sitemap: its sitemaps are the children, so a source can name just its site's robots.txt). Other
+    lines (robots rules, comments) are not links."""
+    entries: list[tuple[str, str | None]] = []
+    children: list[str] = []
+    over = 0
+    for raw in body.decode("utf-8-sig", errors="replace").splitlines():
+        line = raw.strip()
+        named = _SITEMAP_LINE.match(line)
+        if named:
+            children.append(named.group(1))
+        elif line.startswith(("http://", "https://")) and " " not in line:
+            if len(entries) < max_links:
+                entries.append((line, None))
+            else:
+                over += 1
+    if not entries and not children:
+        raise DiscoveryError(url, "not a usable sitemap: neither XML nor a list of URLs")
+    return entries, children[:max_links], None, over + max(0, len(children) - max_links)
 
 
 def _sitemap_entries(

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from crawler.config import CrawlerSettings, SourceConfig
+from crawler.decide import children_this_run
 from crawler.discover import discover_links
 from crawler.errors import (
     CrawlerError,
@@ -172,9 +173,16 @@ async def _discover(source: SourceConfig, policy: UrlPolicy, deps: Deps, summary
                     DiscoveryState(url, source.id, kind, page.validators, found, children, page.status, utc_now())
                 )
             children = [child for child in children if _spelling(child) not in fetched]  # a loop is not a new child
-            for child in children[:children_left]:  # an unchanged index still has children that changed
+            if len(children) > children_left:
+                read_at = await deps.store.discovery_read_at(children)
+                children, waiting = children_this_run(children, read_at, children_left)
+                logger.warning("%s: %s lists %d more child sitemaps than a run reads (%d); they are read on "
+                               "later runs, those read longest ago first", source.id, url, waiting,
+                               _MAX_CHILD_SITEMAPS)  # fmt: skip
+                summary.skipped["child_sitemaps_later"] = summary.skipped.get("child_sitemaps_later", 0) + waiting
+            for child in children:  # an unchanged index still has children that changed
                 queue.append(("sitemap", child))
-            children_left -= min(children_left, len(children))
+            children_left -= len(children)
         except (FetchError, DiscoveryError) as exc:
             summary.discovery_failed += 1
             summary.discovery_timeouts += isinstance(exc, FetchTimeout)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from crawler.decide import (
+    children_this_run,
     claim_needs_proof,
     decide_article,
     decide_run,
@@ -166,3 +167,13 @@ def test_a_source_silent_for_many_usual_gaps_is_stale_until_a_new_article_arrive
     fresh = ["2026-01-03T09:00:00+00:00", *hourly]
     [recovered] = decide_run(state, RunOutcome("s", True, None, "2026-01-03T09:30:00+00:00", 3), fresh).events
     assert recovered.type == "source_recovered" and recovered.data["from"] == "stale"
+
+
+def test_an_index_over_the_cap_gives_its_head_and_then_the_children_read_longest_ago() -> None:
+    children = [f"https://news.example/s{n}.xml" for n in range(10)]
+    read_at = {url: f"2026-01-0{n % 9 + 1}T00:00:00" for n, url in enumerate(children) if n != 7}
+    chosen, waiting = children_this_run(children, read_at, 4)
+    # the index's first two (the newest sitemaps), then s7 (never read), then s9 (read longest ago)
+    assert chosen == [children[0], children[1], children[7], children[9]] and waiting == 6
+    assert children_this_run(children, {}, 20) == (children, 0)
+    assert children_this_run(children, read_at, 0) == ([], 10)  # the run's allowance is spent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 
 import pytest
@@ -59,3 +60,50 @@ def test_xml_entity_expansion_is_refused() -> None:
     bomb = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><urlset><url><loc>&a;</loc></url></urlset>'
     with pytest.raises(DiscoveryError):
         discover_links(page(bomb, "https://news.example/sitemap.xml"), "sitemap", POLICY)
+
+
+def test_a_text_sitemap_gives_one_link_a_line_gzipped_or_not() -> None:
+    text = "\ufeffhttps://news.example/2024/01/a/\n\nhttps://news.example/2024/01/b/\r\nnot a url\nhttps://news.example/about/\n"
+    plain = discover_links(page(text, "https://news.example/sitemap.txt", "text/plain"), "sitemap", POLICY)
+    assert [link.url for link in plain.links] == ["https://news.example/2024/01/a/", "https://news.example/2024/01/b/"]
+    packed = Page("https://news.example/s.txt.gz", "https://news.example/s.txt.gz", 200, gzip.compress(text.encode()),
+                  "application/gzip", Validators(), 1.0)  # fmt: skip
+    assert discover_links(packed, "sitemap", POLICY).links == [
+        Link(link.url, "https://news.example/s.txt.gz", "sitemap", None) for link in plain.links
+    ]
+    capped = discover_links(page(text, "https://news.example/sitemap.txt", "text/plain"), "sitemap", POLICY, 1)
+    assert len(capped.links) == 1 and capped.over_cap == 2
+
+
+def test_a_robots_txt_given_as_a_sitemap_names_the_sites_sitemaps() -> None:
+    robots = (
+        "User-agent: *\nDisallow: /private/\n# our sitemaps\nSitemap: https://news.example/news-sitemap.xml\n"
+        "sitemap:https://news.example/sitemap-index.xml.gz\nSitemap: https://evil.example/s.xml\n"
+    )
+    found = discover_links(page(robots, "https://news.example/robots.txt", "text/plain"), "sitemap", POLICY)
+    assert found.links == []  # robots rules are not links
+    assert found.child_sitemaps == [
+        "https://news.example/news-sitemap.xml",
+        "https://news.example/sitemap-index.xml.gz",
+    ]
+
+
+def test_a_feed_where_a_sitemap_was_expected_is_read_as_a_feed() -> None:
+    atom = """<?xml version="1.0" encoding="utf-8"?><!-- generator -->
+      <feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+      <entry><title>x</title><link href="https://news.example/2024/01/x/"/><updated>2024-01-25T11:32:00Z</updated></entry>
+      </feed>"""
+    found = discover_links(page(atom, "https://news.example/sitemap.xml", "application/xml"), "sitemap", POLICY)
+    assert found.links == [
+        Link(
+            "https://news.example/2024/01/x/",
+            "https://news.example/sitemap.xml",
+            "sitemap",
+            "2024-01-25T11:32:00+00:00",
+        )
+    ]
+
+
+def test_a_page_that_is_neither_xml_nor_a_url_list_is_not_a_sitemap() -> None:
+    with pytest.raises(DiscoveryError, match="neither XML nor a list of URLs"):
+        discover_links(page("hello\nworld\n", "https://news.example/sitemap.txt", "text/plain"), "sitemap", POLICY)

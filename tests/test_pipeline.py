@@ -150,6 +150,40 @@ def test_sitemap_index_and_news_sitemap_are_followed(news_site: tuple[NewsSite, 
     assert summary.new == len(site.articles())  # both language sitemaps, through the index
 
 
+def test_a_source_that_names_only_the_sites_robots_txt_finds_its_sitemaps(
+    news_site: tuple[NewsSite, str], tmp_path: Path
+) -> None:
+    site, base = news_site
+    source = site_source(base, feeds="[]", listing_pages="[]", sitemaps=f'["{base}/robots.txt"]')
+    [summary] = crawl(write_config(tmp_path, source))
+    assert summary.ok and summary.new == len(site.articles())  # robots.txt -> its Sitemap: -> index -> sitemaps
+
+
+def test_an_index_with_more_children_than_a_run_reads_is_read_whole_over_later_runs(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    children = 60  # a run reads 50 child sitemaps
+    base = httpserver.url_for("").rstrip("/")
+    entries = "".join(f"<sitemap><loc>{base}/s{n}.xml</loc></sitemap>" for n in range(children))
+    index = f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</sitemapindex>'
+    httpserver.expect_request("/index.xml").respond_with_data(index, content_type="application/xml")
+    for n in range(children):
+        urlset = (f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                  f"<url><loc>{base}/2024/01/01/story-{n}/</loc></url></urlset>")  # fmt: skip
+        httpserver.expect_request(f"/s{n}.xml").respond_with_data(urlset, content_type="application/xml")
+        body = "".join(f"<p>Story {n}: the council met again about the budget and the new bridge, part {p}.</p>"
+                       for p in range(4))  # fmt: skip
+        page = f"<html><head><title>Story {n}</title></head><body><article><h1>Story {n}</h1>{body}</article></body></html>"
+        httpserver.expect_request(f"/2024/01/01/story-{n}/").respond_with_data(page, content_type="text/html")
+    source = site_source(base, feeds="[]", listing_pages="[]", sitemaps=f'["{base}/index.xml"]', language='"en"')
+    config = write_config(tmp_path, source)
+    [first] = crawl(config)
+    assert first.new == 50 and first.skipped.get("child_sitemaps_later") == 10, first
+    [second] = crawl(config)
+    assert second.new == 10, second  # the ten left out, read first now, then the index's head again
+    assert query(tmp_path / "crawler.db", "SELECT count(*) FROM articles")[0][0] == children
+
+
 def test_a_hung_server_cannot_hold_a_source_past_run_timeout(tmp_path: Path, httpserver: HTTPServer) -> None:
     def hang(request: Request) -> Response:
         time.sleep(2)

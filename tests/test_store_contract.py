@@ -99,6 +99,8 @@ def test_sources_runs_and_discovery_state(database: str) -> None:
         await store.save_discovery_state(page)
         assert await store.discovery_state("https://a.example/feed") == page
         assert await store.discovery_state("https://a.example/other") is None
+        read_at = await store.discovery_read_at(["https://a.example/feed", "https://a.example/other"])
+        assert read_at == {"https://a.example/feed": T1}  # never read: not in the answer
         await store.sync_sources([source("a")], T2)  # a known source keeps its runtime state
         assert (await store.source_state("a")).last_success_at == T2  # type: ignore[union-attr]
         [overview_a, _] = await store.source_overview()

@@ -16,12 +16,14 @@ from crawler.decide.articles import (
     removal_event,
     restoration_event,
 )
+from crawler.decide.discovery import children_this_run
 from crawler.decide.sources import SourceUpdate, decide_run
 
 __all__ = [
     "ArticleChange",
     "DuplicateLink",
     "SourceUpdate",
+    "children_this_run",
     "claim_needs_proof",
     "decide_article",
     "decide_run",

@@ -115,7 +115,7 @@ class NewsSite:
                 language = path[-6:-4]
                 return 200, "application/xml; charset=utf-8", _sitemap([a for a in latest if a.language == language])
             if path == "/robots.txt":
-                return 200, "text/plain", "User-agent: *\nAllow: /\n"
+                return 200, "text/plain", "User-agent: *\nAllow: /\nSitemap: http://SITE/sitemap.xml\n"
             article = self._by_path.get(path)
             if article is not None and article.id not in self._removed:
                 if self.empty_template:

@@ -69,6 +69,13 @@ class SourcesMixin(PostgresBase):
             )  # fmt: skip
             return [await self._insert_event(conn, event) for event in update.events]
 
+    async def discovery_read_at(self, urls: list[str]) -> dict[str, str]:
+        async with self._transaction(writes=False) as conn:
+            cursor = await conn.execute(
+                "SELECT url, last_fetched FROM discovery_pages WHERE url = ANY(%s) AND last_fetched IS NOT NULL", [urls]
+            )
+            return {row[0]: row[1] for row in await cursor.fetchall()}
+
     async def discovery_state(self, url: str) -> DiscoveryState | None:
         async with self._transaction(writes=False) as conn:
             row = await (await conn.execute(

@@ -122,6 +122,9 @@ class SqliteStore:
     async def finish_run(self, outcome: RunOutcome) -> list[Event]:
         return await self.do(SyncSqlite.finish_run, outcome)
 
+    async def discovery_read_at(self, urls: list[str]) -> dict[str, str]:
+        return await self.do(SyncSqlite.discovery_read_at, urls)
+
     async def discovery_state(self, url: str) -> DiscoveryState | None:
         return await self.do(SyncSqlite.discovery_state, url)
 

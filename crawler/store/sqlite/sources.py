@@ -66,6 +66,19 @@ class SourcesMixin(SqliteBase):
 
     # --- discovery pages -------------------------------------------------------------------------------
 
+    def discovery_read_at(self, urls: list[str]) -> dict[str, str]:
+        """When each of these discovery pages was last read (those never read are not in the answer)."""
+        read_at: dict[str, str] = {}
+        for start in range(0, len(urls), 500):
+            chunk = urls[start : start + 500]
+            rows = self.db.execute(
+                f"SELECT url, last_fetched FROM discovery_pages WHERE url IN ({','.join('?' * len(chunk))})"
+                " AND last_fetched IS NOT NULL",
+                chunk,
+            ).fetchall()
+            read_at.update(rows)
+        return read_at
+
     def discovery_state(self, url: str) -> DiscoveryState | None:
         """A discovery page's validators, and the links and child sitemaps it gave last time (for a 304)."""
         row = self.db.execute(

@@ -46,6 +46,8 @@ class Discovered:
     problem: str | None = None  # what was wrong with a page that still gave links (a feed cut off mid-way)
     bad_links: int = 0  # links skipped as unfetchable whatever the policy (malformed, too long, credentials)
     over_cap: int = 0  # links (or child sitemaps) on the page after the first max_links, not read
+    off_domain: int = 0  # links refused: their host is not in allowed_domains
+    not_article: int = 0  # links refused: they do not match article_url_pattern
 
 
 def discover_links(
@@ -61,19 +63,21 @@ def discover_links(
         raw, children, problem, over = _sitemap_links(page, max_links)
     else:
         raw, over = _listing_links(page, max_links)
-    links, bad = _filter(raw, page.final_url, kind, policy)
+    links, bad, off_domain, not_article = _filter(raw, page.final_url, kind, policy)
     sitemaps, bad_sitemaps = _fetchable(children, page.final_url)
-    return Discovered(links, [c for c in sitemaps if not policy.refusal(c)], problem, bad + bad_sitemaps, over)
+    return Discovered(links, [c for c in sitemaps if not policy.refusal(c)], problem, bad + bad_sitemaps, over,
+                      off_domain, not_article)  # fmt: skip
 
 
 def _filter(
     raw: list[tuple[str, str | None]], found_on: str, kind: DiscoveryKind, policy: UrlPolicy
-) -> tuple[list[Link], int]:
-    """Canonical, allowed, article-looking, unique links in page order; and how many links were skipped
-    as unfetchable (each with a debug line: one bad link never costs the page's others)."""
+) -> tuple[list[Link], int, int, int]:
+    """Canonical, allowed, article-looking, unique links in page order; how many links were skipped as
+    unfetchable (each with a debug line: one bad link never costs the page's others); how many the
+    source's allowed_domains and article_url_pattern refused (to say why a run took nothing)."""
     seen: set[str] = {canonicalize(found_on)}
     links = []
-    bad = 0
+    bad = off_domain = not_article = 0
     for url, updated in raw:
         try:
             canonical = canonicalize(url)
@@ -81,11 +85,16 @@ def _filter(
             bad += 1
             logger.debug("skipped a link on %s: %s", found_on, exc)
             continue
-        if canonical in seen or policy.refusal(canonical) or not policy.is_article(canonical):
+        if canonical in seen:
             continue
         seen.add(canonical)
-        links.append(Link(canonical, found_on, kind, updated))
-    return links, bad
+        if policy.refusal(canonical):
+            off_domain += 1
+        elif not policy.is_article(canonical):
+            not_article += 1
+        else:
+            links.append(Link(canonical, found_on, kind, updated))
+    return links, bad, off_domain, not_article
 
 
 def _fetchable(urls: list[str], found_on: str) -> tuple[list[str], int]:

@@ -141,6 +141,7 @@ async def _discover(source: SourceConfig, policy: UrlPolicy, deps: Deps, summary
     queue: list[tuple[DiscoveryKind, str]] = list(source.discovery_urls)  # type: ignore[arg-type]
     fetch_policy = _discovery_policy(source)
     links: dict[str, Link] = {}
+    refused = {"off_domain": 0, "not_article": 0}  # links the source's own filters turned away, this run
     children_left = _MAX_CHILD_SITEMAPS
     fetched: set[str] = set()  # an index that lists itself, or two that list each other, is read once a run
     while queue:
@@ -162,6 +163,8 @@ async def _discover(source: SourceConfig, policy: UrlPolicy, deps: Deps, summary
                     discovered = await asyncio.to_thread(discover_links, page, kind, policy, cap)
                 await _record_fetch(deps, source, url, kind, page=page, note=discovered.problem)
                 found, children = discovered.links, discovered.child_sitemaps
+                refused["off_domain"] += discovered.off_domain
+                refused["not_article"] += discovered.not_article
                 if discovered.bad_links:
                     summary.skipped["bad_link"] = summary.skipped.get("bad_link", 0) + discovered.bad_links
                 if discovered.over_cap:
@@ -195,7 +198,19 @@ async def _discover(source: SourceConfig, policy: UrlPolicy, deps: Deps, summary
         summary.discovery_ok += 1
         for link in found:
             links.setdefault(link.url, link)
+    if not links and any(refused.values()):
+        logger.warning("%s: no article link taken: %s", source.id, _refusals(source, refused))
     return list(links.values())
+
+
+def _refusals(source: SourceConfig, refused: dict[str, int]) -> str:
+    """Which of the source's filters turned every link away (a run that finds nothing says why)."""
+    reasons = []
+    if refused["off_domain"]:
+        reasons.append(f"{refused['off_domain']} link(s) outside allowed_domains {list(source.domains)}")
+    if refused["not_article"]:
+        reasons.append(f"{refused['not_article']} not matching article_url_pattern {source.article_url_pattern!r}")
+    return "; ".join(reasons)
 
 
 def _spelling(url: str) -> str:

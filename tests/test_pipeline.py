@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 import time
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from conftest import query, site_source, write_config
 from pytest_httpserver import HTTPServer
@@ -182,6 +184,25 @@ def test_an_index_with_more_children_than_a_run_reads_is_read_whole_over_later_r
     [second] = crawl(config)
     assert second.new == 10, second  # the ten left out, read first now, then the index's head again
     assert query(tmp_path / "crawler.db", "SELECT count(*) FROM articles")[0][0] == children
+
+
+def test_a_run_that_takes_no_link_says_which_filter_turned_them_away(
+    news_site: tuple[NewsSite, str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, base = news_site
+    wrong = site_source(base, "typo", article_url_pattern="'/nwes/'", allowed_domains='["127.0.0.1", "other.example"]')
+    with caplog.at_level(logging.WARNING, logger="crawler.pipeline"):
+        [summary] = crawl(write_config(tmp_path, wrong))
+    assert summary.ok and summary.new == 0
+    [warning] = [r.getMessage() for r in caplog.records if "no article link taken" in r.getMessage()]
+    assert "not matching article_url_pattern '/nwes/'" in warning, warning
+    caplog.clear()
+    elsewhere = site_source(base, "elsewhere", allowed_domains='["other.example"]')
+    with caplog.at_level(logging.WARNING, logger="crawler.pipeline"):
+        (tmp_path / "second").mkdir()
+        crawl(write_config(tmp_path / "second", elsewhere))
+    [warning] = [r.getMessage() for r in caplog.records if "no article link taken" in r.getMessage()]
+    assert "outside allowed_domains ['other.example']" in warning, warning
 
 
 def test_a_hung_server_cannot_hold_a_source_past_run_timeout(tmp_path: Path, httpserver: HTTPServer) -> None:

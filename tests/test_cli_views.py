@@ -136,3 +136,21 @@ def batches(store: SyncSqlite, query: ExportQuery) -> Iterator[list[ArticleView]
     while batch := store.export_batch(query):
         yield batch
         query = replace(query, after_id=batch[-1].id)
+
+
+def test_events_shows_the_newest_by_default_and_reads_times_as_people_write_them(crawled: Path) -> None:
+    config = str(crawled)
+    every = [json.loads(line) for line in run("events", "--config", config, "--json", "--limit", "500").splitlines()]
+    assert len(every) == 7 and [e["id"] for e in every] == sorted(e["id"] for e in every)
+    newest = [
+        json.loads(line)["id"] for line in run("events", "--config", config, "--json", "--limit", "2").splitlines()
+    ]
+    assert newest == [every[-2]["id"], every[-1]["id"]]  # the last two, the newest at the bottom
+    after = [json.loads(line)["id"] for line in run("events", "--config", config, "--json", "--after",
+                                                   str(every[0]["id"]), "--limit", "2").splitlines()]  # fmt: skip
+    assert after == [every[1]["id"], every[2]["id"]]  # --after: from there on, oldest first
+    assert len(run("events", "--config", config, "--since", "1h", "--limit", "500").splitlines()) == 7
+    assert len(run("events", "--config", config, "--since", "yesterday", "--limit", "500").splitlines()) == 7
+    assert run("events", "--config", config, "--since", "2999-01-01") == ""
+    refused = CliRunner().invoke(main, ["events", "--config", config, "--since", "last tuesday"])
+    assert refused.exit_code == 2 and "write a date (2026-12-01)" in refused.output

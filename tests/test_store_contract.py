@@ -241,6 +241,7 @@ def test_the_events_stream_pages_from_a_saved_position(database: str) -> None:
         rest = await store.events(EventQuery(after=position))
         assert [event.data["n"] for event in first + rest] == [0, 1, 2, 3, 4]
         assert await store.events(EventQuery(after_id=stored[3].id or 0)) == [stored[4]]  # --after ID
+        assert await store.events(EventQuery(limit=2, newest=True)) == stored[3:]  # the newest, oldest first
         await store.save_stream_position("sinks", StreamPosition.of(stored[-1]))  # moved on, not added
         assert await store.stream_position("sinks") == StreamPosition.of(stored[-1])
 

@@ -8,18 +8,19 @@ import contextlib
 import gc
 import sys
 from collections.abc import Coroutine, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from crawler.config import Config, SourceConfig, load_config, resolve_config_path
+from crawler.config import Config, SourceConfig, load_config, parse_duration, resolve_config_path
 from crawler.errors import ConfigError, StoreError
 
 if TYPE_CHECKING:  # the store's import is the commands' that use it, not every command's
     from crawler.store import Store
 
-__all__ = ["Session", "config_option", "fail", "find_source", "importing", "load", "store_session"]
+__all__ = ["Session", "SinceType", "config_option", "fail", "find_source", "importing", "load", "store_session"]
 
 T = TypeVar("T")
 
@@ -97,3 +98,27 @@ def store_session(config: Config, *, writable: bool = False, live: bool = False)
             loop.run_until_complete(store.close())
     finally:
         loop.close()
+
+
+class SinceType(click.ParamType[datetime]):
+    """A point in time as people write it: a date ("2026-12-01"), a date and time ("2026-12-01T08:30",
+    UTC), an age ("2h", "30m", "7d": that long ago), "today" or "yesterday" (UTC midnight)."""
+
+    name = "since"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip().lower()
+        now = datetime.now(UTC)
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        if text in ("today", "yesterday"):
+            return midnight - timedelta(days=text == "yesterday")
+        for form in ("%Y-%m-%d", "%Y-%m-%dT%H:%M"):
+            with contextlib.suppress(ValueError):
+                return datetime.strptime(text.upper(), form).replace(tzinfo=UTC)
+        try:
+            return now - parse_duration(text)
+        except ValueError:
+            self.fail(f"{value!r}: write a date (2026-12-01), a date and time (2026-12-01T08:30), an age (2h, "
+                      "30m, 7d), today or yesterday", param, ctx)  # fmt: skip

@@ -9,13 +9,13 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from crawler.cli.common import Session, config_option, fail, load, store_session
+from crawler.cli.common import Session, SinceType, config_option, fail, load, store_session
 from crawler.events import EVENT_TYPES, Event
 
 if TYPE_CHECKING:
@@ -274,26 +274,27 @@ def templates(config_path: Path | None, source_id: str | None, reset: bool) -> N
     "--type", "types", multiple=True, type=click.Choice(EVENT_TYPES), help="Only events of this type (repeatable)."
 )
 @click.option(
-    "--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"]), help="Only events from this time (UTC) on."
+    "--since", type=SinceType(), help="Only events from then on: 2026-12-01, 2026-12-01T08:30 (UTC), 2h, 7d, yesterday."
 )
-@click.option("--after", default=0, show_default=True, help="Only events stored after the event with this id.")
-@click.option("--limit", default=50, show_default=True)
-@click.option("--follow", is_flag=True, help="Keep printing new events as they are stored (Ctrl-C stops).")
+@click.option("--after", default=0, show_default=True, help="Events stored after the event with this id, oldest first.")
+@click.option("--limit", default=50, show_default=True, help="At most this many: the newest, unless --after.")
+@click.option("--follow", is_flag=True, help="Then keep printing new events as they are stored (Ctrl-C stops).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def events(
     config_path: Path | None, source_id: str | None, types: tuple[str, ...], since: datetime | None, after: int,
     limit: int, follow: bool, as_json: bool,
 ) -> None:  # fmt: skip
-    """List stored events, oldest first."""
+    """The newest stored events (oldest of them first, the newest last); with --after, those after it."""
     from crawler.store.values import EventQuery, StreamPosition
 
     _, config = load(config_path)
-    since_text = since.isoformat() if since else None
+    since_text = since.astimezone(UTC).isoformat(timespec="milliseconds") if since else None  # as stored
     position: StreamPosition | None = None  # where --follow goes on from (stream order, not id order)
     with store_session(config, live=follow) as session:
         try:
             while True:
-                query = EventQuery(after, limit, source_id, types, since_text, position)
+                newest = position is None and not after  # like tail: the last `limit`, then what comes
+                query = EventQuery(after, limit, source_id, types, since_text, position, newest=newest)
                 found = session.run(session.store.events(query))
                 for event in found:
                     row = {"id": event.id, "ts": event.ts, "type": event.type, "source_id": event.source_id,

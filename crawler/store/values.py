@@ -296,3 +296,4 @@ class EventQuery:
     types: tuple[str, ...] = ()
     since: str | None = None
     after: StreamPosition | None = None  # a position a reader saved (``stream_position``)
+    newest: bool = False  # the last ``limit`` events (still returned oldest first), not the first after

@@ -166,9 +166,11 @@ class ViewsMixin(PostgresBase):
             sql += " AND ts >= %s"
             params.append(query.since)
         async with self._transaction(writes=False) as conn:
-            cursor = await conn.execute(sql + " ORDER BY xact, id LIMIT %s", [*params, query.limit])
+            order = " ORDER BY xact DESC, id DESC" if query.newest else " ORDER BY xact, id"
+            cursor = await conn.execute(sql + order + " LIMIT %s", [*params, query.limit])
             rows = await cursor.fetchall()
-        return [Event(row[0], row[1], row[2], json.loads(row[3] or "{}"), row[4], row[5], row[6]) for row in rows]
+        events = [Event(row[0], row[1], row[2], json.loads(row[3] or "{}"), row[4], row[5], row[6]) for row in rows]
+        return events[::-1] if query.newest else events
 
     async def stream_position(self, reader: str) -> StreamPosition | None:
         async with self._transaction(writes=False) as conn:

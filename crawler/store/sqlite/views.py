@@ -171,8 +171,10 @@ class ViewsMixin(SqliteBase):
         if query.since:
             sql += " AND ts >= ?"
             params.append(query.since)
-        rows = self.db.execute(sql + " ORDER BY id LIMIT ?", [*params, query.limit]).fetchall()
-        return [Event(row[0], row[1], row[2], json.loads(row[3] or "{}"), row[4], row[5]) for row in rows]
+        order = " ORDER BY id DESC" if query.newest else " ORDER BY id"
+        rows = self.db.execute(sql + order + " LIMIT ?", [*params, query.limit]).fetchall()
+        events = [Event(row[0], row[1], row[2], json.loads(row[3] or "{}"), row[4], row[5]) for row in rows]
+        return events[::-1] if query.newest else events
 
     def stream_position(self, reader: str) -> StreamPosition | None:
         row = self.db.execute("SELECT event_id FROM stream_cursors WHERE name = ?", [reader]).fetchone()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ EXPORT_FIELDS: tuple[str, ...] = (
 )  # fmt: skip
 _LIST_FIELDS = ("authors", "tags")
 _INTEGER_FIELDS = ("id", "versions", "story_id")
+_TIME_FIELDS = ("published", "modified", "first_seen", "last_changed", "removed_at")  # stored as ISO 8601 UTC
 
 
 def write_jsonl(batches: Iterable[list[ArticleView]], out: TextIO) -> int:
@@ -37,9 +39,12 @@ def write_jsonl(batches: Iterable[list[ArticleView]], out: TextIO) -> int:
     return written
 
 
-def write_csv(batches: Iterable[list[ArticleView]], out: TextIO) -> int:
-    """A header row, then one row per article; authors and tags as JSON arrays in their cells."""
-    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+def write_csv(batches: Iterable[list[ArticleView]], out: TextIO, *, excel: bool = False) -> int:
+    """A header row, then one row per article; authors and tags as JSON arrays in their cells. ``excel``:
+    a UTF-8 byte order mark first and CRLF line ends, so a spreadsheet opens Arabic text as Arabic."""
+    if excel:
+        out.write("\ufeff")
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\r\n" if excel else "\n")
     writer.writeheader()
     written = 0
     for batch in batches:
@@ -52,20 +57,30 @@ def write_csv(batches: Iterable[list[ArticleView]], out: TextIO) -> int:
 
 
 def write_parquet(batches: Iterable[list[ArticleView]], path: str) -> int:
-    """One row group per batch; authors and tags as lists of strings, ids and counts as int64."""
+    """One row group per batch; authors and tags as lists of strings, ids and counts as int64, dates as
+    UTC timestamps (milliseconds; the `*_text` fields keep what the page wrote)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = pa.schema([
-        (name, pa.list_(pa.string()) if name in _LIST_FIELDS else pa.int64() if name in _INTEGER_FIELDS else pa.string())
-        for name in EXPORT_FIELDS
-    ])  # fmt: skip
+    def column_type(name: str) -> pa.DataType:
+        if name in _LIST_FIELDS:
+            return pa.list_(pa.string())
+        if name in _INTEGER_FIELDS:
+            return pa.int64()
+        return pa.timestamp("ms", tz="UTC") if name in _TIME_FIELDS else pa.string()
+
+    schema = pa.schema([(name, column_type(name)) for name in EXPORT_FIELDS])
     written = 0
     with pq.ParquetWriter(path, schema, compression="zstd") as writer:
         for batch in batches:
-            writer.write_table(pa.Table.from_pylist([_fields(row) for row in batch], schema=schema))
+            rows = [_with_times(_fields(row)) for row in batch]
+            writer.write_table(pa.Table.from_pylist(rows, schema=schema))
             written += len(batch)
     return written
+
+
+def _with_times(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: datetime.fromisoformat(v) if k in _TIME_FIELDS and v else v for k, v in fields.items()}
 
 
 def _fields(article: ArticleView) -> dict[str, Any]:

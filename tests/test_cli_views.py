@@ -8,6 +8,7 @@ import json
 import tracemalloc
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -82,7 +83,18 @@ def test_exports_round_trip_in_every_format(crawled: Path, tmp_path: Path) -> No
     assert list(as_csv[0]) == list(EXPORT_FIELDS)
     parquet = tmp_path / "articles.parquet"
     run("export", "--config", str(crawled), "--format", "parquet", "--out", str(parquet))
-    assert pyarrow_parquet.read_table(parquet).to_pylist() == expected
+    table = pyarrow_parquet.read_table(parquet)
+    assert str(table.schema.field("published").type) == "timestamp[ms, tz=UTC]"
+    times = ("published", "modified", "first_seen", "last_changed", "removed_at")
+    as_times = [{k: datetime.fromisoformat(v) if k in times and v else v for k, v in row.items()} for row in expected]
+    assert table.to_pylist() == as_times
+    excel = tmp_path / "articles.csv"
+    run("export", "--config", str(crawled), "--format", "csv", "--excel", "--out", str(excel))
+    raw = excel.read_bytes()
+    assert raw.startswith("\ufeff".encode()) and b"\r\n" in raw  # a spreadsheet reads it as UTF-8
+    assert [row["title"] for row in csv.DictReader(io.StringIO(raw.decode("utf-8-sig")))] == [
+        r["title"] for r in expected
+    ]
 
 
 def test_export_filters_by_source_and_dates(crawled: Path) -> None:

@@ -147,13 +147,18 @@ def show(config_path: Path | None, article: str, as_json: bool) -> None:
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Published (else first seen) on or after.")
 @click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="Published (else first seen) on or before.")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
-def export(config_path: Path | None, fmt: str, source_id: str | None, since: Any, until: Any, out: Path | None) -> None:
+@click.option("--excel", is_flag=True, help="CSV for spreadsheets: a UTF-8 byte order mark, so Arabic opens as Arabic.")
+def export(
+    config_path: Path | None, fmt: str, source_id: str | None, since: Any, until: Any, out: Path | None, excel: bool
+) -> None:
     """Stored articles as JSON Lines, CSV or Parquet, streamed (constant memory); fields in the README."""
     from crawler.export import write_csv, write_jsonl, write_parquet
     from crawler.store.values import ExportQuery
 
     if fmt == "parquet" and out is None:
         raise click.BadParameter("Parquet needs a file: --out FILE", param_hint="--format")
+    if excel and fmt != "csv":
+        raise click.BadParameter("--excel is for --format csv", param_hint="--excel")
     _, config = load(config_path)
     day = "%Y-%m-%d"
     query = ExportQuery(source_id, since and since.strftime(day), until and until.strftime(day))
@@ -166,9 +171,8 @@ def export(config_path: Path | None, fmt: str, source_id: str | None, since: Any
             except ImportError:
                 fail("Parquet needs pyarrow: pip install 'crawler[parquet]'")
         else:
-            writer = write_jsonl if fmt == "jsonl" else write_csv
             with out.open("w", encoding="utf-8", newline="") if out else contextlib.nullcontext(sys.stdout) as stream:
-                written = writer(batches, stream)
+                written = write_csv(batches, stream, excel=excel) if fmt == "csv" else write_jsonl(batches, stream)
     click.echo(f"crawler: {written} articles exported{f' to {out}' if out else ''}", err=True)
 
 

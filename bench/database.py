@@ -42,7 +42,7 @@ from crawler.dedupe import content_hash  # noqa: E402
 from crawler.demo.content import make_article  # noqa: E402
 from crawler.models import ArticleRecord  # noqa: E402
 from crawler.neardup import signature  # noqa: E402
-from crawler.search import index_text, query_terms, snippet  # noqa: E402
+from crawler.search import ParsedQuery, index_text, query_terms, snippet  # noqa: E402
 from crawler.store.sqlite import SqliteStore, SyncSqlite  # noqa: E402
 from crawler.store.values import FetchRecord, SearchQuery  # noqa: E402
 
@@ -185,7 +185,7 @@ def dedupe_checks(store: SyncSqlite, total: int) -> None:
 
 
 def search_like_the_cli(store: SyncSqlite, terms: list[str], source_id: str | None = None) -> None:
-    for hit in store.search(SearchQuery(terms, source_id, limit=20)):
+    for hit in store.search(SearchQuery(ParsedQuery.all_of(terms), source_id, limit=20)):
         snippet(hit.body, terms)
 
 
@@ -196,14 +196,14 @@ def search_checks(store: SyncSqlite, config: Path) -> None:
         for query in queries:
             terms = query_terms(query)
             median = median_ms(lambda terms=terms: search_like_the_cli(store, terms))
-            found = store.search(SearchQuery(terms, limit=20))
+            found = store.search(SearchQuery(ParsedQuery.all_of(terms), limit=20))
             medians.append(median)
             print(f"{query:<34}{kind:<26}{len(found):>8}{median:>11.1f}")
     for query in ("الحكومة العراقية", "name4711"):  # `crawler search --source`: the filter joins each match
         terms = query_terms(query)
         median = median_ms(lambda terms=terms: search_like_the_cli(store, terms, SOURCES[3]))
         medians.append(median)
-        found = store.search(SearchQuery(terms, source_id=SOURCES[3], limit=20))
+        found = store.search(SearchQuery(ParsedQuery.all_of(terms), source_id=SOURCES[3], limit=20))
         print(f"{query:<34}{'one source (--source)':<26}{len(found):>8}{median:>11.1f}")
     print(f"search in-process: median {statistics.median(medians):.1f} ms, worst {max(medians):.1f} ms")
     print(f"`crawler search 'الحكومة العراقية'` wall time (Python start-up included): "

@@ -12,10 +12,12 @@ Pure functions; the store runs the SQL.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from crawler.textnorm import match_key, match_keys_by_piece
 
-__all__ = ["FTS_TOKENIZER", "index_text", "index_text_of_key", "match_expression", "query_terms", "snippet"]
+__all__ = ["FTS_TOKENIZER", "ParsedQuery", "Term", "index_text", "index_text_of_key", "match_expression", "parse_query",
+           "query_terms", "snippet", "tsquery_text"]  # fmt: skip
 
 FTS_TOKENIZER = "unicode61 categories 'L* N* Co Mn'"  # Mn: a mark never splits a word into letters
 _WORD = re.compile(r"\w+")
@@ -57,9 +59,88 @@ def query_terms(query: str) -> list[str]:
     return list(dict.fromkeys(_stem(token) for token in _WORD.findall(match_key(query))))
 
 
-def match_expression(terms: list[str]) -> str:
-    """An FTS5 MATCH expression requiring every term; each is quoted, so no query text is FTS syntax."""
-    return " ".join(f'"{term}"' for term in terms)
+@dataclass(frozen=True, slots=True)
+class Term:
+    key: str  # an index term (match-key form)
+    prefix: bool = False  # word*: any term that starts with it
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedQuery:
+    """What a search asks for: every group must match, a group when any of its terms does (OR), and no
+    excluded term may."""
+
+    groups: tuple[tuple[Term, ...], ...]
+    excluded: tuple[Term, ...] = ()
+
+    @property
+    def words(self) -> list[str]:
+        """The terms to find (for snippets and for telling an empty query)."""
+        return list(dict.fromkeys(term.key for group in self.groups for term in group))
+
+    @classmethod
+    def all_of(cls, words: list[str]) -> ParsedQuery:
+        return cls(tuple((Term(word),) for word in words))
+
+
+def parse_query(query: str) -> ParsedQuery:
+    """The search syntax: words (every one must match), ``a OR b``, ``-word`` (excluded), ``word*``
+    (prefix). Quotes and other punctuation are not syntax: they separate words."""
+    groups: list[list[Term]] = []
+    excluded: list[Term] = []
+    join_next = False
+    for token in query.split():
+        if token == "OR":
+            join_next = bool(groups)
+            continue
+        negative = token.startswith("-") and len(token) > 1
+        terms = _terms(token[1:] if negative else token)
+        if negative:
+            excluded.extend(terms)
+        elif terms and join_next:
+            groups[-1].extend(terms)
+        elif terms:
+            groups.extend([term] for term in terms)
+        join_next = False
+    return ParsedQuery(tuple(tuple(dict.fromkeys(group)) for group in groups), tuple(dict.fromkeys(excluded)))
+
+
+def _terms(token: str) -> list[Term]:
+    """A token's index terms; a trailing * makes its last word a prefix (not stemmed: a prefix of the
+    form the index holds)."""
+    prefix = token.endswith("*")
+    words = _WORD.findall(match_key(token.rstrip("*")))
+    if not words:
+        return []
+    last = Term(words[-1], prefix=True) if prefix else Term(_stem(words[-1]))
+    return [*(Term(_stem(word)) for word in words[:-1]), last]
+
+
+def match_expression(query: ParsedQuery, column: str | None = None) -> str:
+    """An FTS5 MATCH expression (every term quoted: no query text is FTS syntax); ``column``: the groups
+    in that column only (exclusions anywhere)."""
+    required = " ".join(_fts_group(group) for group in query.groups)
+    if column:
+        required = f"{column} : ({required})"
+    return required + "".join(f" NOT {_fts_term(term)}" for term in query.excluded)
+
+
+def _fts_group(group: tuple[Term, ...]) -> str:
+    return _fts_term(group[0]) if len(group) == 1 else "(" + " OR ".join(map(_fts_term, group)) + ")"
+
+
+def _fts_term(term: Term) -> str:
+    return f'"{term.key}"' + ("*" if term.prefix else "")
+
+
+def tsquery_text(query: ParsedQuery) -> str:
+    """The same query for PostgreSQL's to_tsquery('simple', ...): terms are \\w+ words, never syntax."""
+    groups = [f"({' | '.join(map(_ts_term, group))})" for group in query.groups]
+    return " & ".join(groups + [f"!{_ts_term(term)}" for term in query.excluded])
+
+
+def _ts_term(term: Term) -> str:
+    return term.key + (":*" if term.prefix else "")
 
 
 def snippet(text: str, terms: list[str], width: int = 24) -> str:

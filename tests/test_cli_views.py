@@ -166,3 +166,10 @@ def test_events_shows_the_newest_by_default_and_reads_times_as_people_write_them
     assert run("events", "--config", config, "--since", "2999-01-01") == ""
     refused = CliRunner().invoke(main, ["events", "--config", config, "--since", "last tuesday"])
     assert refused.exit_code == 2 and "write a date (2026-12-01)" in refused.output
+
+
+def test_search_refuses_an_unknown_source_and_a_query_of_exclusions_only(crawled: Path) -> None:
+    unknown = CliRunner().invoke(main, ["search", "العراق", "--config", str(crawled), "--source", "nope"])
+    assert unknown.exit_code == 2 and "no source 'nope'" in unknown.output
+    only_not = CliRunner().invoke(main, ["search", "--config", str(crawled), "--", "-العراق"])
+    assert only_not.exit_code == 2 and "only exclusions" in only_not.output

@@ -14,7 +14,7 @@ from conftest import write_config
 from crawler.cli import main
 from crawler.dedupe import content_hash
 from crawler.models import ArticleRecord
-from crawler.search import index_text, query_terms, snippet
+from crawler.search import index_text, parse_query, query_terms, snippet
 from crawler.store.sqlite import SyncSqlite
 from crawler.store.values import SearchQuery
 
@@ -51,7 +51,7 @@ def store(tmp_path: Path) -> SyncSqlite:
 
 
 def _found(store: SyncSqlite, query: str, **filters: str) -> set[str]:
-    return {hit.canonical_url.rsplit("/", 1)[1] for hit in store.search(SearchQuery(query_terms(query), **filters))}
+    return {hit.canonical_url.rsplit("/", 1)[1] for hit in store.search(SearchQuery(parse_query(query), **filters))}
 
 
 def test_every_spelling_of_a_query_finds_every_spelling_in_the_articles(store: SyncSqlite) -> None:
@@ -71,7 +71,7 @@ def test_clitic_forms_find_the_bare_word_and_back(store: SyncSqlite) -> None:
 def test_filters_and_ranking(store: SyncSqlite) -> None:
     assert _found(store, "القوات الأميركية", source_id="other") == {"ta-marbuta-as-ha"}
     assert _found(store, "القوات", since="2024-03-02") == set()
-    ranked = store.search(SearchQuery(query_terms("القوات الأميركية")))
+    ranked = store.search(SearchQuery(parse_query("القوات الأميركية")))
     assert ranked[0].canonical_url.endswith("/plain")  # the words are in its title too
     store.close()
 
@@ -86,7 +86,7 @@ def test_the_index_follows_an_updated_article(store: SyncSqlite) -> None:
 
 def test_query_text_is_never_fts_syntax(store: SyncSqlite) -> None:
     for hostile in ('" OR 1', "NEAR(a b)", "title:x", "a AND NOT b", "*", "القوات)"):
-        store.search(SearchQuery(query_terms(hostile)))  # must not raise
+        store.search(SearchQuery(parse_query(hostile)))  # must not raise
     store.close()
 
 
@@ -115,9 +115,9 @@ def test_search_command_prints_ranked_results_with_snippets(store: SyncSqlite, t
 def test_a_query_matching_more_than_the_rank_limit_lists_the_newest_title_matches_first(store: SyncSqlite) -> None:
     """Ids grow with time. Four articles match; with a rank limit of 2 they come unranked: the one with the
     word in its title first, then the others newest first, as far as the limit."""
-    everything = store.search(SearchQuery(query_terms("القوات")))
+    everything = store.search(SearchQuery(parse_query("القوات")))
     assert len(everything) == 4 and all(row.score is not None for row in everything)
-    newest = store.search(SearchQuery(query_terms("القوات"), limit=3), rank_limit=2)
+    newest = store.search(SearchQuery(parse_query("القوات"), limit=3), rank_limit=2)
     in_title = [row.id for row in everything if "القوات" in row.title]
     others = sorted((row.id for row in everything if row.id not in in_title), reverse=True)
     assert [row.id for row in newest] == (in_title + others)[:3] and all(row.score is None for row in newest)
@@ -126,7 +126,7 @@ def test_a_query_matching_more_than_the_rank_limit_lists_the_newest_title_matche
 
 
 def test_filters_apply_to_queries_over_the_rank_limit_too(store: SyncSqlite) -> None:
-    assert {row.canonical_url for row in store.search(SearchQuery(query_terms("القوات"), source_id="other"), rank_limit=1)} == {
+    assert {row.canonical_url for row in store.search(SearchQuery(parse_query("القوات"), source_id="other"), rank_limit=1)} == {
         "https://e.com/ta-marbuta-as-ha"}  # fmt: skip
-    assert store.search(SearchQuery(query_terms("القوات"), since="2024-03-02"), rank_limit=1) == []
+    assert store.search(SearchQuery(parse_query("القوات"), since="2024-03-02"), rank_limit=1) == []
     store.close()

@@ -18,7 +18,7 @@ from crawler.errors import StoreError
 from crawler.events import Event
 from crawler.models import ArticleRecord, HostState, Link, Validators
 from crawler.neardup import signature
-from crawler.search import index_text, query_terms
+from crawler.search import index_text, parse_query
 from crawler.store import Store, open_store
 from crawler.store.values import (
     DiscoveryState,
@@ -126,7 +126,7 @@ def test_a_save_writes_the_article_its_version_search_row_fetch_and_event_togeth
             1,
         )
         assert await store.article(str(saved.article_id)) == view
-        [hit] = await store.search(SearchQuery(query_terms("council budget")))
+        [hit] = await store.search(SearchQuery(parse_query("council budget")))
         assert hit.id == saved.article_id and hit.canonical_url == first.url
         stats = await store.stats()
         assert (stats.articles, stats.versions, stats.events_per_type, stats.fetches_per_outcome) == (
@@ -142,7 +142,7 @@ def test_a_failed_save_leaves_nothing_behind(database: str) -> None:
             await store.save_article(orphan, T0, frozenset(), None, fetch(orphan.url))
         stats = await store.stats()
         assert (stats.articles, stats.versions, stats.events_per_type, stats.fetches_per_outcome) == (0, 0, {}, {})
-        assert await store.search(SearchQuery(query_terms("council"))) == []
+        assert await store.search(SearchQuery(parse_query("council"))) == []
         assert (await store.save_article(record(2), T0)).kind == "new"  # the store goes on
 
     with_store(database, test)
@@ -163,7 +163,7 @@ def test_saving_the_same_page_again_is_idempotent_and_an_edit_is_one_version(dat
         assert [v.changed for v in history.versions] == [[], ["title"]]
         stats = await store.stats()
         assert (stats.articles, stats.versions) == (1, 2)
-        assert [hit.title for hit in await store.search(SearchQuery(query_terms("corrected")))] == [edited.title]
+        assert [hit.title for hit in await store.search(SearchQuery(parse_query("corrected")))] == [edited.title]
 
     with_store(database, test)
 
@@ -281,10 +281,31 @@ def test_arabic_spelling_variants_find_each_other_on_every_backend(database: str
         await store.save_article(record(1, body=body, title="بيان من الخارجية"), T0)
         await store.save_article(record(2, body="The council approved the budget. " + STORY), T0)
         for query in ("وزاره الخارجيه", "وزارة الخارجية", "والخارجية", "الخارجيّة", "بالعراقيه"[1:]):
-            hits = await store.search(SearchQuery(query_terms(query)))
+            hits = await store.search(SearchQuery(parse_query(query)))
             assert [hit.canonical_url for hit in hits] == [record(1).url], query
-        assert await store.search(SearchQuery(query_terms("وزارة"), source_id="b")) == []
-        assert await store.search(SearchQuery(query_terms('" OR 1 NEAR(a) title:x *'))) == []  # never syntax
+        assert await store.search(SearchQuery(parse_query("وزارة"), source_id="b")) == []
+        assert await store.search(SearchQuery(parse_query('" OR 1 NEAR(a) title:x *'))) == []  # never syntax
+
+    with_store(database, test)
+
+
+def test_or_exclusion_and_prefix_mean_the_same_on_every_backend(database: str) -> None:
+    bodies = {1: "Oil prices rose in Basra today.", 2: "Gas prices fell in Baghdad today.", 3: "Sport news from Basra."}
+
+    async def test(store: Store) -> None:
+        for number, text in bodies.items():
+            await store.save_article(record(number, body=f"{text} {STORY}", title=f"Story {number}"), T0)
+
+        async def found(query: str) -> set[int]:
+            hits = await store.search(SearchQuery(parse_query(query)))
+            return {int(hit.canonical_url.rsplit("/", 1)[1]) for hit in hits}
+
+        assert await found("prices today") == {1, 2}
+        assert await found("oil OR gas") == {1, 2}
+        assert await found("basra -sport") == {1}  # an excluded word keeps its articles out
+        assert await found("bas*") == {1, 3}  # a prefix
+        assert await found("bag* OR sport -gas") == {3}
+        assert await found("-sport") == set()  # only exclusions: nothing to find
 
     with_store(database, test)
 

@@ -39,18 +39,23 @@ def search(
     config_path: Path | None, query: str, source_id: str | None, since: datetime | None, limit: int, as_json: bool
 ) -> None:
     """Full-text search of stored titles and bodies, best match first; when over 20,000 articles match,
-    the newest first, title matches ahead (every word must match; spelling variants, harakat and Persian
-    letters do not matter)."""
-    from crawler.search import query_terms, snippet
+    the newest first, title matches ahead. Every word must match; `oil OR gas` either; `-sport` none with
+    that word; `bas*` words that start so (quote the query: `crawler search "basra -sport"`). Spelling variants, harakat
+    and Persian letters do not matter."""
+    from crawler.search import parse_query, snippet
     from crawler.store.values import SearchQuery
 
     _, config = load(config_path)
-    terms = query_terms(query)
-    if not terms:
-        raise click.BadParameter("the query has no words to search for", param_hint="QUERY")
+    parsed = parse_query(query)
+    if not parsed.groups:
+        raise click.BadParameter("the query has no words to search for (only exclusions is not a search)",
+                                 param_hint="QUERY")  # fmt: skip
+    terms = parsed.words
     with store_session(config) as session:
+        if source_id and source_id not in {source.id for source in session.run(session.store.source_overview())}:
+            raise click.BadParameter(f"no source {source_id!r} in the database", param_hint="--source")
         hits = session.run(session.store.search(
-            SearchQuery(terms, source_id, since.date().isoformat() if since else None, limit)
+            SearchQuery(parsed, source_id, since.date().isoformat() if since else None, limit)
         ))  # fmt: skip
     for hit in hits:
         found = {

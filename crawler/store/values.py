@@ -8,6 +8,7 @@ from typing import Literal
 
 from crawler.events import Event
 from crawler.models import HostState, Link, Validators
+from crawler.search import ParsedQuery
 
 __all__ = [
     "ArticleHistory",
@@ -147,7 +148,7 @@ class DiscoveryState:
 
 @dataclass(frozen=True, slots=True)
 class SearchQuery:
-    terms: list[str]
+    query: ParsedQuery  # search.parse_query
     source_id: str | None = None
     since: str | None = None  # YYYY-MM-DD, compared with the publication date, else the first-seen date
     limit: int = 20

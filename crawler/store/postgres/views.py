@@ -12,6 +12,7 @@ from psycopg import AsyncConnection
 
 from crawler.events import Event
 from crawler.models import HostState
+from crawler.search import tsquery_text
 from crawler.store.postgres.base import PostgresBase, decode
 from crawler.store.values import (
     ArticleHistory,
@@ -38,7 +39,7 @@ _HIT_COLUMNS = "a.id, a.source_id, a.canonical_url, a.title, a.published, a.firs
 
 class ViewsMixin(PostgresBase):
     async def search(self, query: SearchQuery, rank_limit: int = SEARCH_RANK_LIMIT) -> list[SearchHit]:
-        if not query.terms:
+        if not query.query.groups:
             return []
         filters, params = ["s.document @@ q.query"], []
         if query.source_id:
@@ -47,10 +48,10 @@ class ViewsMixin(PostgresBase):
         if query.since:
             filters.append("substr(COALESCE(a.published, a.first_seen), 1, 10) >= %s")
             params.append(query.since)
-        # the terms are words of the index's own alphabet; plainto_tsquery ANDs them and reads no syntax
+        # the terms are \w+ words of the index's own alphabet: the tsquery holds no syntax of the user's
         source = (f"FROM article_search s JOIN articles a ON a.id = s.article_id,"
-                  f" plainto_tsquery('simple', %s) AS q (query) WHERE {' AND '.join(filters)}")  # fmt: skip
-        words = " ".join(query.terms)
+                  f" to_tsquery('simple', %s) AS q (query) WHERE {' AND '.join(filters)}")  # fmt: skip
+        words = tsquery_text(query.query)
         async with self._transaction(writes=False) as conn:
             over = await (await conn.execute(
                 f"SELECT 1 {source} LIMIT 1 OFFSET %s", [words, *params, rank_limit]

@@ -40,9 +40,9 @@ class ViewsMixin(SqliteBase):
         their title before the others (``score`` None): bm25 counts every match of each word before scoring
         any (60-90 ms for words in half of a million articles), and among that many the recent ones are what
         a news reader wants."""
-        if not query.terms:
+        if not query.query.groups:
             return []
-        expression = match_expression(query.terms)
+        expression = match_expression(query.query)
         filters, params = ["articles_fts MATCH ?"], [expression]
         if query.source_id:
             filters.append("a.source_id = ?")
@@ -65,7 +65,7 @@ class ViewsMixin(SqliteBase):
                               [*params, limit])  # fmt: skip
         newest = (f"SELECT {columns} FROM (SELECT articles_fts.rowid AS id, NULL AS score {where}"
                   " ORDER BY articles_fts.rowid DESC LIMIT ?) AS r JOIN articles a ON a.id = r.id ORDER BY a.id DESC")  # fmt: skip
-        in_title = self._hits(newest, [f"title : ({expression})", *params[1:], limit])
+        in_title = self._hits(newest, [match_expression(query.query, column="title"), *params[1:], limit])
         seen = {hit.id for hit in in_title}
         in_body = [hit for hit in self._hits(newest, [*params, limit + len(seen)]) if hit.id not in seen]
         return (in_title + in_body)[:limit]

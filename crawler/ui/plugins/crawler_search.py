@@ -11,12 +11,12 @@ import sqlite3
 
 from datasette import hookimpl
 
-from crawler.search import match_expression, query_terms
+from crawler.search import match_expression, parse_query
 
 
 def crawler_match(query: str | None) -> str:
-    terms = query_terms(query or "")
-    return match_expression(terms) if terms else '""'
+    parsed = parse_query(query or "")
+    return match_expression(parsed) if parsed.groups else '""'
 
 
 @hookimpl  # type: ignore[untyped-decorator]  # pluggy's marker is untyped

@@ -11,7 +11,7 @@ DATASET ?= ../shared/datasets
 $(BIN)/crawler: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,ui,parquet,cluster]'
+	$(BIN)/pip install --quiet -e '.[test,ui,parquet,cluster,notify]'
 	touch $(BIN)/crawler
 
 demo: $(BIN)/crawler

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from crawler.config import Config
 from crawler.events import Event, utc_now
 from crawler.fetch import Fetcher
-from crawler.notify import Notifier
+from crawler.notify import ArticleText, Notifier
 from crawler.pipeline import Deps
 from crawler.store import Store, open_store
 from crawler.workers import Parser
 
-__all__ = ["Parts", "assembled"]
+__all__ = ["Parts", "assembled", "stored_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,16 @@ class Parts:
                     parser=self.parser)  # fmt: skip
 
 
+def stored_text(store: Store) -> ArticleText:
+    """What a sink's query is matched against: the stored article's title, body and tags."""
+
+    async def text(article_id: int) -> str | None:
+        view = await store.article(str(article_id))
+        return None if view is None else "\n".join([view.title or "", view.body or "", " ".join(view.tags or [])])
+
+    return text
+
+
 @contextlib.asynccontextmanager
 async def assembled(config: Config) -> AsyncIterator[Parts]:
     """The parts, open, with the config's sources recorded in the store; all closed on the way out,
@@ -64,7 +74,7 @@ async def assembled(config: Config) -> AsyncIterator[Parts]:
         # On PostgreSQL the sinks are fed from the events stream by the scheduler (cluster/stream.py), in
         # the stream's order, not by each process that stores an event. [[sinks]] changes need a restart.
         in_process = [] if isinstance(settings.database, str) else config.sinks
-        notifier = Notifier(in_process, settings.user_agent)
+        notifier = Notifier(in_process, settings.user_agent, stored_text(store))
         notifier.start()
         stack.push_async_callback(notifier.aclose)
         parser = Parser(settings.parse_processes, settings)

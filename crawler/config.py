@@ -330,11 +330,12 @@ def _expand_environment(text: str) -> str:
 class SinkConfig(_Frozen):
     """One [[sinks]] entry: where events go besides the events table and the log."""
 
-    type: Literal["webhook", "command"]
-    url: str | None = None
+    type: Literal["webhook", "command", "apprise"]
+    url: str | None = None  # webhook: http(s)://...; apprise: a notification service URL (tgram://, ntfy://, ...)
     command: list[str] = []
     events: list[str] = []
     sources: list[str] = []
+    query: str | None = None  # only article events whose article matches this search (crawler search syntax)
     timeout: Duration = timedelta(seconds=10)
     retries: int = Field(3, ge=0, le=10)
 
@@ -358,6 +359,13 @@ class SinkConfig(_Frozen):
             raise ValueError('a webhook sink needs url = "http(s)://..."')
         if self.type == "command" and not self.command:
             raise ValueError('a command sink needs command = ["program", "arg", ...]')
+        if self.type == "apprise" and not (self.url and "://" in self.url):
+            raise ValueError('an apprise sink needs url = "<service>://..." (e.g. "tgram://token/chat_id")')
+        if self.query is not None:
+            from crawler.search import parse_query
+
+            if not parse_query(self.query).groups:
+                raise ValueError(f"query {self.query!r} has no word to look for")
         return self
 
     @field_validator("events")
@@ -371,7 +379,9 @@ class SinkConfig(_Frozen):
         return names
 
     def wants(self, event_type: str, source_id: str | None) -> bool:
-        return (not self.events or event_type in self.events) and (not self.sources or source_id in self.sources)
+        """By type and source; a sink with a query hears of articles only (their text is matched later)."""
+        wanted = (not self.events or event_type in self.events) and (not self.sources or source_id in self.sources)
+        return wanted and (self.query is None or event_type in ("article_new", "article_updated"))
 
 
 class Config(_Frozen):

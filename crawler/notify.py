@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -20,8 +22,12 @@ from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
 
 from crawler.config import SinkConfig
 from crawler.events import Event
+from crawler.search import matches, parse_query
 
-__all__ = ["Notifier"]
+# The stored text of an article by id (title, body, tags), for sinks that filter by a search query.
+ArticleText = Callable[[int], Awaitable[str | None]]
+
+__all__ = ["ArticleText", "Notifier"]
 logger = logging.getLogger(__name__)
 
 _QUEUE_SIZE = 10_000
@@ -30,8 +36,12 @@ _QUEUE_SIZE = 10_000
 class Notifier:
     """Delivers events to the configured sinks in the background. Use ``start``, ``submit``, ``aclose``."""
 
-    def __init__(self, sinks: list[SinkConfig], user_agent: str = "crawler") -> None:
+    def __init__(
+        self, sinks: list[SinkConfig], user_agent: str = "crawler", article_text: ArticleText | None = None
+    ) -> None:
         self._sinks = sinks
+        self._article_text = article_text  # for sinks with a query: the stored article's searchable text
+        self._queries = {index: parse_query(sink.query) for index, sink in enumerate(sinks) if sink.query}
         self._queue: asyncio.Queue[Event] = asyncio.Queue(_QUEUE_SIZE)
         # Only with a webhook sink: a client loads the CA certificates (30 ms), every run and every `crawl`.
         webhooks = any(sink.type == "webhook" for sink in sinks)
@@ -70,9 +80,27 @@ class Notifier:
 
     async def deliver(self, event: Event) -> None:
         """Deliver the event to every sink that wants it, now, and return when done (or given up on)."""
-        for sink in self._sinks:
-            if sink.wants(event.type, event.source_id):
-                await self._deliver(sink, event)
+        text: str | None = None
+        for index, sink in enumerate(self._sinks):
+            if not sink.wants(event.type, event.source_id):
+                continue
+            query = self._queries.get(index)
+            if query is not None:
+                if text is None:
+                    text = await self._text_of(event)
+                if not matches(query, text):
+                    continue
+            await self._deliver(sink, event)
+
+    async def _text_of(self, event: Event) -> str:
+        """The article's title, body and tags as stored (empty when it cannot be read: no match)."""
+        if self._article_text is None or event.article_id is None:
+            return ""
+        try:
+            return await self._article_text(event.article_id) or ""
+        except Exception as exc:  # noqa: BLE001 - a sink's filter never raises into the crawl
+            logger.error("event sinks: cannot read article %s to match a sink's query: %s", event.article_id, exc)
+            return ""
 
     async def _deliver_forever(self) -> None:
         while True:
@@ -84,7 +112,11 @@ class Notifier:
 
     async def _deliver(self, sink: SinkConfig, event: Event) -> None:
         payload = json.dumps(_as_json(event), ensure_ascii=False).encode()
-        target = _redacted(sink.url or "") if sink.type == "webhook" else sink.command[0]
+        target = {
+            "command": sink.command[0] if sink.command else "",
+            "webhook": _redacted(sink.url or ""),
+            "apprise": f"{urlsplit(sink.url or '').scheme}://…",
+        }[sink.type]  # an Apprise URL is its secrets
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(sink.retries + 1), wait=wait_exponential(multiplier=0.5, max=30), reraise=True
@@ -100,6 +132,9 @@ class Notifier:
             )  # fmt: skip
 
     async def _send(self, sink: SinkConfig, payload: bytes) -> None:
+        if sink.type == "apprise":
+            await _notify_with_apprise(sink, json.loads(payload))
+            return
         if sink.type == "webhook":
             assert sink.url is not None and self._client is not None  # validated by SinkConfig; made for webhooks
             response = await self._client.post(sink.url, content=payload, headers={"content-type": "application/json"})
@@ -114,6 +149,24 @@ class Notifier:
             raise
         if process.returncode != 0:
             raise RuntimeError(f"exit status {process.returncode}")
+
+
+async def _notify_with_apprise(sink: SinkConfig, event: dict[str, Any]) -> None:
+    """One notification through Apprise (Telegram, Slack, e-mail, ntfy, ... by the URL's scheme): the
+    event's type and headline as the title, its URL and what changed as the body."""
+    try:
+        import apprise
+    except ImportError:
+        raise RuntimeError("apprise is not installed: pip install 'crawler[notify]'") from None
+    notifier = apprise.Apprise()
+    if sink.url is None or not notifier.add(sink.url):
+        raise RuntimeError("apprise does not know this URL's service")
+    data = event["data"]
+    title = f"{event['type']}: {data.get('title') or data.get('url') or event['source_id']}"
+    changed = f"\nchanged: {', '.join(data['changed'])}" if data.get("changed") else ""
+    body = f"{data.get('url', '')}{changed}\n({event['source_id']}, event {event['id']})"
+    if not await notifier.async_notify(body=body, title=title):
+        raise RuntimeError("the service did not take the notification")
 
 
 def _describe(exc: Exception) -> str:

@@ -25,7 +25,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from crawler.assembly import assembled
+from crawler.assembly import assembled, stored_text
 from crawler.config import Config, SourceConfig, crontab_weekdays, load_config
 from crawler.errors import ConfigError, CrawlerError, StoreError
 from crawler.events import utc_now
@@ -131,7 +131,7 @@ class Daemon:
 
         await ensure_queue_schema(database)
         queue = make_app(database)
-        notifier = Notifier(self._config.sinks, self._config.crawler.user_agent)
+        notifier = Notifier(self._config.sinks, self._config.crawler.user_agent, stored_text(store))
         async with queue.open_async():
             self._queue = queue
             feed = asyncio.create_task(feed_sinks(store, notifier), name="event sinks (stream)")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from crawler.textnorm import match_key, match_keys_by_piece
 
-__all__ = ["FTS_TOKENIZER", "ParsedQuery", "Term", "index_text", "index_text_of_key", "match_expression", "parse_query",
+__all__ = ["FTS_TOKENIZER", "ParsedQuery", "Term", "index_text", "index_text_of_key", "match_expression", "matches", "parse_query",
            "query_terms", "snippet", "tsquery_text"]  # fmt: skip
 
 FTS_TOKENIZER = "unicode61 categories 'L* N* Co Mn'"  # Mn: a mark never splits a word into letters
@@ -131,6 +131,16 @@ def _fts_group(group: tuple[Term, ...]) -> str:
 
 def _fts_term(term: Term) -> str:
     return f'"{term.key}"' + ("*" if term.prefix else "")
+
+
+def matches(query: ParsedQuery, text: str) -> bool:
+    """Whether a text satisfies the query, by the index's own terms (a sink's filter: no database)."""
+    words = set(index_text(text).split())
+
+    def found(term: Term) -> bool:
+        return any(word.startswith(term.key) for word in words) if term.prefix else term.key in words
+
+    return all(any(map(found, group)) for group in query.groups) and not any(map(found, query.excluded))
 
 
 def tsquery_text(query: ParsedQuery) -> str:

@@ -131,3 +131,44 @@ def _wait_until_answered(server: HTTPServer, quiet: float = 0.5, limit: float = 
         time.sleep(0.05)
         if len(server.log) != seen:
             seen, since = len(server.log), time.monotonic()
+
+
+def test_an_apprise_sink_notifies_a_service_and_a_query_sink_hears_only_matching_articles(
+    news_site: tuple[NewsSite, str], httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    pytest.importorskip("apprise", reason="the notify extra is not installed: pip install 'crawler[notify]'")
+    site, base = news_site
+    received: list[dict[str, object]] = []
+
+    def service(request: Request) -> Response:
+        received.append(json.loads(request.get_data()))
+        return Response("ok")
+
+    httpserver.expect_request("/notify", method="POST").respond_with_handler(service)
+    arabic = [a for a in site.articles() if a.language == "ar"]
+    texts = {a.title: " ".join([a.title, *a.paragraphs, *a.tags]) for a in arabic}
+    # a headline word that some articles' text holds and others' not: the query keeps the others out
+    word = next(
+        w for t in texts for w in t.split() if len(w) > 3 and 0 < sum(w in x for x in texts.values()) < len(texts)
+    )
+    wanted = {title for title, text in texts.items() if word in text}
+    out = tmp_path / "matched.jsonl"
+    script = f"import sys; open({str(out)!r}, 'a').write(sys.stdin.read() + '\\n')"
+    sinks = (
+        f'[[sinks]]\ntype = "apprise"\nurl = "json://127.0.0.1:{httpserver.port}/notify"\nevents = ["article_new"]\n\n'
+        f'[[sinks]]\ntype = "command"\ncommand = [{json.dumps(sys.executable)}, "-c", {json.dumps(script)}]\n'
+        f"query = {json.dumps(word + ' -nonexistentword')}\n"
+    )
+    [summary] = crawl(_with_sinks(tmp_path, base, sinks))
+    assert summary.new > 0 and len(received) == summary.new  # one notification per new article
+    assert all(str(note["title"]).startswith("article_new: ") for note in received)
+    matched = [json.loads(line) for line in out.read_text().splitlines() if line]
+    assert {event["data"]["title"] for event in matched} == wanted != set()  # only the matching articles
+
+
+def test_a_sink_query_without_a_word_and_an_apprise_sink_without_a_url_are_refused() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"sinks": [{"type": "apprise"}, {"type": "command", "command": ["x"], "query": "-sport"}]},
+                     "c.toml")  # fmt: skip
+    assert "sinks.0: an apprise sink needs url" in str(caught.value.problems)
+    assert "has no word to look for" in str(caught.value.problems)

@@ -27,7 +27,7 @@ from crawler.errors import DiscoveryError
 from crawler.models import DiscoveryKind, Link, Page
 from crawler.urls import BadUrl, UrlPolicy, canonicalize, resolve_link
 
-__all__ = ["DEFAULT_MAX_LINKS", "Discovered", "discover_links"]
+__all__ = ["DEFAULT_MAX_LINKS", "Discovered", "discover_links", "link_verdicts"]
 logger = logging.getLogger(__name__)
 
 _MAX_SITEMAP_BYTES = 50_000_000  # the sitemap protocol's own limit for an uncompressed file
@@ -67,6 +67,34 @@ def discover_links(
     sitemaps, bad_sitemaps = _fetchable(children, page.final_url)
     return Discovered(links, [c for c in sitemaps if not policy.refusal(c)], problem, bad + bad_sitemaps, over,
                       off_domain, not_article)  # fmt: skip
+
+
+def link_verdicts(
+    page: Page, kind: DiscoveryKind, policy: UrlPolicy, max_links: int = DEFAULT_MAX_LINKS
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """Every link the page gives, in page order, with what the source's filters make of it: ``article``,
+    ``off_domain``, ``not_article``, ``bad_link`` or ``repeated``; and its child sitemaps
+    (``crawler sources test``: why a source finds what it finds)."""
+    children: list[str] = []
+    if kind == "feed":
+        raw, _, _ = _feed_links(page, max_links)
+    elif kind == "sitemap":
+        raw, children, _, _ = _sitemap_links(page, max_links)
+    else:
+        raw, _ = _listing_links(page, max_links)
+    seen: set[str] = set()
+    verdicts = []
+    for url, _updated in raw:
+        try:
+            canonical = canonicalize(url)
+        except BadUrl:
+            verdicts.append((url, "bad_link"))
+            continue
+        verdict = ("repeated" if canonical in seen else "off_domain" if policy.refusal(canonical)
+                   else "not_article" if not policy.is_article(canonical) else "article")  # fmt: skip
+        seen.add(canonical)
+        verdicts.append((canonical, verdict))
+    return verdicts, _fetchable(children, page.final_url)[0]
 
 
 def _filter(

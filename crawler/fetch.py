@@ -236,6 +236,12 @@ class Fetcher:
             current = page_or_location
         raise TooLargeError(url, f"more than {self._settings.max_redirects} redirects")
 
+    async def robots_allows(self, url: str) -> bool:
+        """Whether the site's robots.txt lets us fetch ``url`` (always, when obey_robots is off)."""
+        if not self._settings.obey_robots:
+            return True
+        return (await self._robots.rules_for(url)).allows(url, self._agent)
+
     async def _check_robots(self, url: str) -> None:
         """The site's robots.txt: a disallowed URL is refused; a Crawl-delay slows the host's gate."""
         rules = await self._robots.rules_for(url)

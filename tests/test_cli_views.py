@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import tracemalloc
 from collections.abc import Iterator
 from dataclasses import replace
@@ -173,3 +174,25 @@ def test_search_refuses_an_unknown_source_and_a_query_of_exclusions_only(crawled
     assert unknown.exit_code == 2 and "no source 'nope'" in unknown.output
     only_not = CliRunner().invoke(main, ["search", "--config", str(crawled), "--", "-العراق"])
     assert only_not.exit_code == 2 and "only exclusions" in only_not.output
+
+
+def test_sources_test_says_what_became_of_every_link_and_a_first_failed_run_is_not_ok(tmp_path: Path) -> None:
+    site = NewsSite(articles=6)
+    with serving(site) as base:
+        sources = site_source(base) + site_source(base, "typo", article_url_pattern="'/nwes/'")
+        config = str(write_config(tmp_path, sources))
+        before = CliRunner().invoke(main, ["sources", "test", "demo", "--config", config])
+        assert before.exit_code == 0 and "demo: 4 to collect, 0 already stored" in before.output, before.output
+        crawl(Path(config), ["demo"])
+        after = CliRunner().invoke(main, ["sources", "test", "demo", "--config", config, "--links"])
+        assert "demo: 0 to collect, 4 already stored" in after.output and "known " in after.output, after.output
+        typo = CliRunner().invoke(main, ["sources", "test", "typo", "--config", config])
+        assert typo.exit_code == 1 and "typo: 0 to collect" in typo.output
+        assert re.search(r"[1-9]\d* not matching article_url_pattern '/nwes/'", typo.output), typo.output
+    unknown = CliRunner().invoke(main, ["sources", "test", "nope", "--config", config])
+    assert unknown.exit_code == 2 and "no source 'nope'" in unknown.output
+    (tmp_path / "down").mkdir()
+    down = write_config(tmp_path / "down", site_source("http://127.0.0.1:9", "down"))  # nothing listens there
+    crawl(down)
+    listed = CliRunner().invoke(main, ["sources", "--config", str(down)])
+    assert "failed" in listed.output and "ok " not in listed.output, listed.output  # one failed run: not ok

@@ -8,12 +8,12 @@ source's URL policy here. Does not fetch, extract articles or touch the database
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import io
 import itertools
 import logging
 import re
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from xml.etree.ElementTree import Element, ParseError
@@ -165,14 +165,9 @@ def _sitemap_links(page: Page, max_links: int) -> tuple[list[tuple[str, str | No
     stream so a large sitemap never becomes a whole tree in memory; what was broken when the XML breaks
     off after some entries; and how many entries were left unread."""
     body = page.body
+    cut_short = False
     if body[:2] == b"\x1f\x8b":
-        try:
-            with gzip.GzipFile(fileobj=io.BytesIO(body)) as compressed:
-                body = compressed.read(_MAX_SITEMAP_BYTES + 1)
-        except (OSError, EOFError) as exc:
-            raise DiscoveryError(page.final_url, f"broken gzip sitemap: {exc}") from exc
-        if len(body) > _MAX_SITEMAP_BYTES:
-            raise DiscoveryError(page.final_url, "sitemap is over 50 MB uncompressed")
+        body, cut_short = _gunzip(body, page.final_url)
     start = body[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if not start.startswith(b"<"):  # a text sitemap (one URL a line), or a robots.txt naming sitemaps
         return _text_sitemap(body, page.final_url, max_links)
@@ -180,9 +175,26 @@ def _sitemap_links(page: Page, max_links: int) -> tuple[list[tuple[str, str | No
         feed_links, feed_problem, feed_over = _feed_links(dataclasses.replace(page, body=body), max_links)
         return feed_links, [], feed_problem, feed_over
     root, entries, problem, over = _sitemap_entries(body, page.final_url, max_links)
+    if cut_short:
+        problem = problem or f"gzip sitemap cut short, {len(entries)} entries recovered"
     if _local(root) == "sitemapindex":
         return [], [loc for loc, _ in entries], problem, over
     return entries, [], problem, over
+
+
+def _gunzip(body: bytes, url: str) -> tuple[bytes, bool]:
+    """A gzipped sitemap unpacked (at most 50 MB), and whether it was cut short: a download that broke off
+    still gives the entries before the break, as a broken XML sitemap or feed does."""
+    unpacker = zlib.decompressobj(wbits=31)
+    try:
+        unpacked = unpacker.decompress(body, _MAX_SITEMAP_BYTES + 1)
+    except zlib.error as exc:
+        raise DiscoveryError(url, f"broken gzip sitemap: {exc}") from exc
+    if len(unpacked) > _MAX_SITEMAP_BYTES:
+        raise DiscoveryError(url, "sitemap is over 50 MB uncompressed")
+    if not unpacked:
+        raise DiscoveryError(url, "broken gzip sitemap: nothing could be unpacked")
+    return unpacked, not unpacker.eof
 
 
 def _text_sitemap(body: bytes, url: str, max_links: int) -> tuple[list[tuple[str, str | None]], list[str], None, int]:

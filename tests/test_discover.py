@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import re
 
@@ -107,3 +108,16 @@ def test_a_feed_where_a_sitemap_was_expected_is_read_as_a_feed() -> None:
 def test_a_page_that_is_neither_xml_nor_a_url_list_is_not_a_sitemap() -> None:
     with pytest.raises(DiscoveryError, match="neither XML nor a list of URLs"):
         discover_links(page("hello\nworld\n", "https://news.example/sitemap.txt", "text/plain"), "sitemap", POLICY)
+
+
+def test_a_gzipped_sitemap_cut_short_keeps_the_entries_before_the_break() -> None:
+    urls = "".join(f"<url><loc>https://news.example/2024/01/{n}/</loc></url>" for n in range(400))
+    xml = f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
+    packed = gzip.compress(xml.encode())
+    cut = Page("https://news.example/s.xml.gz", "https://news.example/s.xml.gz", 200, packed[: len(packed) // 2],
+               "application/gzip", Validators(), 1.0)  # fmt: skip
+    found = discover_links(cut, "sitemap", POLICY)
+    assert 50 < len(found.links) < 400 and found.problem and "recovered" in found.problem
+    assert [link.url for link in found.links] == [f"https://news.example/2024/01/{n}/" for n in range(len(found.links))]
+    with pytest.raises(DiscoveryError, match="broken gzip"):
+        discover_links(dataclasses.replace(cut, body=b"\x1f\x8b" + b"\x00" * 40), "sitemap", POLICY)

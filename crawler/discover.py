@@ -14,6 +14,7 @@ import logging
 import re
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from xml.etree.ElementTree import Element, ParseError
@@ -55,18 +56,17 @@ def discover_links(
 ) -> Discovered:
     """Parse one discovery page, reading at most max_links of its links (the work and memory of a page
     stay bounded however many it holds); raise DiscoveryError when it is not what its kind promises."""
-    problem = None
-    children: list[str] = []
-    if kind == "feed":
-        raw, problem, over = _feed_links(page, max_links)
-    elif kind == "sitemap":
-        raw, children, problem, over = _sitemap_links(page, max_links)
-    else:
-        raw, over = _listing_links(page, max_links)
-    links, bad, off_domain, not_article = _filter(raw, page.final_url, kind, policy)
+    raw, children, problem, over = _raw_links(page, kind, max_links)
+    links: list[Link] = []
+    counts = dict.fromkeys(("bad_link", "off_domain", "not_article"), 0)
+    for url, updated, verdict in _judged(raw, page.final_url, policy):
+        if verdict == "article":
+            links.append(Link(url, page.final_url, kind, updated))
+        elif verdict in counts:
+            counts[verdict] += 1
     sitemaps, bad_sitemaps = _fetchable(children, page.final_url)
-    return Discovered(links, [c for c in sitemaps if not policy.refusal(c)], problem, bad + bad_sitemaps, over,
-                      off_domain, not_article)  # fmt: skip
+    return Discovered(links, [c for c in sitemaps if not policy.refusal(c)], problem,
+                      counts["bad_link"] + bad_sitemaps, over, counts["off_domain"], counts["not_article"])  # fmt: skip
 
 
 def link_verdicts(
@@ -75,54 +75,47 @@ def link_verdicts(
     """Every link the page gives, in page order, with what the source's filters make of it: ``article``,
     ``off_domain``, ``not_article``, ``bad_link`` or ``repeated``; and its child sitemaps
     (``crawler sources test``: why a source finds what it finds)."""
-    children: list[str] = []
-    if kind == "feed":
-        raw, _, _ = _feed_links(page, max_links)
-    elif kind == "sitemap":
-        raw, children, _, _ = _sitemap_links(page, max_links)
-    else:
-        raw, _ = _listing_links(page, max_links)
-    seen: set[str] = set()
-    verdicts = []
-    for url, _updated in raw:
-        try:
-            canonical = canonicalize(url)
-        except BadUrl:
-            verdicts.append((url, "bad_link"))
-            continue
-        verdict = ("repeated" if canonical in seen else "off_domain" if policy.refusal(canonical)
-                   else "not_article" if not policy.is_article(canonical) else "article")  # fmt: skip
-        seen.add(canonical)
-        verdicts.append((canonical, verdict))
+    raw, children, _, _ = _raw_links(page, kind, max_links)
+    verdicts = [(url, verdict) for url, _, verdict in _judged(raw, page.final_url, policy)]
     return verdicts, _fetchable(children, page.final_url)[0]
 
 
-def _filter(
-    raw: list[tuple[str, str | None]], found_on: str, kind: DiscoveryKind, policy: UrlPolicy
-) -> tuple[list[Link], int, int, int]:
-    """Canonical, allowed, article-looking, unique links in page order; how many links were skipped as
-    unfetchable (each with a debug line: one bad link never costs the page's others); how many the
-    source's allowed_domains and article_url_pattern refused (to say why a run took nothing)."""
+def _raw_links(
+    page: Page, kind: DiscoveryKind, max_links: int
+) -> tuple[list[tuple[str, str | None]], list[str], str | None, int]:
+    """(link, date) pairs as the page gives them, child sitemaps, what was broken, how many went unread."""
+    if kind == "feed":
+        raw, problem, over = _feed_links(page, max_links)
+        return raw, [], problem, over
+    if kind == "sitemap":
+        return _sitemap_links(page, max_links)
+    raw, over = _listing_links(page, max_links)
+    return raw, [], None, over
+
+
+def _judged(
+    raw: list[tuple[str, str | None]], found_on: str, policy: UrlPolicy
+) -> Iterator[tuple[str, str | None, str]]:
+    """Each link, canonical, with its verdict: ``article`` (allowed, article-looking, first time on the
+    page), ``repeated``, ``off_domain`` (allowed_domains), ``not_article`` (article_url_pattern) or
+    ``bad_link`` (not fetchable at all, as written; a debug line each: one bad link never costs the page's
+    others)."""
     seen: set[str] = {canonicalize(found_on)}
-    links = []
-    bad = off_domain = not_article = 0
     for url, updated in raw:
         try:
             canonical = canonicalize(url)
         except BadUrl as exc:
-            bad += 1
             logger.debug("skipped a link on %s: %s", found_on, exc)
+            yield url, updated, "bad_link"
             continue
         if canonical in seen:
-            continue
-        seen.add(canonical)
-        if policy.refusal(canonical):
-            off_domain += 1
-        elif not policy.is_article(canonical):
-            not_article += 1
+            verdict = "repeated"
+        elif policy.refusal(canonical):
+            verdict = "off_domain"
         else:
-            links.append(Link(canonical, found_on, kind, updated))
-    return links, bad, off_domain, not_article
+            verdict = "article" if policy.is_article(canonical) else "not_article"
+        seen.add(canonical)
+        yield canonical, updated, verdict
 
 
 def _fetchable(urls: list[str], found_on: str) -> tuple[list[str], int]:

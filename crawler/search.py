@@ -21,6 +21,7 @@ __all__ = ["FTS_TOKENIZER", "ParsedQuery", "Term", "index_text", "index_text_of_
 
 FTS_TOKENIZER = "unicode61 categories 'L* N* Co Mn'"  # Mn: a mark never splits a word into letters
 _WORD = re.compile(r"\w+")
+_TOKEN = re.compile(r'-?"[^"]*"?|\S+')  # a quoted phrase (closed or not), or a run of non-spaces
 _MARKS = "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed"  # harakat: part of a word, not punctuation
 _WORD_CORE = re.compile(rf"\w(?:.*[\w{_MARKS}])?")  # from the first word character to the last letter or mark
 # و/ف (and, so) and ب/ل/ك (with, for, like) before the article; "لل" is ل + ال with the alef dropped.
@@ -63,6 +64,11 @@ def query_terms(query: str) -> list[str]:
 class Term:
     key: str  # an index term (match-key form)
     prefix: bool = False  # word*: any term that starts with it
+    then: tuple[str, ...] = ()  # "a phrase": the terms that must follow ``key`` right after it, in order
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return (self.key, *self.then)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +82,7 @@ class ParsedQuery:
     @property
     def words(self) -> list[str]:
         """The terms to find (for snippets and for telling an empty query)."""
-        return list(dict.fromkeys(term.key for group in self.groups for term in group))
+        return list(dict.fromkeys(key for group in self.groups for term in group for key in term.keys))
 
     @classmethod
     def all_of(cls, words: list[str]) -> ParsedQuery:
@@ -84,12 +90,13 @@ class ParsedQuery:
 
 
 def parse_query(query: str) -> ParsedQuery:
-    """The search syntax: words (every one must match), ``a OR b``, ``-word`` (excluded), ``word*``
-    (prefix). Quotes and other punctuation are not syntax: they separate words."""
+    """The search syntax: words (every one must match), ``"a phrase"`` (its words in that order, next to
+    each other), ``a OR b``, ``-word`` or ``-"a phrase"`` (excluded), ``word*`` (prefix). Other punctuation
+    is not syntax: it separates words."""
     groups: list[list[Term]] = []
     excluded: list[Term] = []
     join_next = False
-    for token in query.split():
+    for token in _TOKEN.findall(query):
         if token == "OR":
             join_next = bool(groups)
             continue
@@ -106,8 +113,12 @@ def parse_query(query: str) -> ParsedQuery:
 
 
 def _terms(token: str) -> list[Term]:
-    """A token's index terms; a trailing * makes its last word a prefix (not stemmed: a prefix of the
-    form the index holds)."""
+    """A token's index terms; a quoted phrase is one term; a trailing * makes its last word a prefix (not
+    stemmed: a prefix of the form the index holds). A clitic form's stem is what the index holds last
+    for the word, so a phrase's stems stand next to each other as its words do."""
+    if token.startswith('"'):
+        words = [_stem(word) for word in _WORD.findall(match_key(token.strip('"')))]
+        return [Term(words[0], then=tuple(words[1:]))] if words else []
     prefix = token.endswith("*")
     words = _WORD.findall(match_key(token.rstrip("*")))
     if not words:
@@ -130,15 +141,21 @@ def _fts_group(group: tuple[Term, ...]) -> str:
 
 
 def _fts_term(term: Term) -> str:
-    return f'"{term.key}"' + ("*" if term.prefix else "")
+    return f'"{" ".join(term.keys)}"' + ("*" if term.prefix else "")
 
 
 def matches(query: ParsedQuery, text: str) -> bool:
     """Whether a text satisfies the query, by the index's own terms (a sink's filter: no database)."""
-    words = set(index_text(text).split())
+    tokens = index_text(text).split()
+    words = set(tokens)
 
     def found(term: Term) -> bool:
-        return any(word.startswith(term.key) for word in words) if term.prefix else term.key in words
+        if term.prefix:
+            return any(word.startswith(term.key) for word in words)
+        if not term.then:
+            return term.key in words
+        size = len(term.keys)
+        return any(tuple(tokens[i : i + size]) == term.keys for i, token in enumerate(tokens) if token == term.key)
 
     return all(any(map(found, group)) for group in query.groups) and not any(map(found, query.excluded))
 
@@ -150,6 +167,8 @@ def tsquery_text(query: ParsedQuery) -> str:
 
 
 def _ts_term(term: Term) -> str:
+    if term.then:
+        return "(" + " <-> ".join(term.keys) + ")"
     return term.key + (":*" if term.prefix else "")
 
 

@@ -130,3 +130,14 @@ def test_filters_apply_to_queries_over_the_rank_limit_too(store: SyncSqlite) -> 
         "https://e.com/ta-marbuta-as-ha"}  # fmt: skip
     assert store.search(SearchQuery(parse_query("القوات"), since="2024-03-02"), rank_limit=1) == []
     store.close()
+
+
+def test_a_sinks_query_matches_text_as_search_would() -> None:
+    from crawler.search import matches
+
+    query = parse_query('"وزارة النفط" OR البصرة -رياضة')
+    assert matches(query, "أعلنت وزارةُ النفط اليوم عن زيادة الإنتاج")  # harakat do not matter
+    assert matches(query, "أمطار غزيرة في البصرة")
+    assert not matches(query, "وزارة الخارجية تتحدث عن النفط")  # the phrase's words, but not side by side
+    assert not matches(query, "رياضة: فريق البصرة يفوز")  # excluded
+    assert matches(parse_query("بصر*"), "في البصره") is False and matches(parse_query("البص*"), "في البصره")

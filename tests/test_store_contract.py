@@ -306,6 +306,10 @@ def test_or_exclusion_and_prefix_mean_the_same_on_every_backend(database: str) -
         assert await found("bas*") == {1, 3}  # a prefix
         assert await found("bag* OR sport -gas") == {3}
         assert await found("-sport") == set()  # only exclusions: nothing to find
+        assert await found('"prices rose"') == {1}  # a phrase: its words next to each other, in order
+        assert await found('"rose prices"') == set()
+        assert await found('basra -"sport news"') == {1}
+        assert await found('"in basra" OR "in baghdad"') == {1, 2}
 
     with_store(database, test)
 

@@ -42,8 +42,8 @@ def search(
     config_path: Path | None, query: str, source_id: str | None, since: datetime | None, limit: int, as_json: bool
 ) -> None:
     """Full-text search of stored titles and bodies, best match first; when over 20,000 articles match,
-    the newest first, title matches ahead. Every word must match; `oil OR gas` either; `-sport` none with
-    that word; `bas*` words that start so (quote the query: `crawler search "basra -sport"`). Spelling variants, harakat
+    the newest first, title matches ahead. Every word must match; `"oil prices"` a phrase; `oil OR gas`
+    either; `-sport` none with that word; `bas*` words that start so (quote the query: `crawler search "basra -sport"`). Spelling variants, harakat
     and Persian letters do not matter."""
     from crawler.search import parse_query, snippet
     from crawler.store.values import SearchQuery

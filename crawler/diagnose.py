@@ -6,19 +6,17 @@ allowed_domains, article_url_pattern, robots.txt, or as not a URL). Nothing is s
 from __future__ import annotations
 
 import asyncio
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import cast
-from urllib.parse import urlsplit
 
 from crawler.config import CrawlerSettings, SourceConfig
 from crawler.discover import link_verdicts
 from crawler.errors import CrawlerError
 from crawler.fetch import Fetcher
 from crawler.models import DiscoveryKind
+from crawler.pipeline import article_policy, discovery_policy
 from crawler.store import Store
-from crawler.urls import UrlPolicy
 
 __all__ = ["PageCheck", "check_source"]
 
@@ -39,10 +37,7 @@ class PageCheck:
 
 async def check_source(source: SourceConfig, settings: CrawlerSettings, store: Store | None) -> list[PageCheck]:
     """Every discovery page of the source, with each of its links and its verdict."""
-    pattern = source.article_url_pattern
-    policy = UrlPolicy(source.domains, re.compile(pattern) if pattern else None)
-    hosts = {urlsplit(url).hostname or "" for _, url in source.discovery_urls}
-    fetch_policy = UrlPolicy(tuple(sorted(set(source.domains) | hosts - {""})))
+    policy, fetch_policy = article_policy(source), discovery_policy(source)
     queue = [(cast(DiscoveryKind, kind), url) for kind, url in source.discovery_urls]
     pages: list[PageCheck] = []
     fetcher = Fetcher(settings)

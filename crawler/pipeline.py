@@ -45,7 +45,7 @@ from crawler.store.values import DiscoveryState, FetchOutcome, FetchRecord, Know
 from crawler.urls import BadUrl, UrlPolicy, canonicalize
 from crawler.workers import Parser, ParseSpec
 
-__all__ = ["Deps", "record_failed_run", "run_concurrently", "run_source"]
+__all__ = ["Deps", "article_policy", "discovery_policy", "record_failed_run", "run_concurrently", "run_source"]
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -128,7 +128,7 @@ def article_policy(source: SourceConfig) -> UrlPolicy:
     return UrlPolicy(source.domains, pattern)
 
 
-def _discovery_policy(source: SourceConfig) -> UrlPolicy:
+def discovery_policy(source: SourceConfig) -> UrlPolicy:
     """Configured discovery URLs are trusted: their hosts are allowed even outside allowed_domains."""
     hosts = {urlsplit(url).hostname or "" for _, url in source.discovery_urls}
     return UrlPolicy(tuple(sorted(set(source.domains) | hosts - {""})))
@@ -139,7 +139,7 @@ def _discovery_policy(source: SourceConfig) -> UrlPolicy:
 
 async def _discover(source: SourceConfig, policy: UrlPolicy, deps: Deps, summary: RunSummary) -> list[Link]:
     queue: list[tuple[DiscoveryKind, str]] = list(source.discovery_urls)  # type: ignore[arg-type]
-    fetch_policy = _discovery_policy(source)
+    fetch_policy = discovery_policy(source)
     links: dict[str, Link] = {}
     refused = {"off_domain": 0, "not_article": 0}  # links the source's own filters turned away, this run
     children_left = _MAX_CHILD_SITEMAPS

@@ -13,8 +13,7 @@ import threading
 from pathlib import Path
 
 from crawler.demo.postgres import local_postgres
-from crawler.demo.run import demo_config
-from crawler.demo.site import NewsSite, change_periodically, serve
+from crawler.demo.run import demo_config, demo_site
 from crawler.logformat import configure_logging
 
 __all__ = ["run_cluster_demo"]
@@ -23,28 +22,17 @@ logger = logging.getLogger("crawler.demo")
 
 def run_cluster_demo(port: int, workers: int, new_every: float, folder: Path) -> None:
     configure_logging("text")
-    site = NewsSite(articles=12, promo="تابعوا آخر الأخبار على قناة الوكالة في تلغرام وواتساب.")
     try:
-        server, _ = serve(site, port)
-    except OSError as exc:
-        raise SystemExit(f"crawler demo: cannot serve on 127.0.0.1:{port} ({exc.strerror}); try --port 0") from None
-    stop = threading.Event()
-    changer = threading.Thread(target=change_periodically, args=(site, new_every, stop, logger.info), daemon=True)
-    changer.start()
-    try:
-        with local_postgres() as postgres:
+        with demo_site(port, new_every) as port, local_postgres() as postgres:
             database = postgres.database("demo")
             config = folder / "demo-cluster.toml"
             folder.mkdir(parents=True, exist_ok=True)
-            config.write_text(demo_config(server.server_address[1], database), encoding="utf-8")
+            config.write_text(demo_config(port, database), encoding="utf-8")
             logger.info("demo site on http://127.0.0.1:%d/ ; PostgreSQL %s ; config %s ; Ctrl-C to stop",
-                        server.server_address[1], database, config)  # fmt: skip
+                        port, database, config)  # fmt: skip
             _run_processes(config, workers)
     except RuntimeError as exc:  # no PostgreSQL here
         raise SystemExit(f"crawler demo: {exc}") from None
-    finally:
-        stop.set()
-        server.shutdown()
 
 
 def _run_processes(config: Path, workers: int) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from crawler.config import load_config
@@ -12,7 +14,7 @@ from crawler.demo.site import NewsSite, change_periodically, serve
 from crawler.logformat import configure_logging
 from crawler.schedule import Daemon
 
-__all__ = ["demo_config", "run_demo"]
+__all__ = ["demo_config", "demo_site", "run_demo"]
 logger = logging.getLogger("crawler.demo")
 
 
@@ -58,25 +60,32 @@ timezone = "UTC"
 """
 
 
-def run_demo(port: int, database: Path, new_every: float) -> None:
-    configure_logging("text")
+@contextlib.contextmanager
+def demo_site(port: int, new_every: float) -> Iterator[int]:
+    """The demo news site served on 127.0.0.1 (``port`` 0: any free one), publishing a new article every
+    ``new_every`` seconds, for the block; yields the port it serves on."""
     site = NewsSite(articles=12, promo="تابعوا آخر الأخبار على قناة الوكالة في تلغرام وواتساب.")
     try:
         server, _ = serve(site, port)
     except OSError as exc:
         raise SystemExit(f"crawler demo: cannot serve on 127.0.0.1:{port} ({exc.strerror}); try --port 0") from None
-    port = server.server_address[1]
-    config_path = database.parent / "demo.toml"
-    config_path.parent.mkdir(parents=True, exist_ok=True)
-    config_path.write_text(demo_config(port, database), encoding="utf-8")
     stop = threading.Event()
     changer = threading.Thread(target=change_periodically, args=(site, new_every, stop, logger.info), daemon=True)
     changer.start()
-    logger.info(
-        "demo site on http://127.0.0.1:%d/ ; config %s ; database %s ; Ctrl-C to stop", port, config_path, database
-    )
     try:
-        asyncio.run(Daemon(config_path, config=load_config(config_path)).run())
+        yield server.server_address[1]
     finally:
         stop.set()
         server.shutdown()
+
+
+def run_demo(port: int, database: Path, new_every: float) -> None:
+    configure_logging("text")
+    with demo_site(port, new_every) as port:
+        config_path = database.parent / "demo.toml"
+        config_path.parent.mkdir(parents=True, exist_ok=True)
+        config_path.write_text(demo_config(port, database), encoding="utf-8")
+        logger.info(
+            "demo site on http://127.0.0.1:%d/ ; config %s ; database %s ; Ctrl-C to stop", port, config_path, database
+        )
+        asyncio.run(Daemon(config_path, config=load_config(config_path)).run())

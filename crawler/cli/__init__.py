@@ -20,6 +20,7 @@ import click
 
 from crawler import __version__, forkserver
 from crawler.cli import reading
+from crawler.cli import sources as sources_commands
 from crawler.cli.common import config_option, fail, find_source, importing, load, store_session
 from crawler.config import Config, CrawlerSettings, SourceConfig, redacted_database, resolve_config_path
 from crawler.errors import CrawlerError, StoreError
@@ -54,6 +55,7 @@ def main() -> None:
 
 for _command in reading.COMMANDS:
     main.add_command(_command)
+main.add_command(sources_commands.sources)
 
 
 @main.command("check-config")

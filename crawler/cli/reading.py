@@ -1,14 +1,12 @@
-"""The read commands: search | sources | stats | show | export | hosts | history | templates | events.
+"""The read commands: search | stats | show | export | hosts | history | templates | events.
 Each opens the database read-only through the store (cli.common.store_session) and prints typed values."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import sys
 import time
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -21,7 +19,6 @@ from crawler.cli.common import Session, SinceType, config_option, fail, load, st
 from crawler.events import EVENT_TYPES, Event
 
 if TYPE_CHECKING:
-    from crawler.diagnose import PageCheck
     from crawler.store.values import ArticleView, ExportQuery
 
 __all__ = ["COMMANDS"]
@@ -74,34 +71,6 @@ def search(
             click.echo(f"    {found['snippet']}\n")
     if not hits and not as_json:
         click.echo("no matches")
-
-
-@click.group(invoke_without_command=True)
-@config_option
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-@click.pass_context
-def sources(ctx: click.Context, config_path: Path | None, as_json: bool) -> None:
-    """Each source's state (ok / failing, or its last run failed), health (degraded / stale, and why), last
-    success and articles per day. `crawler sources test ID`: why a source finds what it finds."""
-    if ctx.invoked_subcommand is not None:
-        return
-    _, config = load(config_path)
-    with store_session(config) as session:
-        rows = session.run(session.store.source_overview())
-    for row in rows:
-        if as_json:
-            click.echo(json.dumps(asdict(row), ensure_ascii=False))
-            continue
-        state = row.state if row.state != "ok" else (row.health or "ok")
-        if state == "ok" and row.consecutive_failures:  # below failure_threshold, but not a success either
-            state = "failed"
-        colour = {"ok": "green", "failing": "red"}.get(state, "yellow")
-        success = (row.last_success_at or "never")[:16]
-        click.echo(f"{row.id:<16} {click.style(f'{state:<9}', fg=colour)} last success {success:<16} "
-                   f"{row.articles:>6} articles {row.per_day:>6.1f}/day  {row.name}")  # fmt: skip
-        why = row.last_error if row.state == "failing" or state == "failed" else row.health_reason
-        if why:
-            click.echo(f"{'':<17}{why}")
 
 
 @click.command()
@@ -336,53 +305,4 @@ def _event_line(event: Event) -> str:
     return f"{event.id:>6} {event.ts[:19]} {event.type:<17} {event.source_id or '-':<12} {detail}"
 
 
-COMMANDS = (search, sources, stats, show, export, hosts, history, templates, events)
-
-
-@sources.command("test")
-@config_option
-@click.argument("source_id")
-@click.option("--links", "show_links", is_flag=True, help="List every link with its verdict, not only the counts.")
-def test_source_command(config_path: Path | None, source_id: str, show_links: bool) -> None:
-    """Fetch the source's feeds, sitemaps and listing pages as a run does (storing nothing) and say what
-    became of every link: an article to collect, one already stored, or turned away by allowed_domains,
-    article_url_pattern or robots.txt."""
-    from crawler.diagnose import check_source
-
-    _, config = load(config_path)
-    source = next((s for s in config.sources if s.id == source_id), None)
-    if source is None:
-        raise click.BadParameter(f"no source {source_id!r} in the config", param_hint="SOURCE_ID")
-    file = config.crawler.sqlite_file
-    if file is not None and not file.exists():  # nothing stored yet: no link is known
-        pages = asyncio.run(check_source(source, config.crawler, None))
-    else:
-        with store_session(config) as session:
-            pages = session.run(check_source(source, config.crawler, session.store))
-    for page in pages:
-        counts = page.counts
-        summary = page.error or ", ".join(f"{n} {verdict}" for verdict, n in counts.most_common()) or "no links"
-        click.echo(f"{page.kind:<8} {page.url}\n         {summary}")
-        if show_links:
-            for url, verdict in page.links:
-                click.echo(f"           {verdict:<11} {url}")
-    totals = Counter(_verdicts_by_url(pages).values())
-    click.echo(f"\n{source_id}: {totals['article']} to collect, {totals['known']} already stored, "
-               f"{totals['off_domain']} outside allowed_domains {list(source.domains)}, {totals['not_article']} "
-               f"not matching article_url_pattern {source.article_url_pattern!r}, {totals['robots']} refused by "
-               f"robots.txt, {totals['bad_link']} not usable as URLs")  # fmt: skip
-    if not totals["article"] and not totals["known"]:
-        sys.exit(1)
-
-
-_VERDICT_RANK = {"article": 0, "known": 1, "robots": 2, "not_article": 3, "off_domain": 4, "bad_link": 5}
-
-
-def _verdicts_by_url(pages: list[PageCheck]) -> dict[str, str]:
-    """Each distinct link once, with the best verdict any page gave it (a run takes a link from any page)."""
-    best: dict[str, str] = {}
-    for page in pages:
-        for url, verdict in page.links:
-            if verdict != "repeated" and (url not in best or _VERDICT_RANK[verdict] < _VERDICT_RANK[best[url]]):
-                best[url] = verdict
-    return best
+COMMANDS = (search, stats, show, export, hosts, history, templates, events)

@@ -17,6 +17,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
@@ -144,13 +145,28 @@ def _feed_links(page: Page, max_links: int) -> tuple[list[tuple[str, str | None]
     )
     links = []
     for entry in parsed.entries[:max_links]:
-        href = entry.get("link") or next((li.get("href") for li in entry.get("links", []) if li.get("href")), None)
+        href = _entry_link(entry)
         url = resolve_link(href, page.final_url, web_only=False) if href else None  # an entry's link is meant as a page
         if url:
             # dict.get: feedparser's own get() maps updated→published with a DeprecationWarning
             stamp = dict.get(entry, "updated_parsed") or dict.get(entry, "published_parsed")
             links.append((url, _struct_time_iso(stamp)))
     return links, problem, max(0, len(parsed.entries) - max_links)
+
+
+def _entry_link(entry: dict[str, Any]) -> str | None:
+    """The article an entry is about: FeedBurner's original link over its redirect; of several
+    rel=alternate HTML links (Atom allows them, one per query variant), the one without a query string;
+    else the link feedparser chose, else any link."""
+    if origin := entry.get("feedburner_origlink"):
+        return str(origin)
+    alternates = [li.get("href") for li in entry.get("links", []) if li.get("href")
+                  and li.get("rel", "alternate") == "alternate" and li.get("type", "text/html") == "text/html"]  # fmt: skip
+    plain = next((href for href in alternates if "?" not in href), None)
+    chosen = entry.get("link")
+    if plain and (not chosen or "?" in chosen):
+        return str(plain)
+    return str(chosen) if chosen else next((li.get("href") for li in entry.get("links", []) if li.get("href")), None)
 
 
 def _sitemap_links(page: Page, max_links: int) -> tuple[list[tuple[str, str | None]], list[str], str | None, int]:

@@ -44,6 +44,21 @@ def test_rss_feed_entries_with_dates() -> None:
     ]
 
 
+def test_an_atom_entry_gives_its_own_article_link_not_a_variant_or_a_redirect() -> None:
+    atom = """<feed xmlns="http://www.w3.org/2005/Atom" xmlns:feedburner="http://rssnamespace.org/feedburner/ext/1.0">
+      <title>t</title>
+      <entry><title>a</title><id>tag:n,2024:1</id><link rel="replies" href="https://news.example/2024/a#c"/>
+        <link rel="alternate" type="text/html" href="https://news.example/2024/a"/>
+        <link rel="alternate" type="text/html" href="https://news.example/2024/a?variant=amp&amp;v=2"/></entry>
+      <entry><title>b</title><link href="https://feeds.example/~r/news/b"/>
+        <feedburner:origLink>https://news.example/2024/b</feedburner:origLink></entry>
+      <entry><title>c</title><link rel="alternate" href="https://news.example/2024/c?id=7"/></entry>
+      <entry><title>d</title><id>https://news.example/2024/d</id></entry></feed>"""
+    links = discover_links(page(atom, "https://news.example/atom", "application/atom+xml"), "feed", POLICY).links
+    assert [link.url for link in links] == ["https://news.example/2024/a", "https://news.example/2024/b",
+                                            "https://news.example/2024/c?id=7", "https://news.example/2024/d"]  # fmt: skip
+
+
 def test_sitemap_index_gives_child_sitemaps() -> None:
     xml = """<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
       <sitemap><loc>https://news.example/s1.xml</loc></sitemap><sitemap><loc>https://evil.example/s.xml</loc></sitemap>

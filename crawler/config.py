@@ -109,6 +109,14 @@ def redacted_database(database: str | Path) -> str:
     return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}" if at and ":" in credentials else database
 
 
+def known_zone(zone: str) -> str:
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {zone!r} (use an IANA name such as 'Asia/Baghdad')") from None
+    return zone
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -134,6 +142,7 @@ class CrawlerSettings(_Frozen):
     retry_max_wait: Duration = timedelta(seconds=60)
     obey_robots: bool = True
     metrics_port: int = Field(9464, ge=0, le=65535)  # /metrics and /healthz on 127.0.0.1; 0 turns them off
+    display_timezone: str = "UTC"  # the zone the commands show times in (stored values stay UTC)
     fetch_log_days: int = Field(
         30, ge=0, le=36500
     )  # `crawler run` drops fetches rows older than this daily; 0 keeps all
@@ -154,6 +163,11 @@ class CrawlerSettings(_Frozen):
     def database_label(self) -> str:
         """The database as it may be shown: a PostgreSQL URL without its password."""
         return redacted_database(self.database)
+
+    @field_validator("display_timezone")
+    @classmethod
+    def _display_zone(cls, zone: str) -> str:
+        return known_zone(zone)
 
     @field_validator("timeout", "run_timeout")
     @classmethod
@@ -276,11 +290,7 @@ class SourceConfig(_Frozen):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, zone: str) -> str:
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {zone!r} (use an IANA name such as 'Asia/Baghdad')") from None
-        return zone
+        return known_zone(zone)
 
     @model_validator(mode="after")
     def _schedule_and_discovery(self) -> SourceConfig:

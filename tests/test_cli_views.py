@@ -9,8 +9,9 @@ import re
 import tracemalloc
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -18,6 +19,7 @@ from conftest import query, serving, site_source, write_config
 from test_pipeline import crawl
 
 from crawler.cli import main
+from crawler.cli.common import SinceType
 from crawler.demo.site import NewsSite
 from crawler.export import EXPORT_FIELDS, write_jsonl
 from crawler.store.sqlite import SyncSqlite
@@ -167,6 +169,40 @@ def test_events_shows_the_newest_by_default_and_reads_times_as_people_write_them
     assert run("events", "--config", config, "--since", "2999-01-01") == ""
     refused = CliRunner().invoke(main, ["events", "--config", config, "--since", "last tuesday"])
     assert refused.exit_code == 2 and "write a date (2026-12-01)" in refused.output
+
+
+def test_times_are_shown_in_the_display_time_zone_and_stored_ones_stay_utc(crawled: Path, tmp_path: Path) -> None:
+    config = str(crawled)
+    (event,) = [json.loads(line) for line in run("events", "--config", config, "--json", "--limit", "1").splitlines()]
+    stored = datetime.fromisoformat(event["ts"])
+    assert stored.utcoffset() is not None and stored.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+    in_kathmandu = stored.astimezone(ZoneInfo("Asia/Kathmandu")).strftime("%Y-%m-%d %H:%M:%S")  # +05:45
+    line = run("events", "--config", config, "--limit", "1", "--tz", "Asia/Kathmandu")
+    assert in_kathmandu in line and event["data"]["title"] in line  # the headline, then the address
+    assert json.loads(run("events", "--config", config, "--json", "--limit", "1", "--tz", "Asia/Kathmandu"))[
+        "ts"] == event["ts"]  # fmt: skip
+    # the same through the config's display_timezone, for every command that shows a time
+    local = tmp_path / "local.toml"
+    local.write_text(crawled.read_text().replace("[crawler]", '[crawler]\ndisplay_timezone = "Asia/Kathmandu"'))
+    assert in_kathmandu in run("events", "--config", str(local), "--limit", "1")
+    ((first_seen, article_id),) = query(crawled.parent / "crawler.db", "SELECT first_seen, id FROM articles LIMIT 1")
+    seen_there = datetime.fromisoformat(first_seen).astimezone(ZoneInfo("Asia/Kathmandu"))
+    assert f"first_seen     {seen_there:%Y-%m-%d %H:%M:%S}" in run("show", str(article_id), "--config", str(local))
+    assert f"first seen {seen_there:%Y-%m-%d %H:%M:%S}" in run("history", str(article_id), "--config", str(local))
+    wrong = CliRunner().invoke(main, ["events", "--config", config, "--tz", "Mars/Olympus"])
+    assert wrong.exit_code == 2 and "unknown time zone 'Mars/Olympus'" in wrong.output
+
+
+def test_since_reads_dates_and_midnights_in_the_display_zone() -> None:
+    now = datetime(2026, 12, 6, 22, 30, tzinfo=UTC)  # already 7 December in Baghdad (+03:00)
+    baghdad = ZoneInfo("Asia/Baghdad")
+    since = SinceType()
+    assert since.convert("today", None, None).moment(baghdad, now) == datetime(2026, 12, 6, 21, 0, tzinfo=UTC)
+    assert since.convert("today", None, None).moment(ZoneInfo("UTC"), now) == datetime(2026, 12, 6, tzinfo=UTC)
+    assert since.convert("yesterday", None, None).moment(baghdad, now) == datetime(2026, 12, 5, 21, 0, tzinfo=UTC)
+    assert since.convert("2026-12-01T08:30", None, None).moment(baghdad, now) == datetime(2026, 12, 1, 5, 30,
+                                                                                          tzinfo=UTC)  # fmt: skip
+    assert since.convert("2h", None, None).moment(baghdad, now) == datetime(2026, 12, 6, 20, 30, tzinfo=UTC)
 
 
 def test_search_refuses_an_unknown_source_and_a_query_of_exclusions_only(crawled: Path) -> None:

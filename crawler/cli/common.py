@@ -8,9 +8,11 @@ import contextlib
 import gc
 import sys
 from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
@@ -20,7 +22,20 @@ from crawler.errors import ConfigError, StoreError
 if TYPE_CHECKING:  # the store's import is the commands' that use it, not every command's
     from crawler.store import Store
 
-__all__ = ["Session", "SinceType", "config_option", "fail", "find_source", "importing", "load", "store_session"]
+__all__ = [
+    "Session",
+    "Since",
+    "SinceType",
+    "config_option",
+    "display_zone",
+    "fail",
+    "find_source",
+    "importing",
+    "load",
+    "shown",
+    "store_session",
+    "tz_option",
+]
 
 T = TypeVar("T")
 
@@ -100,25 +115,76 @@ def store_session(config: Config, *, writable: bool = False, live: bool = False)
         loop.close()
 
 
-class SinceType(click.ParamType[datetime]):
-    """A point in time as people write it: a date ("2026-12-01"), a date and time ("2026-12-01T08:30",
-    UTC), an age ("2h", "30m", "7d": that long ago), "today" or "yesterday" (UTC midnight)."""
+tz_option = click.option(
+    "--tz", "tz", metavar="ZONE",
+    help="Show times in this IANA time zone (e.g. Asia/Baghdad; default: [crawler] display_timezone, else UTC). "
+         "--json output keeps the stored UTC values.",
+)  # fmt: skip
+
+
+def display_zone(tz: str | None, config: Config | None) -> ZoneInfo:
+    """The zone times are shown in: --tz, else the config's display_timezone (stored values stay UTC)."""
+    name = tz or (config.crawler.display_timezone if config else "UTC")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"unknown time zone {name!r} (use an IANA name such as Asia/Baghdad)",
+                                 param_hint="--tz") from None  # fmt: skip
+
+
+def shown(value: str | None, zone: ZoneInfo, *, seconds: bool = False, missing: str = "") -> str:
+    """A stored ISO time as the user reads it: in their zone, "2026-12-06 19:04" (a date alone, or a time
+    written without an offset, stays as written: there is no instant to convert)."""
+    if not value:
+        return missing
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        return value[:19].replace("T", " ") if "T" in value else value
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+@dataclass(frozen=True, slots=True)
+class Since:
+    """A --since as written, made a moment once the display zone is known: "2026-12-01", "today" and
+    "yesterday" are midnights, and "2026-12-01T08:30" a wall time, in the user's zone; "2h" is an age."""
+
+    text: str
+    age: timedelta | None = None
+
+    def moment(self, zone: ZoneInfo, now: datetime | None = None) -> datetime:
+        now = (now or datetime.now(UTC)).astimezone(zone)
+        if self.age is not None:
+            return now - self.age
+        if self.text in ("today", "yesterday"):
+            midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+            return (midnight - timedelta(days=self.text == "yesterday")).astimezone(UTC)
+        return _wall_time(self.text).replace(tzinfo=zone).astimezone(UTC)  # type: ignore[union-attr]
+
+
+def _wall_time(text: str) -> datetime | None:
+    for form in ("%Y-%m-%d", "%Y-%m-%dT%H:%M"):
+        with contextlib.suppress(ValueError):
+            return datetime.strptime(text.upper(), form)
+    return None
+
+
+class SinceType(click.ParamType[Since]):
+    """A point in time as people write it: a date ("2026-12-01"), a date and time ("2026-12-01T08:30"), in
+    the display zone; an age ("2h", "30m", "7d": that long ago); "today" or "yesterday" (local midnight)."""
 
     name = "since"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
-        if isinstance(value, datetime):
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Since:
+        if isinstance(value, Since):
             return value
         text = str(value).strip().lower()
-        now = datetime.now(UTC)
-        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        if text in ("today", "yesterday"):
-            return midnight - timedelta(days=text == "yesterday")
-        for form in ("%Y-%m-%d", "%Y-%m-%dT%H:%M"):
-            with contextlib.suppress(ValueError):
-                return datetime.strptime(text.upper(), form).replace(tzinfo=UTC)
+        if text in ("today", "yesterday") or _wall_time(text) is not None:
+            return Since(text)
         try:
-            return now - parse_duration(text)
+            return Since(text, parse_duration(text))
         except ValueError:
             self.fail(f"{value!r}: write a date (2026-12-01), a date and time (2026-12-01T08:30), an age (2h, "
                       "30m, 7d), today or yesterday", param, ctx)  # fmt: skip

@@ -15,10 +15,23 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from crawler.cli.common import Session, SinceType, config_option, fail, load, store_session
+from crawler.cli.common import (
+    Session,
+    Since,
+    SinceType,
+    config_option,
+    display_zone,
+    fail,
+    load,
+    shown,
+    store_session,
+    tz_option,
+)
 from crawler.events import EVENT_TYPES, Event
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from crawler.store.values import ArticleView, ExportQuery
 
 __all__ = ["COMMANDS"]
@@ -35,9 +48,11 @@ __all__ = ["COMMANDS"]
 )
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@tz_option
 def search(
-    config_path: Path | None, query: str, source_id: str | None, since: datetime | None, limit: int, as_json: bool
-) -> None:
+    config_path: Path | None, query: str, source_id: str | None, since: datetime | None, limit: int, as_json: bool,
+    tz: str | None,
+) -> None:  # fmt: skip
     """Full-text search of stored titles and bodies, best match first; when over 20,000 articles match,
     the newest first, title matches ahead. Every word must match; `"oil prices"` a phrase; `oil OR gas`
     either; `-sport` none with that word; `bas*` words that start so (quote the query: `crawler search "basra -sport"`). Spelling variants, harakat
@@ -46,6 +61,7 @@ def search(
     from crawler.store.values import SearchQuery
 
     _, config = load(config_path)
+    zone = display_zone(tz, config)
     parsed = parse_query(query)
     if not parsed.groups:
         raise click.BadParameter("the query has no words to search for (only exclusions is not a search)",
@@ -66,7 +82,7 @@ def search(
         if as_json:
             click.echo(json.dumps(found, ensure_ascii=False))
         else:
-            date = (hit.published or hit.first_seen or "")[:10]
+            date = shown(hit.published or hit.first_seen, zone)
             click.echo(f"{date}  {hit.source_id}  {hit.title or '(no title)'}\n    {hit.canonical_url}")
             click.echo(f"    {found['snippet']}\n")
     if not hits and not as_json:
@@ -103,9 +119,11 @@ def stats(config_path: Path | None, as_json: bool) -> None:
 @config_option
 @click.argument("article")
 @click.option("--json", "as_json", is_flag=True, help="The article as one JSON object.")
-def show(config_path: Path | None, article: str, as_json: bool) -> None:
+@tz_option
+def show(config_path: Path | None, article: str, as_json: bool, tz: str | None) -> None:
     """One stored ARTICLE (its id or URL): its metadata, then its body."""
     _, config = load(config_path)
+    zone = display_zone(tz, config)
     with store_session(config) as session:
         view = session.run(session.store.article(article))
     if view is None:
@@ -118,9 +136,14 @@ def show(config_path: Path | None, article: str, as_json: bool) -> None:
     for name in ("canonical_url", "source_id", "published", "modified", "authors", "section", "tags", "language",
                  "image", "versions", "first_seen", "last_changed", "removed_at", "story_id"):  # fmt: skip
         value = found[name]
+        if name in _TIMES and value:
+            value = shown(value, zone, seconds=name != "published" and name != "modified")
         if value not in (None, [], ""):
             click.echo(f"{name:<14} {', '.join(value) if isinstance(value, list) else value}")
     click.echo("\n" + (found["body"] or ""))
+
+
+_TIMES = ("published", "modified", "first_seen", "last_changed", "removed_at")
 
 
 @click.command()
@@ -171,11 +194,13 @@ def _batches(session: Session, query: ExportQuery) -> Iterator[list[ArticleView]
 @click.command()
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def hosts(config_path: Path | None, as_json: bool) -> None:
+@tz_option
+def hosts(config_path: Path | None, as_json: bool, tz: str | None) -> None:
     """Each host's politeness state: delay in force, back-off, paused-until, last status, robots.txt."""
     from datetime import UTC
 
     _, config = load(config_path)
+    zone = display_zone(tz, config)
     with store_session(config) as session:
         saved = session.run(session.store.hosts())
     now = datetime.now(UTC).isoformat(timespec="seconds")
@@ -189,10 +214,10 @@ def hosts(config_path: Path | None, as_json: bool) -> None:
         state = click.style("paused", fg="yellow") if paused else (
             click.style("backing off", fg="yellow") if host.backoff_s else click.style("ok", fg="green"))  # fmt: skip
         click.echo(f"{host.host:<32} {state}  {wait:>5.1f} s between requests  last {host.last_status or '-'} "
-                   f"at {(host.last_at or 'never')[:19]}  {host.failures}/{host.requests} failed  "
+                   f"at {shown(host.last_at, zone, seconds=True, missing='never')}  {host.failures}/{host.requests} failed  "
                    f"robots.txt {host.robots or 'not read'}")  # fmt: skip
         if paused:
-            click.echo(f"{'':<33}paused until {paused} (Retry-After)")
+            click.echo(f"{'':<33}paused until {shown(paused, zone, seconds=True)} (Retry-After)")
         if host.last_error:
             click.echo(f"{'':<33}last error: {host.last_error}")
 
@@ -200,21 +225,27 @@ def hosts(config_path: Path | None, as_json: bool) -> None:
 @click.command()
 @config_option
 @click.argument("article")
-def history(config_path: Path | None, article: str) -> None:
+@tz_option
+def history(config_path: Path | None, article: str, tz: str | None) -> None:
     """The versions of one ARTICLE (its id or URL) and what changed between them, paragraph by paragraph."""
     from crawler.dedupe import paragraph_diff
 
     _, config = load(config_path)
+    zone = display_zone(tz, config)
     with store_session(config) as session:
         found = session.run(session.store.article_history(article))
     if found is None:
         raise click.BadParameter(f"no stored article with id or URL {article!r}", param_hint="ARTICLE")
     versions = found.versions
     click.echo(f"{found.title}\n{found.canonical_url}  (source {found.source_id}, id {found.id}, "
-               f"first seen {found.first_seen[:19]}, {len(versions)} version(s))")  # fmt: skip
+               f"first seen {shown(found.first_seen, zone, seconds=True)}, {len(versions)} version(s))")  # fmt: skip
     for previous, version in zip([None, *versions], versions):
         changed = ", ".join(version.changed) or "first version"
-        click.echo(click.style(f"\nversion {version.version}  {version.fetched_at[:19]}  {changed}", bold=True))
+        click.echo(
+            click.style(
+                f"\nversion {version.version}  {shown(version.fetched_at, zone, seconds=True)}  {changed}", bold=True
+            )
+        )
         if previous is None:
             continue
         if previous.title != version.title:
@@ -261,21 +292,25 @@ def templates(config_path: Path | None, source_id: str | None, reset: bool) -> N
     "--type", "types", multiple=True, type=click.Choice(EVENT_TYPES), help="Only events of this type (repeatable)."
 )
 @click.option(
-    "--since", type=SinceType(), help="Only events from then on: 2026-12-01, 2026-12-01T08:30 (UTC), 2h, 7d, yesterday."
+    "--since",
+    type=SinceType(),
+    help="Only events from then on: 2026-12-01, 2026-12-01T08:30 (in the display time zone), 2h, 7d, today, yesterday.",
 )
 @click.option("--after", default=0, show_default=True, help="Events stored after the event with this id, oldest first.")
 @click.option("--limit", default=50, show_default=True, help="At most this many: the newest, unless --after.")
 @click.option("--follow", is_flag=True, help="Then keep printing new events as they are stored (Ctrl-C stops).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@tz_option
 def events(
-    config_path: Path | None, source_id: str | None, types: tuple[str, ...], since: datetime | None, after: int,
-    limit: int, follow: bool, as_json: bool,
+    config_path: Path | None, source_id: str | None, types: tuple[str, ...], since: Since | None, after: int,
+    limit: int, follow: bool, as_json: bool, tz: str | None,
 ) -> None:  # fmt: skip
     """The newest stored events (oldest of them first, the newest last); with --after, those after it."""
     from crawler.store.values import EventQuery, StreamPosition
 
     _, config = load(config_path)
-    since_text = since.astimezone(UTC).isoformat(timespec="milliseconds") if since else None  # as stored
+    zone = display_zone(tz, config)
+    since_text = since.moment(zone).astimezone(UTC).isoformat(timespec="milliseconds") if since else None  # as stored
     position: StreamPosition | None = None  # where --follow goes on from (stream order, not id order)
     with store_session(config, live=follow) as session:
         try:
@@ -286,7 +321,7 @@ def events(
                 for event in found:
                     row = {"id": event.id, "ts": event.ts, "type": event.type, "source_id": event.source_id,
                            "article_id": event.article_id, "data": event.data}  # fmt: skip
-                    click.echo(json.dumps(row, ensure_ascii=False) if as_json else _event_line(event))
+                    click.echo(json.dumps(row, ensure_ascii=False) if as_json else _event_line(event, zone))
                     position = StreamPosition.of(event)
                 if not follow:
                     break
@@ -295,14 +330,17 @@ def events(
             pass  # --follow ends with Ctrl-C
 
 
-def _event_line(event: Event) -> str:
+def _event_line(event: Event, zone: ZoneInfo) -> str:
+    """One event: when (in the display zone), what, which source; the headline, then the address."""
     data = event.data
     detail = data.get("url") or ""
+    if data.get("title"):
+        detail = f"{data['title']}  {detail}"
     if event.type == "article_updated":
         detail += f" changed: {', '.join(data.get('changed', []))}"
     if data.get("reason"):
         detail += f" ({data['reason']})"
-    return f"{event.id:>6} {event.ts[:19]} {event.type:<17} {event.source_id or '-':<12} {detail}"
+    return f"{event.id:>6} {shown(event.ts, zone, seconds=True)} {event.type:<17} {event.source_id or '-':<12} {detail}"
 
 
 COMMANDS = (search, stats, show, export, hosts, history, templates, events)

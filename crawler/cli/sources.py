@@ -11,10 +11,11 @@ from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import click
 
-from crawler.cli.common import config_option, fail, load, store_session
+from crawler.cli.common import config_option, display_zone, fail, load, shown, store_session, tz_option
 from crawler.config import CrawlerSettings, resolve_config_path
 from crawler.errors import ConfigError, CrawlerError
 
@@ -28,13 +29,15 @@ __all__ = ["sources"]
 @click.group(invoke_without_command=True)
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@tz_option
 @click.pass_context
-def sources(ctx: click.Context, config_path: Path | None, as_json: bool) -> None:
+def sources(ctx: click.Context, config_path: Path | None, as_json: bool, tz: str | None) -> None:
     """Each source's state (ok / failing, or its last run failed), health (degraded / stale, and why), last
     success and articles per day. `crawler sources test ID`: why a source finds what it finds."""
     if ctx.invoked_subcommand is not None:
         return
     _, config = load(config_path)
+    zone = display_zone(tz, config)
     with store_session(config) as session:
         rows = session.run(session.store.source_overview())
     for row in rows:
@@ -45,7 +48,7 @@ def sources(ctx: click.Context, config_path: Path | None, as_json: bool) -> None
         if state == "ok" and row.consecutive_failures:  # below failure_threshold, but not a success either
             state = "failed"
         colour = {"ok": "green", "failing": "red"}.get(state, "yellow")
-        success = (row.last_success_at or "never")[:16]
+        success = shown(row.last_success_at, zone, missing="never")
         click.echo(f"{row.id:<16} {click.style(f'{state:<9}', fg=colour)} last success {success:<16} "
                    f"{row.articles:>6} articles {row.per_day:>6.1f}/day  {row.name}")  # fmt: skip
         why = row.last_error if row.state == "failing" or state == "failed" else row.health_reason
@@ -124,7 +127,7 @@ def add_source(config_path: Path | None, url: str, samples: int, yes: bool) -> N
         probe = asyncio.run(probe_site(url, settings, taken, samples))
     except CrawlerError as exc:
         fail(str(exc))
-    _show_probe(probe)
+    _show_probe(probe, ZoneInfo(settings.display_timezone))
     block = source_block(probe.draft)
     click.echo(f"\nProposed source:\n\n{block}")
     if not yes and not click.confirm(f"Append it to {path}?", default=False):
@@ -197,7 +200,7 @@ def _append(path: Path, blocks: list[str]) -> None:
         fail(f"cannot write {path}: {exc}")
 
 
-def _show_probe(probe: Probe) -> None:
+def _show_probe(probe: Probe, zone: ZoneInfo) -> None:
     click.echo("Looked at:")
     for url, what in probe.looked_at:
         click.echo(f"  {url}\n      {what}")
@@ -208,7 +211,7 @@ def _show_probe(probe: Probe) -> None:
         if sample.error and not sample.body_chars:
             click.echo(f"  {click.style('x', fg='red')} {sample.url}\n      {sample.error}")
             continue
-        when = (sample.published or "no date")[:16]
+        when = shown(sample.published, zone, missing="no date")
         by = f"  by {', '.join(sample.authors)}" if sample.authors else ""
         click.echo(
             f"  {when:<16} {sample.body_chars:>7,} chars  {sample.title or '(no title)'}{by}\n      {sample.url}"

@@ -46,11 +46,12 @@ class Parts:
 
 
 def stored_text(store: Store) -> ArticleText:
-    """What a sink's query is matched against: the stored article's title, body and tags."""
+    """What a sink's query is matched against: the stored article's title, body, tags and authors (as
+    the search index holds them)."""
 
     async def text(article_id: int) -> str | None:
         view = await store.article(str(article_id))
-        return None if view is None else "\n".join([view.title or "", view.body or "", " ".join(view.tags or [])])
+        return None if view is None else "\n".join([view.title or "", view.body or "", *view.tags, *view.authors])
 
     return text
 

@@ -16,7 +16,7 @@ from crawler.dates import as_utc
 from crawler.dedupe import comparable_words_of_key, content_hash
 from crawler.models import ArticleRecord, ExtractedArticle, Page
 from crawler.neardup import DUPLICATE_SIMILARITY, signature_of_words, similarity
-from crawler.search import index_text, index_text_of_key
+from crawler.search import index_text_of_key, search_title
 from crawler.textnorm import match_keys_by_piece
 from crawler.urls import BadUrl, UrlPolicy, canonicalize
 
@@ -94,5 +94,5 @@ def normalize_article(article: ExtractedArticle, page: Page, source: SourceConfi
         published_text=article.published_text,
         modified_text=article.modified_text,
         signature=signature_of_words(body_words),
-        search_form=(index_text(article.title), body_index),
+        search_form=(search_title(article.title, article.tags, article.authors), body_index),
     )

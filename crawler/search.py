@@ -6,6 +6,10 @@ default it splits a vocalised word at its harakat. So the index holds text alrea
 query goes through the same function; the tokenizer keeps combining marks inside tokens as a safety net.
 Arabic clitics: a word written with a prefixed conjunction or preposition and the article ("والعراق",
 "بالعراق", "للعراق") is indexed twice, as written and as "العراق", so a query for either finds both.
+Latin plurals are indexed in the singular, by Harman's "S" stemmer ("prices" → "price", "companies" →
+"company"), and a query's words and phrases are folded the same way, so either form finds both (a fold,
+not an added term: a phrase's words keep their places). A query also asks for the form as written, which
+index rows made before the fold hold. An article's tags and authors are indexed with its title.
 Pure functions; the store runs the SQL.
 """
 
@@ -16,8 +20,8 @@ from dataclasses import dataclass
 
 from crawler.textnorm import match_key, match_keys_by_piece
 
-__all__ = ["FTS_TOKENIZER", "ParsedQuery", "Term", "index_text", "index_text_of_key", "match_expression", "matches", "parse_query",
-           "query_terms", "snippet", "tsquery_text"]  # fmt: skip
+__all__ = ["FTS_TOKENIZER", "ParsedQuery", "Term", "index_text", "index_text_of_key", "match_expression", "matches",
+           "parse_query", "query_terms", "search_title", "snippet", "tsquery_text"]  # fmt: skip
 
 FTS_TOKENIZER = "unicode61 categories 'L* N* Co Mn'"  # Mn: a mark never splits a word into letters
 _WORD = re.compile(r"\w+")
@@ -28,12 +32,33 @@ _WORD_CORE = re.compile(rf"\w(?:.*[\w{_MARKS}])?")  # from the first word charac
 _CLITIC_LETTERS = frozenset("وفبكل")
 _CLITIC_WORD = re.compile(r"(?<!\w)[وفبكل]\w*")  # only these letters can start a clitic form
 _NON_WORD = re.compile(r"\W+")
+_SAME_IN_PLURAL = frozenset({"news", "series", "species"})  # "news" is not "new"s
+_PLURAL_WORD = re.compile(r"(?<!\w)[a-z]{3,}s(?!\w)")  # a Latin word of four letters or more ending in s
 _CLITIC_ARTICLE = re.compile(r"^(?:[وف]?[بكل]|[وف])ال(?=\w{2})|^[وف]?لل(?=\w{2})")
 
 
 def _stem(token: str) -> str:
     """The article form of a token with clitics ("والعراق" → "العراق"), else the token."""
     return _CLITIC_ARTICLE.sub("ال", token, count=1)
+
+
+def _singular(token: str) -> str:
+    """Harman's "S" stemmer (1991), for Latin words of four letters or more: -ies → -y (not -eies, -aies),
+    -es → -e (not -aes, -ees, -oes), -s → "" (not -us, -ss); anything else as it is."""
+    if len(token) < 4 or not token.isascii() or not token.endswith("s") or token in _SAME_IN_PLURAL:
+        return token
+    if token.endswith("ies") and not token.endswith(("eies", "aies")):
+        return token[:-3] + "y"
+    if token.endswith("es") and not token.endswith(("aes", "ees", "oes")):
+        return token[:-1]
+    if token.endswith(("us", "ss")):
+        return token
+    return token[:-1]
+
+
+def search_title(title: str | None, tags: list[str], authors: list[str]) -> str:
+    """The title column of the index: the title's words, then the tags' and the authors'."""
+    return index_text("\n".join(filter(None, [title, *tags, *authors])))
 
 
 def index_text(text: str | None) -> str:
@@ -45,13 +70,18 @@ def index_text_of_key(key: str) -> str:
     """index_text for text already in match-key form: its words one space apart, each with a clitic form
     followed by its stem; made by substitution, not through a list of every word (a page of megabytes
     would hold millions of word objects at once)."""
-    return _CLITIC_WORD.sub(_with_stem, _NON_WORD.sub(" ", key).strip())
+    words = _NON_WORD.sub(" ", key).strip()
+    return _PLURAL_WORD.sub(_with_singular, _CLITIC_WORD.sub(_with_stem, words))
 
 
 def _with_stem(match: re.Match[str]) -> str:
     token = match.group(0)
     stem = _stem(token)
     return token if stem == token else f"{token} {stem}"
+
+
+def _with_singular(match: re.Match[str]) -> str:
+    return _singular(match.group(0))
 
 
 def query_terms(query: str) -> list[str]:
@@ -101,36 +131,47 @@ def parse_query(query: str) -> ParsedQuery:
             join_next = bool(groups)
             continue
         negative = token.startswith("-") and len(token) > 1
-        terms = _terms(token[1:] if negative else token)
+        words = _terms(token[1:] if negative else token)
         if negative:
-            excluded.extend(terms)
-        elif terms and join_next:
-            groups[-1].extend(terms)
-        elif terms:
-            groups.extend([term] for term in terms)
+            excluded.extend(term for forms in words for term in forms)
+        elif words and join_next:
+            groups[-1].extend(term for forms in words for term in forms)
+        elif words:
+            groups.extend(list(forms) for forms in words)
         join_next = False
     return ParsedQuery(tuple(tuple(dict.fromkeys(group)) for group in groups), tuple(dict.fromkeys(excluded)))
 
 
-def _terms(token: str) -> list[Term]:
-    """A token's index terms; a quoted phrase is one term; a trailing * makes its last word a prefix (not
-    stemmed: a prefix of the form the index holds). A clitic form's stem is what the index holds last
-    for the word, so a phrase's stems stand next to each other as its words do."""
+def _terms(token: str) -> list[tuple[Term, ...]]:
+    """A token's words, each as the index terms any of which it matches (a plural: its singular, as the
+    index holds it, or as written, as rows indexed before the fold hold it); a quoted phrase is one term; a trailing * makes its
+    last word a prefix (not stemmed: a prefix of the form the index holds). A clitic form's stem is what
+    the index holds last for the word, so a phrase's stems stand next to each other as its words do."""
     if token.startswith('"'):
         words = [_stem(word) for word in _WORD.findall(match_key(token.strip('"')))]
-        return [Term(words[0], then=tuple(words[1:]))] if words else []
+        if not words:
+            return []
+        folded = [_singular(word) for word in words]
+        phrases = dict.fromkeys([Term(folded[0], then=tuple(folded[1:])), Term(words[0], then=tuple(words[1:]))])
+        return [tuple(phrases)]
     prefix = token.endswith("*")
     words = _WORD.findall(match_key(token.rstrip("*")))
     if not words:
         return []
-    last = Term(words[-1], prefix=True) if prefix else Term(_stem(words[-1]))
-    return [*(Term(_stem(word)) for word in words[:-1]), last]
+    last = [(Term(words[-1], prefix=True),)] if prefix else [_forms(words[-1])]
+    return [*(_forms(word) for word in words[:-1]), *last]
+
+
+def _forms(word: str) -> tuple[Term, ...]:
+    stem = _stem(word)
+    singular = _singular(stem)
+    return (Term(stem),) if singular == stem else (Term(singular), Term(stem))
 
 
 def match_expression(query: ParsedQuery, column: str | None = None) -> str:
     """An FTS5 MATCH expression (every term quoted: no query text is FTS syntax); ``column``: the groups
     in that column only (exclusions anywhere)."""
-    required = " ".join(_fts_group(group) for group in query.groups)
+    required = " AND ".join(_fts_group(group) for group in query.groups)  # FTS5 has no implicit AND after ")"
     if column:
         required = f"{column} : ({required})"
     return required + "".join(f" NOT {_fts_term(term)}" for term in query.excluded)
@@ -198,4 +239,4 @@ def _mark(word: str) -> str:
 def _word_key(key: str) -> str:
     """A word's index term: punctuation dropped, clitics resolved (only words that can carry them)."""
     token = "".join(_WORD.findall(key))
-    return _stem(token) if token[:1] in _CLITIC_LETTERS else token
+    return _stem(token) if token[:1] in _CLITIC_LETTERS else _singular(token)

@@ -310,6 +310,30 @@ def test_or_exclusion_and_prefix_mean_the_same_on_every_backend(database: str) -
         assert await found('"rose prices"') == set()
         assert await found('basra -"sport news"') == {1}
         assert await found('"in basra" OR "in baghdad"') == {1, 2}
+        assert await found("oil OR gas fell") == {2}  # an OR group, then a word: both must hold
+
+    with_store(database, test)
+
+
+def test_plurals_tags_and_authors_are_found_the_same_on_every_backend(database: str) -> None:
+    bodies = {1: "Two companies raised oil prices.", 2: "The company said the price held.", 3: "Sport news."}
+
+    async def test(store: Store) -> None:
+        for number, text in bodies.items():
+            tagged = replace(record(number, body=f"{text} {STORY}", title=f"Story {number}"), search_form=None,
+                             tags=["Basra ports"] if number == 3 else [], authors=["Zainab Hassan"] if number == 3 else [])  # fmt: skip
+            await store.save_article(tagged, T0)
+
+        async def found(query: str) -> set[int]:
+            hits = await store.search(SearchQuery(parse_query(query)))
+            return {int(hit.canonical_url.rsplit("/", 1)[1]) for hit in hits}
+
+        assert await found("company") == await found("companies") == {1, 2}  # either form finds both
+        assert await found("prices") == {1, 2}
+        assert await found('"oil prices"') == await found('"oil price"') == {1}  # a phrase keeps its places
+        assert await found("news") == {3} and await found("new") == set()  # "news" is not a plural
+        assert await found("basra port") == {3}  # a tag
+        assert await found('"zainab hassan"') == {3}  # an author
 
     with_store(database, test)
 

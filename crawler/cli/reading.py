@@ -56,7 +56,7 @@ def search(
     """Full-text search of stored titles and bodies, best match first; when over 20,000 articles match,
     the newest first, title matches ahead. Every word must match; `"oil prices"` a phrase; `oil OR gas`
     either; `-sport` none with that word; `bas*` words that start so (quote the query: `crawler search "basra -sport"`). Spelling variants, harakat
-    and Persian letters do not matter."""
+    and Persian letters do not matter; plurals find singulars; tags and authors count as title."""
     from crawler.search import parse_query, snippet
     from crawler.store.values import SearchQuery
 

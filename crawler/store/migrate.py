@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from typing import Any, Protocol
 
 from crawler.config import database_location, redacted_database
 from crawler.errors import StoreError
-from crawler.search import index_text
+from crawler.search import index_text, search_title
 from crawler.store import open_store
 from crawler.store.sqlite.connection import read_only_connection, writable_connection
 
@@ -85,7 +86,7 @@ def migrate_database(source: Path | str, target: Path | str) -> MigrationReport:
             wanted = set(writer.columns(table))
             columns = [column for column in reader.columns(table) if column in wanted]
             writer.write(table, columns, reader.rows(table, columns))
-        writer.index(reader.rows("articles", ("id", "title", "body")))
+        writer.index(_search_rows(reader.rows("articles", ("id", "title", "body", "tags", "authors"))))
         counts = [TableCount(table, reader.count(table), writer.count(table)) for table in COPIED_TABLES]
         counts.append(TableCount(f"search index ({writer.search_table})", reader.count("articles"),
                                  writer.count(writer.search_table)))  # fmt: skip
@@ -128,6 +129,12 @@ def _opened(location: Path | str, *, reading: bool) -> Iterator[_Side]:
         raise StoreError(f"{redacted_database(location)}: {type(exc).__name__}: {exc}") from exc
 
 
+def _search_rows(articles: Iterable[Sequence[Any]]) -> Iterator[tuple[int, str, str]]:
+    """(id, title, body, tags, authors) rows as the search index holds them: (id, title column, body)."""
+    for article_id, title, body, tags, authors in articles:
+        yield article_id, search_title(title, json.loads(tags or "[]"), json.loads(authors or "[]")), index_text(body)
+
+
 class _SqliteSide:
     search_table = "articles_fts"
 
@@ -150,10 +157,7 @@ class _SqliteSide:
         self._conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
     def index(self, articles: Iterable[Sequence[Any]]) -> None:
-        self._conn.executemany(
-            "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
-            ((article_id, index_text(title), index_text(body)) for article_id, title, body in articles),
-        )
+        self._conn.executemany("INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)", articles)
 
     def finish(self) -> None:
         self._conn.commit()
@@ -193,7 +197,7 @@ class _PostgresSide:
         rows = iter(articles)
         with self._conn.cursor() as cursor:
             while batch := list(islice(rows, _BATCH)):
-                cursor.executemany(SEARCH_ROW, [(article_id, index_text(title), index_text(body)[:INDEXED_CHARACTERS])
+                cursor.executemany(SEARCH_ROW, [(article_id, title, body[:INDEXED_CHARACTERS])
                                                 for article_id, title, body in batch])  # fmt: skip
 
     def finish(self) -> None:

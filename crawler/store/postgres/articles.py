@@ -26,7 +26,7 @@ from crawler.extract.templates import TemplateBlock, learn_template
 from crawler.models import ArticleRecord, Validators
 from crawler.neardup import band_keys
 from crawler.normalize import identity_claim_holds
-from crawler.search import index_text
+from crawler.search import index_text, search_title
 from crawler.store.postgres.base import PostgresBase, encode
 from crawler.store.values import FetchRecord, KnownArticle, SaveResult, StoredArticle
 
@@ -160,7 +160,8 @@ class ArticlesMixin(PostgresBase):
         return SaveResult("new", article_id, tuple([await self._insert_event(conn, event) for event in events]))
 
     async def _index(self, conn: AsyncConnection, article_id: int, record: ArticleRecord) -> None:
-        title, body = record.search_form or (index_text(record.title), index_text(record.body))
+        title, body = record.search_form or (search_title(record.title, record.tags, record.authors),
+                                             index_text(record.body))  # fmt: skip
         await conn.execute(SEARCH_ROW, [article_id, title, body[:INDEXED_CHARACTERS]])
 
     async def _link_duplicate(

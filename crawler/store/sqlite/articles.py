@@ -22,7 +22,7 @@ from crawler.extract.templates import TemplateBlock, learn_template
 from crawler.models import ArticleRecord, Validators
 from crawler.neardup import band_keys
 from crawler.normalize import identity_claim_holds
-from crawler.search import index_text
+from crawler.search import index_text, search_title
 from crawler.store.sqlite.base import SqliteBase, encode
 from crawler.store.values import FetchRecord, KnownArticle, SaveResult, StoredArticle
 
@@ -259,4 +259,4 @@ class ArticlesMixin(SqliteBase):
 
 
 def _search_form(record: ArticleRecord) -> tuple[str, str]:
-    return record.search_form or (index_text(record.title), index_text(record.body))
+    return record.search_form or (search_title(record.title, record.tags, record.authors), index_text(record.body))

@@ -3,7 +3,9 @@ A migration once released is never edited: a change is a new one."""
 
 from __future__ import annotations
 
-from crawler.search import FTS_TOKENIZER, index_text
+import json
+
+from crawler.search import FTS_TOKENIZER, index_text, search_title
 from crawler.store.sqlite.connection import Database, Migrations
 
 __all__ = ["migrations"]
@@ -171,3 +173,17 @@ def m013_band_index(db: Database) -> None:
 def m014_stream_cursors(db: Database) -> None:
     """How far a named reader of the events stream has read (the cluster's sinks; PostgreSQL has the same)."""
     db.table("stream_cursors").create({"name": str, "event_id": int}, pk="name", not_null={"event_id"})
+
+
+@migrations()
+def m015_search_plurals_tags_authors(db: Database) -> None:
+    """The search index again: Latin plurals carry their singular, and tags and authors are searchable
+    with the title (crawler/search.py). Read and written in batches: bodies never all in memory at once."""
+    db.execute("DELETE FROM articles_fts")
+    cursor = db.conn.execute("SELECT id, title, body, tags, authors FROM articles")
+    while batch := cursor.fetchmany(500):
+        db.conn.executemany(
+            "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
+            [(article_id, search_title(title, json.loads(tags or "[]"), json.loads(authors or "[]")), index_text(body))
+             for article_id, title, body, tags, authors in batch],
+        )  # fmt: skip

@@ -4,6 +4,7 @@ looked at by headless Chromium."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -87,8 +88,8 @@ def get_json(url: str) -> object:
 def test_pages_facets_and_canned_queries_answer(ui: tuple[str, Path]) -> None:
     base, _ = ui
     status, page = get(f"{base}/crawler/articles")
-    assert status == 200 and "One row per article" in page and "crawler.css" in page
-    assert '<a href="search">Search articles</a>' in page
+    assert status == 200 and "Every field of every article" in page and "crawler.css" in page
+    assert '<a href="search">search articles</a>' in page and '<a href="reading">articles to read</a>' in page
     facets = get_json(f"{base}/crawler/articles.json?_facet_size=5")
     assert {"source_id", "language", "section"} <= set(facets["facet_results"])  # type: ignore[index]
     events = get_json(f"{base}/crawler/events.json")
@@ -139,6 +140,28 @@ def test_metadata_describes_every_table_and_column(ui: tuple[str, Path]) -> None
             )
 
 
+def test_reading_links_titles_to_an_article_page_with_its_changes_marked(ui: tuple[str, Path]) -> None:
+    base, database = ui
+    with sqlite3.connect(database) as conn:
+        (edited, title) = conn.execute("SELECT id, title FROM articles WHERE versions = 2").fetchone()
+        (word,) = conn.execute("SELECT tags FROM articles WHERE tags != '[]' LIMIT 1").fetchone()
+        (hostile,) = conn.execute("SELECT id FROM articles WHERE title = 'hostile'").fetchone()
+    status, reading = get(f"{base}/crawler/reading")
+    assert status == 200 and f'<a href="/-/crawler/article/{edited}" dir="auto">{title}</a>' in reading
+    assert f'<span class="chip" dir="auto">{json.loads(word)[0]}</span>' in reading  # tags as chips
+    assert re.search(r"<td[^>]*>\s*\d{4}-\d\d-\d\d \d\d:\d\d\s*</td>", reading)  # local time, to the minute
+    status, page = get(f"{base}/-/crawler/article/{edited}")
+    assert status == 200 and "2 version(s)" in page and "version 2" in page and title in page
+    assert "<ins>" in page or "<del>" in page  # the edit, word by word
+    assert '<p dir="auto">' in page  # each paragraph by its own direction
+    status, page = get(f"{base}/-/crawler/article/{hostile}")
+    assert status == 200 and "&lt;script&gt;document.title" in page and "<script>document" not in page
+    assert get(f"{base}/-/crawler/article/999999")[0] == 404
+    query = urllib.parse.quote("وبالخارجيه")
+    status, found = get(f"{base}/crawler/search?q={query}")
+    assert status == 200 and "<mark>" in found and 'href="/-/crawler/article/' in found  # where the words matched
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_a_browser_shows_arabic_right_to_left(ui: tuple[str, Path], tmp_path: Path) -> None:
     """Headless Chromium screenshots of the articles table, of the Arabic titles alone and of one Arabic
@@ -150,16 +173,26 @@ def test_a_browser_shows_arabic_right_to_left(ui: tuple[str, Path], tmp_path: Pa
     titles = urllib.parse.quote("select title from articles where language = 'ar' and title != 'hostile'")
     table = screenshot(f"{base}/crawler?sql={titles}&_hide_sql=1", tmp_path / "articles.png", tmp_path)
     article = screenshot(f"{base}/crawler/articles/{article_id}", tmp_path / "article.png", tmp_path)
+    reading = screenshot(f"{base}/-/crawler/article/{article_id}", tmp_path / "reading.png", tmp_path)
     # the articles table as a user first meets it (descriptions, facets, then the rows): it renders
     page = screenshot(f"{base}/crawler/articles?_col=title&_col=section", tmp_path / "table.png", tmp_path)
     assert len(text_lines(page, x_from=0.0)) >= 20
-    for name, lines in (("articles table", text_lines(table, x_from=0.0)), ("article page", text_lines(article, 0.2))):
+    for name, lines in (("articles table", text_lines(table, x_from=0.0)), ("article page", text_lines(article, 0.2)),
+                        ("reading page", text_lines(reading, 0.0))):  # fmt: skip
         right_edge, left_edge = max(right for _, right in lines), min(left for left, _ in lines)
         # short lines that end at the right edge and start inside the column: right to left. Rendered left
         # to right, every short line would start at the left edge instead.
         rtl = [(left, right) for left, right in lines if right >= right_edge - 4 and left > left_edge + 20]
         assert len(rtl) >= 4, f"{name}: {lines}"
     assert len(text_lines(table, x_from=0.0)) >= 8  # every title is a line of text
+    with sqlite3.connect(database) as conn:
+        (edited,) = conn.execute("SELECT id FROM articles WHERE versions = 2").fetchone()
+    changes = screenshot(f"{base}/-/crawler/article/{edited}", tmp_path / "changes.png", tmp_path)
+    from PIL import Image
+
+    colours = Image.open(changes).convert("RGB").getcolors(maxcolors=1_000_000) or []
+    marked = {rgb: n for n, rgb in colours if rgb in ((223, 245, 225), (253, 226, 226))}  # <ins> and <del>
+    assert sum(marked.values()) > 500, marked  # the edit is shown highlighted, not only in the markup
 
 
 def screenshot(url: str, path: Path, tmp_path: Path) -> Path:

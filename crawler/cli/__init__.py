@@ -211,7 +211,7 @@ def ui(config_path: Path | None, port: int) -> None:
         file = config.crawler.sqlite_file
         if file is None:  # Datasette reads SQLite only: a PostgreSQL database is shown as a snapshot
             file = _snapshot(config.crawler.database, Path(tmp) / "snapshot.db")
-        command = datasette_command(file, port, Path(tmp))
+        command = datasette_command(file, port, Path(tmp), config.crawler.display_timezone)
         click.echo(f"crawler: {file} on http://127.0.0.1:{port}/ (Ctrl-C stops)", err=True)
         server = subprocess.Popen(command, preexec_fn=_die_with_parent)  # noqa: PLW1509 - Linux prctl only
         sys.exit(_serve_until_stopped(server))

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from crawler.config import Config, SourceConfig, load_config, parse_duration, resolve_config_path
+from crawler.display import shown
 from crawler.errors import ConfigError, StoreError
 
 if TYPE_CHECKING:  # the store's import is the commands' that use it, not every command's
@@ -130,20 +131,6 @@ def display_zone(tz: str | None, config: Config | None) -> ZoneInfo:
     except (ZoneInfoNotFoundError, ValueError):
         raise click.BadParameter(f"unknown time zone {name!r} (use an IANA name such as Asia/Baghdad)",
                                  param_hint="--tz") from None  # fmt: skip
-
-
-def shown(value: str | None, zone: ZoneInfo, *, seconds: bool = False, missing: str = "") -> str:
-    """A stored ISO time as the user reads it: in their zone, "2026-12-06 19:04" (a date alone, or a time
-    written without an offset, stays as written: there is no instant to convert)."""
-    if not value:
-        return missing
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    if moment.tzinfo is None:
-        return value[:19].replace("T", " ") if "T" in value else value
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 @dataclass(frozen=True, slots=True)

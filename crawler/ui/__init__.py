@@ -56,8 +56,9 @@ _TABLES: dict[str, dict[str, Any]] = {
         # No fts_table: Datasette's own search box would send the words as typed, but the index holds them in
         # match-key form (ة→ه, أ→ا, …), so it would miss most Arabic spellings. The search query applies the
         # crawler's rules instead.
-        "description_html": 'One row per article, its latest version. <a href="search">Search articles</a> '
-        "finds words in any spelling (hamza, taa marbuta, alef maqsura, harakat, clitics).",
+        "description_html": 'Every field of every article, its latest version. To read: <a href="reading">'
+        'articles to read</a> (titles open the article and its versions); <a href="search">search articles</a> '
+        "finds words in any spelling (hamza, taa marbuta, alef maqsura, harakat, clitics, plurals).",
         "columns": _ARTICLE_COLUMNS,
         "facets": ["source_id", "language", "section", {"date": "first_seen"}],
         "sort_desc": "id",
@@ -187,11 +188,21 @@ _TABLES: dict[str, dict[str, Any]] = {
 }
 
 _QUERIES: dict[str, dict[str, str]] = {
+    "reading": {
+        "title": "Articles to read",
+        "description": "The newest 500 articles: each title opens the article with its versions and what changed "
+        "between them. Times in the display time zone.",
+        "sql": "select id, title, source_id as source, crawler_local(coalesce(published, first_seen)) as published, "
+        "section, tags from articles where removed_at is null "
+        "order by coalesce(published, first_seen) desc, id desc limit 500",
+    },
     "search": {
         "title": "Search articles",
         "description": "Every word must match, in any spelling (hamza, alef maqsura, taa marbuta, harakat, "
-        "Persian letters, clitics such as و/ب/ل/ال do not matter). Best matches first.",
-        "sql": "select a.id, a.source_id, a.title, a.published, a.canonical_url, substr(a.body, 1, 300) as body "
+        'Persian letters, clitics such as و/ب/ل/ال, plurals do not matter); "a phrase", a OR b, -word, word*. '
+        "Tags and authors count as title. Best matches first; each title opens the article.",
+        "sql": "select a.id, a.title, a.source_id as source, crawler_local(a.published) as published, "
+        "crawler_snippet(a.body, :q) as matched, a.tags "
         "from articles_fts f join articles a on a.id = f.rowid where articles_fts match crawler_match(:q) "
         "order by bm25(articles_fts, 3.0, 1.0) limit 100",
     },
@@ -232,12 +243,14 @@ _QUERIES: dict[str, dict[str, str]] = {
 }
 
 
-def metadata(database_name: str) -> dict[str, Any]:
-    """Datasette metadata for the database; its name is the file's stem (/crawler/articles)."""
+def metadata(database_name: str, timezone: str = "UTC") -> dict[str, Any]:
+    """Datasette metadata for the database; its name is the file's stem (/crawler/articles). ``timezone``:
+    the zone the reading pages show times in (plugins/crawler_reading.py)."""
     return {
         "title": "crawler",
         "description": "What the news monitor collected. Read-only.",
         "extra_css_urls": ["/crawler-static/crawler.css"],
+        "plugins": {"crawler_reading": {"timezone": timezone}},
         "databases": {database_name: {"tables": _TABLES, "queries": _QUERIES}},
     }
 
@@ -249,9 +262,10 @@ def stylesheet() -> str:
     return (HERE / "static" / "crawler.css").read_text(encoding="utf-8") + "\n" + labels + "\n"
 
 
-def datasette_command(database: Path, port: int, workdir: Path) -> list[str]:
+def datasette_command(database: Path, port: int, workdir: Path, timezone: str = "UTC") -> list[str]:
     """The Datasette command line for the database; its metadata and stylesheet are written to workdir."""
-    (workdir / "metadata.json").write_text(json.dumps(metadata(database.stem), ensure_ascii=False), encoding="utf-8")
+    text = json.dumps(metadata(database.stem, timezone), ensure_ascii=False)
+    (workdir / "metadata.json").write_text(text, encoding="utf-8")
     (workdir / "static").mkdir(exist_ok=True)
     (workdir / "static" / "crawler.css").write_text(stylesheet(), encoding="utf-8")
     # A reader who may not create the WAL's shared-memory file beside a database nobody is writing (the

@@ -224,3 +224,29 @@ def test_a_database_from_before_the_signature_table_and_keyed_bands_keeps_findin
 def test_every_article_field_has_a_column_or_a_table_of_its_own() -> None:
     elsewhere = {"signature", "search_form"}  # near_dup_signatures, articles_fts
     assert {field.name for field in fields(ArticleRecord)} - elsewhere == set(STORED_FIELDS)
+
+
+def test_a_database_indexed_before_plural_folding_and_tags_is_reindexed_when_it_opens(tmp_path: Path) -> None:
+    """A database from before m015 (titles alone in the index, plurals as written) finds by tag, author and
+    singular once a writer has opened it."""
+    from crawler.search import index_text, parse_query
+    from crawler.store.values import SearchQuery
+
+    path = tmp_path / "crawler.db"
+    old = SyncSqlite(path)
+    _add_source(old)
+    article = replace(_record(1), title="Oil prices", tags=["Basra"], authors=["Zainab Hassan"], search_form=None)
+    old.save_article(article, "2024-01-01T00:00:00Z")
+    with old.db.atomic():  # as m004 left the index: words as written, no tags or authors
+        old.db.execute("DELETE FROM articles_fts")
+        old.db.execute("INSERT INTO articles_fts (rowid, title, body) VALUES (1, ?, ?)",
+                       ["oil prices", index_text(article.body).replace("price", "prices")])  # fmt: skip
+        old.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm015_search_plurals_tags_authors'")
+    old.close()
+
+    store = SyncSqlite(path)
+    try:
+        for query in ("basra", "hassan", "price", "oil prices"):
+            assert [hit.id for hit in store.search(SearchQuery(parse_query(query)))] == [1], query
+    finally:
+        store.close()

@@ -29,13 +29,14 @@ from crawler.errors import DiscoveryError
 from crawler.models import DiscoveryKind, Link, Page
 from crawler.urls import BadUrl, UrlPolicy, canonicalize, resolve_link
 
-__all__ = ["DEFAULT_MAX_LINKS", "Discovered", "discover_links", "link_verdicts"]
+__all__ = ["DEFAULT_MAX_LINKS", "Discovered", "discover_links", "document_kind", "link_verdicts"]
 logger = logging.getLogger(__name__)
 
 _MAX_SITEMAP_BYTES = 50_000_000  # the sitemap protocol's own limit for an uncompressed file
 DEFAULT_MAX_LINKS = 50_000  # the sitemap protocol's own limit of URLs in one file
 _ANCHOR_START = re.compile(r"<a[\s>]", re.IGNORECASE)
 _FEED_ROOT = re.compile(rb"^(?:<\?xml[^>]*>|<!--.*?-->|<![^>]*>|\s)*<(?:rss|feed|rdf:RDF)[\s>]", re.DOTALL)
+_SITEMAP_ROOT = re.compile(rb"<(?:\w+:)?(?:urlset|sitemapindex)[\s>]")
 _SITEMAP_LINE = re.compile(r"^sitemap\s*:\s*(\S+)", re.IGNORECASE)
 
 
@@ -79,6 +80,16 @@ def link_verdicts(
     raw, children, _, _ = _raw_links(page, kind, max_links)
     verdicts = [(url, verdict) for url, _, verdict in _judged(raw, page.final_url, policy)]
     return verdicts, _fetchable(children, page.final_url)[0]
+
+
+def document_kind(body: bytes) -> DiscoveryKind:
+    """What a fetched page is by its first bytes: a feed, an XML sitemap, or else a page of links."""
+    start = body[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if _FEED_ROOT.search(start):
+        return "feed"
+    if start.startswith(b"<?xml") and _SITEMAP_ROOT.search(start):
+        return "sitemap"
+    return "listing"
 
 
 def _raw_links(

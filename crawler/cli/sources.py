@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from crawler.cli.common import config_option, display_zone, fail, load, shown, store_session, tz_option
-from crawler.config import CrawlerSettings, resolve_config_path
+from crawler.config import CrawlerSettings, SourceConfig, resolve_config_path
 from crawler.errors import ConfigError, CrawlerError
 
 if TYPE_CHECKING:
@@ -122,9 +122,9 @@ def add_source(config_path: Path | None, url: str, samples: int, yes: bool) -> N
 
     if not url.startswith(("http://", "https://")):
         raise click.BadParameter(f"{url!r} is not an http(s) URL", param_hint="URL")
-    path, settings, taken = _config_for_adding(config_path)
+    path, settings, sources_now = _config_for_adding(config_path)
     try:
-        probe = asyncio.run(probe_site(url, settings, taken, samples))
+        probe = asyncio.run(probe_site(url, settings, [source.id for source in sources_now], samples))
     except CrawlerError as exc:
         fail(str(exc))
     _show_probe(probe, ZoneInfo(settings.display_timezone))
@@ -147,8 +147,9 @@ def import_sources(config_path: Path | None, opml_file: Path, yes: bool) -> None
     from crawler.onboard.draft import source_block
     from crawler.onboard.opml import drafts_from_opml, read_opml
 
-    path, _, taken = _config_for_adding(config_path)
-    known = [feed for source in (load(path)[1].sources if path.exists() else []) for feed in source.feeds]
+    path, _, sources_now = _config_for_adding(config_path)
+    taken = [source.id for source in sources_now]
+    known = [feed for source in sources_now for feed in source.feeds]
     try:
         feeds = read_opml(opml_file.read_bytes(), str(opml_file))
     except ConfigError as exc:
@@ -179,14 +180,14 @@ def export_sources(config_path: Path | None, as_opml: bool) -> None:
     click.echo(write_opml(config.sources), nl=False)
 
 
-def _config_for_adding(config_path: Path | None) -> tuple[Path, CrawlerSettings, list[str]]:
-    """The config file to append to, its [crawler] settings and its source ids (a file not there yet is
+def _config_for_adding(config_path: Path | None) -> tuple[Path, CrawlerSettings, list[SourceConfig]]:
+    """The config file to append to, its [crawler] settings and its sources (a file not there yet is
     created with the first source, and the default settings apply)."""
     path = resolve_config_path(config_path)
     if not path.exists():
         return path, CrawlerSettings(), []
     _, config = load(path)
-    return path, config.crawler, [source.id for source in config.sources]
+    return path, config.crawler, list(config.sources)
 
 
 def _append(path: Path, blocks: list[str]) -> None:

@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlsplit
 
 from crawler.config import CrawlerSettings
 from crawler.decode import decode_html
-from crawler.discover import link_verdicts
+from crawler.discover import document_kind, link_verdicts
 from crawler.errors import CrawlerError
 from crawler.extract import extract_article
 from crawler.fetch import Fetcher
@@ -41,8 +41,6 @@ __all__ = ["Probe", "SampleArticle", "probe_site"]
 _FEED_PATHS = ("/feed/", "/rss", "/rss.xml", "/feed.xml", "/atom.xml", "/index.xml")
 _SITEMAP_PATHS = ("/sitemap.xml", "/sitemap_index.xml", "/news-sitemap.xml", "/sitemap-news.xml")
 _MAX_FEEDS = 6  # advertised feeds tried (sites advertise one per section; the first is the main one)
-_FEED_START = re.compile(rb"^(?:<\?xml[^>]*>|<!--.*?-->|<![^>]*>|\s)*<(?:rss|feed|rdf:RDF)[\s>]", re.DOTALL)
-_SITEMAP_START = re.compile(rb"<(?:\w+:)?(?:urlset|sitemapindex)[\s>]")
 _NO_HOST = UrlPolicy(())
 
 
@@ -71,6 +69,10 @@ class _Found:
     sitemaps: dict[str, list[str]]  # working sitemap → its article links (a child's, for an index)
     looked_at: list[tuple[str, str]]
 
+    def links_of(self, pages: tuple[str, ...]) -> list[str]:
+        """The article links of these working feeds and sitemaps, in order."""
+        return [link for page in pages for link in self.feeds.get(page) or self.sitemaps.get(page) or []]
+
 
 async def probe_site(url: str, settings: CrawlerSettings, taken_ids: list[str], samples: int = 3) -> Probe:
     """Look at the site at ``url`` and propose a source for it (CrawlerError when the page cannot be had)."""
@@ -81,7 +83,7 @@ async def probe_site(url: str, settings: CrawlerSettings, taken_ids: list[str], 
         start = await fetcher.fetch(url, site_policy)
         origin = f"{urlsplit(start.final_url).scheme}://{urlsplit(start.final_url).netloc}"
         html = ""
-        kind = _document_kind(start.body)
+        kind = document_kind(start.body)
         if kind == "listing":
             html = decode_html(start.body, start.content_type)[0]
             found.looked_at.append((start.final_url, "an HTML page"))
@@ -96,22 +98,14 @@ async def probe_site(url: str, settings: CrawlerSettings, taken_ids: list[str], 
                            found.feeds if kind == "feed" else found.sitemaps, found, stop_at_first=True)  # fmt: skip
         if kind != "sitemap":
             await _find_sitemaps(fetcher, origin, site_policy, found)
-        draft = _draft(url, start, html, found, taken_ids)
+        links = page_links(html, start.final_url) if html else []
+        draft = _draft(url, start, html, links, found, taken_ids)
         article_policy = UrlPolicy(draft.allowed_domains)
-        sample_urls = _sample_urls(draft, found, html, start.final_url)[:samples]
+        sample_urls = _sample_urls(draft, found, links)[:samples]
         sampled = tuple([await _sample(fetcher, link, article_policy, draft.language) for link in sample_urls])
     finally:
         await fetcher.aclose()
     return Probe(draft, tuple(found.looked_at), sampled)
-
-
-def _document_kind(body: bytes) -> DiscoveryKind:
-    start = body[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if _FEED_START.search(start):
-        return "feed"
-    if start.startswith(b"<?xml") and _SITEMAP_START.search(start):
-        return "sitemap"
-    return "listing"
 
 
 async def _try_all(
@@ -149,8 +143,10 @@ async def _find_sitemaps(fetcher: Fetcher, origin: str, policy: UrlPolicy, found
     named: list[str] = []
     try:
         robots = await fetcher.fetch(urljoin(origin, "/robots.txt"), policy)
-        named = [line.split(":", 1)[1].strip() for line in robots.body.decode("utf-8", "replace").splitlines()
-                 if line.lower().startswith("sitemap:")]  # fmt: skip
+        try:  # read as a run reads a robots.txt given as a sitemap: its Sitemap: lines are the children
+            named = link_verdicts(robots, "sitemap", _NO_HOST)[1]
+        except CrawlerError:  # no Sitemap: line (nor a URL line)
+            named = []
         found.looked_at.append((robots.final_url, f"robots.txt naming {len(named)} sitemap(s)"))
     except CrawlerError as exc:
         found.looked_at.append((urljoin(origin, "/robots.txt"), f"no robots.txt: {exc}"))
@@ -159,7 +155,7 @@ async def _find_sitemaps(fetcher: Fetcher, origin: str, policy: UrlPolicy, found
     await _try_all(fetcher, candidates[:4], "sitemap", policy, found.sitemaps, found, stop_at_first=False)
 
 
-def _draft(url: str, start: Page, html: str, found: _Found, taken_ids: list[str]) -> SourceDraft:
+def _draft(url: str, start: Page, html: str, links: list[str], found: _Found, taken_ids: list[str]) -> SourceDraft:
     """The proposal: the first working feed (others suggested), news sitemaps, or the first sitemap when
     there is no feed; the page itself as a listing page when neither exists (sections suggested)."""
     home = base_host(url)
@@ -167,10 +163,8 @@ def _draft(url: str, start: Page, html: str, found: _Found, taken_ids: list[str]
     news = [s for s in found.sitemaps if "news" in s.lower()]
     sitemaps = news or ([] if feeds else list(found.sitemaps)[:1])
     listing = [start.final_url] if html and not feeds and not sitemaps else []
-    articles = [link for source in (*feeds, *sitemaps) for link in (found.feeds | found.sitemaps)[source]]
-    own = [
-        link for link in (page_links(html, start.final_url) if html else []) if host_allowed(base_host(link), (home,))
-    ]
+    articles = found.links_of((*feeds, *sitemaps))
+    own = [link for link in links if host_allowed(base_host(link), (home,))]
     articles = articles or [link for link in own if looks_like_article(link)]
     taken = set(articles)
     others = [link for link in own if link not in taken]
@@ -205,12 +199,12 @@ def _pattern_notes(pattern: PatternChoice | None, in_use: bool) -> list[str]:
             f"{pattern.false_matches} of the page's {pattern.others} other links do{use}."]  # fmt: skip
 
 
-def _sample_urls(draft: SourceDraft, found: _Found, html: str, page_url: str) -> list[str]:
+def _sample_urls(draft: SourceDraft, found: _Found, page_links: list[str]) -> list[str]:
     """The newest articles the proposed source would take, in its pages' order."""
-    urls = [link for source in (*draft.feeds, *draft.sitemaps) for link in (found.feeds | found.sitemaps)[source]]
+    urls = found.links_of((*draft.feeds, *draft.sitemaps))
     if draft.listing_pages:
         pattern = re.compile(draft.article_url_pattern) if draft.article_url_pattern else None
-        urls = [link for link in page_links(html, page_url) if pattern and pattern.search(link)]
+        urls = [link for link in page_links if pattern and pattern.search(link)]
     policy = UrlPolicy(draft.allowed_domains)
     return [link for link in dict.fromkeys(urls) if policy.refusal(link) is None]
 

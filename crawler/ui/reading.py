@@ -18,6 +18,7 @@ __all__ = ["PageArticle", "PageVersion", "article_page", "changed_paragraphs", "
 _PARAGRAPH = "\n\n"
 _TOKEN = re.compile(r"\n\s*\n|\S+")  # a paragraph break, or a word with its punctuation
 _SKIPPED = '<p class="same">…</p>'
+_PARAGRAPHS = re.compile(r"\n\s*\n")
 _MARK = re.compile(r"\[([^\[\]]+)\]")
 
 
@@ -141,7 +142,7 @@ def article_page(article: PageArticle, zone: ZoneInfo, database: str) -> str:
     ]
     rows = "".join(f'<dt>{name}</dt><dd dir="auto">{value}</dd>' for name, value in facts if value)
     latest = article.versions[-1] if article.versions else None
-    body = word_diff(latest.body, latest.body) if latest else ""
+    body = "\n".join(_paragraph(escape(text, quote=False)) for text in _PARAGRAPHS.split(latest.body)) if latest else ""
     history = "".join(_version(previous, version, zone) for previous, version in
                       zip([None, *article.versions], article.versions))  # fmt: skip
     return (

@@ -1,4 +1,5 @@
-"""Command line: run | crawl | extract | search | history | sources | templates | check-config | events | demo.
+"""Command line: run | worker | crawl | extract | search | history | sources (test, add, import, export) |
+templates | check-config | events | ui | migrate-db | demo.
 
 The only place that configures logging. Heavy imports (httpx, apscheduler, sqlite_utils) happen inside
 the commands that need them, so ``crawler --help`` and ``check-config`` stay quick.

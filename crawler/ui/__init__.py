@@ -2,7 +2,9 @@
 
 Datasette does the browsing, faceting, full-text search and JSON/CSV views; this package gives it the
 metadata (what every table and column means, facets, canned queries), a stylesheet that lets Arabic
-run right to left, and a plugin with the crawler's search rules (plugins/crawler_search.py). Datasette
+run right to left, a plugin with the crawler's search rules (plugins/crawler_search.py) and one for
+reading (plugins/crawler_reading.py: the article page with its versions' differences, linked titles, tag
+chips, marked search snippets, times in the display time zone). Datasette
 escapes every value it shows, and bodies are stored as plain text, so no page HTML is ever rendered.
 """
 

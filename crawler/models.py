@@ -168,6 +168,7 @@ class RunSummary:
     discovery_timeouts: int = 0  # of the failed discovery pages, those that only timed out
     discovery_ok: int = 0
     error: str | None = None
+    warning: str | None = None  # links found, none taken: which of the source's filters turned them away
     extracted: int = 0  # article pages (200) run through extraction this run
     poor: int = 0  # of those, pages without an article body or a title (a changed layout looks like this)
     undated: int = 0  # of those, pages without a publication date

@@ -39,7 +39,7 @@ from crawler.errors import (
 )
 from crawler.events import Event, publish, utc_now
 from crawler.fetch import Exchange, Fetcher
-from crawler.models import DiscoveryKind, Link, Page, RunSummary
+from crawler.models import DiscoveryKind, Link, Page, RunSummary, Validators
 from crawler.store import Store
 from crawler.store.values import DiscoveryState, FetchOutcome, FetchRecord, KnownArticle, RunOutcome
 from crawler.urls import BadUrl, UrlPolicy, canonicalize
@@ -172,8 +172,12 @@ async def _discover(source: SourceConfig, policy: UrlPolicy, deps: Deps, summary
                                    discovered.over_cap, deps.settings.max_links_per_page)  # fmt: skip
                     over = summary.skipped.get("over_max_links_per_page", 0)
                     summary.skipped["over_max_links_per_page"] = over + discovered.over_cap
+                # A page whose every link the filters refused keeps no validators: read in full next run too,
+                # its refusals are counted again and the warning repeats instead of a silent 304.
+                refused_all = not found and (discovered.off_domain or discovered.not_article)
+                validators = Validators() if refused_all else page.validators
                 await deps.store.save_discovery_state(
-                    DiscoveryState(url, source.id, kind, page.validators, found, children, page.status, utc_now())
+                    DiscoveryState(url, source.id, kind, validators, found, children, page.status, utc_now())
                 )
             children = [child for child in children if _spelling(child) not in fetched]  # a loop is not a new child
             if len(children) > children_left:
@@ -199,7 +203,8 @@ async def _discover(source: SourceConfig, policy: UrlPolicy, deps: Deps, summary
         for link in found:
             links.setdefault(link.url, link)
     if not links and any(refused.values()):
-        logger.warning("%s: no article link taken: %s", source.id, _refusals(source, refused))
+        summary.warning = f"no article link taken: {_refusals(source, refused)}"
+        logger.warning("%s: %s", source.id, summary.warning)
     return list(links.values())
 
 
@@ -456,7 +461,7 @@ async def _finish(source: SourceConfig, deps: Deps, summary: RunSummary) -> None
     error = summary.error or (None if summary.ok else "every discovery page failed")
     transitions = await deps.store.finish_run(RunOutcome(
         source.id, summary.ok, error, utc_now(), deps.settings.failure_threshold, summary.failure_weight,
-        summary.extracted, summary.poor, summary.undated, summary.body_chars,
+        summary.extracted, summary.poor, summary.undated, summary.body_chars, summary.warning,
     ))  # fmt: skip
     for event in transitions:
         _publish(deps, event)

@@ -104,7 +104,15 @@ def test_sources_runs_and_discovery_state(database: str) -> None:
         await store.sync_sources([source("a")], T2)  # a known source keeps its runtime state
         assert (await store.source_state("a")).last_success_at == T2  # type: ignore[union-attr]
         [overview_a, _] = await store.source_overview()
-        assert (overview_a.id, overview_a.state, overview_a.articles) == ("a", "ok", 0)
+        assert (overview_a.id, overview_a.state, overview_a.articles, overview_a.last_warning) == ("a", "ok", 0, None)
+        refused = "no article link taken: 3 not matching article_url_pattern '/x/'"
+        await store.finish_run(RunOutcome("a", True, None, T2, 2, warning=refused))
+        await store.finish_run(RunOutcome("a", False, "HTTP 500", T2, 2))  # a failed run keeps the warning
+        [overview_a, _] = await store.source_overview()
+        assert overview_a.last_warning == refused
+        await store.finish_run(RunOutcome("a", True, None, T2, 2))  # a working run that took links clears it
+        [overview_a, _] = await store.source_overview()
+        assert overview_a.last_warning is None
 
     with_store(database, test)
 

@@ -32,8 +32,8 @@ __all__ = ["sources"]
 @tz_option
 @click.pass_context
 def sources(ctx: click.Context, config_path: Path | None, as_json: bool, tz: str | None) -> None:
-    """Each source's state (ok / failing, or its last run failed), health (degraded / stale, and why), last
-    success and articles per day. `crawler sources test ID`: why a source finds what it finds."""
+    """Each source's state (ok / failing, failed when its last run failed, no links when its last run found
+    links but its filters took none), health (degraded / stale), why, last success and articles per day. `crawler sources test ID`: why a source finds what it finds."""
     if ctx.invoked_subcommand is not None:
         return
     _, config = load(config_path)
@@ -47,11 +47,13 @@ def sources(ctx: click.Context, config_path: Path | None, as_json: bool, tz: str
         state = row.state if row.state != "ok" else (row.health or "ok")
         if state == "ok" and row.consecutive_failures:  # below failure_threshold, but not a success either
             state = "failed"
+        elif state == "ok" and row.last_warning:  # it works, and its filters refuse every link it finds
+            state = "no links"
         colour = {"ok": "green", "failing": "red"}.get(state, "yellow")
         success = shown(row.last_success_at, zone, missing="never")
         click.echo(f"{row.id:<16} {click.style(f'{state:<9}', fg=colour)} last success {success:<16} "
                    f"{row.articles:>6} articles {row.per_day:>6.1f}/day  {row.name}")  # fmt: skip
-        why = row.last_error if row.state == "failing" or state == "failed" else row.health_reason
+        why = row.last_error if row.state == "failing" or state == "failed" else row.health_reason or row.last_warning
         if why:
             click.echo(f"{'':<17}{why}")
 

@@ -130,6 +130,7 @@ class RunOutcome:
     poor: int = 0  # of those, without a body or a title
     undated: int = 0  # of those, without a publication date
     body_chars: int = 0
+    warning: str | None = None  # the run worked but took no link (RunSummary.warning); a run that works replaces it
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +261,7 @@ class SourceOverview:
     last_error: str | None
     articles: int
     per_day: float
+    last_warning: str | None = None  # the last run found links and took none: why (RunOutcome.warning)
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,6 +118,7 @@ _TABLES: dict[str, dict[str, Any]] = {
             "baselines": "JSON: usual shares of pages with content and with a date, usual body length",
             "health": "null, degraded or stale",
             "health_reason": "why it is degraded or stale",
+            "last_warning": "the last working run found links but took none: which filter refused them",
         },  # fmt: skip
         "facets": ["state", "health"],
     },
@@ -231,9 +232,10 @@ _QUERIES: dict[str, dict[str, str]] = {
     },
     "failing_sources": {
         "title": "Failing and degraded sources",
-        "description": "Sources that fail, extract poorly or went quiet, with why.",
-        "sql": "select id, name, state, health, coalesce(last_error, health_reason) as why, consecutive_failures, "
-        "last_success_at from sources where state != 'ok' or health is not null order by id",
+        "description": "Sources that fail, extract poorly, went quiet or take no link, with why.",
+        "sql": "select id, name, state, health, coalesce(last_error, health_reason, last_warning) as why, "
+        "consecutive_failures, last_success_at from sources "
+        "where state != 'ok' or health is not null or last_warning is not null order by id",
     },
     "duplicate_stories": {
         "title": "Duplicate stories",

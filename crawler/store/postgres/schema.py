@@ -85,6 +85,12 @@ MIGRATIONS: list[tuple[str, str]] = [
     );
     """,
     ),
+    (
+        "m003_source_warning",
+        """
+    ALTER TABLE sources ADD COLUMN last_warning text;  -- a run that worked but took no link: why
+    """,
+    ),
 ]
 
 

@@ -59,13 +59,15 @@ class SourcesMixin(PostgresBase):
             )
             recent = [row[0] for row in await cursor.fetchall()]
             update = decide_run(state, outcome, recent)
-            success = ", last_success_at = %s" if outcome.ok else ""
+            success = (
+                ", last_success_at = %s, last_warning = %s" if outcome.ok else ""
+            )  # a failed run keeps the warning
             await conn.execute(
                 "UPDATE sources SET state = %s, consecutive_failures = %s, failure_score = %s, last_run_at = %s,"
                 f" last_error = %s, baselines = %s, health = %s, health_reason = %s{success} WHERE id = %s",
                 [update.state, update.consecutive_failures, update.failure_score, outcome.now, outcome.error,
                  json.dumps(update.baselines), update.health, update.health_reason,
-                 *([outcome.now] if outcome.ok else []), outcome.source_id],
+                 *([outcome.now, outcome.warning] if outcome.ok else []), outcome.source_id],
             )  # fmt: skip
             return [await self._insert_event(conn, event) for event in update.events]
 

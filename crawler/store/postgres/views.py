@@ -138,12 +138,12 @@ class ViewsMixin(PostgresBase):
                 " s.last_success_at, s.last_error,"
                 " (SELECT count(*) FROM articles a WHERE a.source_id = s.id) AS articles,"
                 " (SELECT count(*) FROM articles a WHERE a.source_id = s.id AND a.first_seen >="
-                " to_char(now() AT TIME ZONE 'UTC' - interval '7 days', 'YYYY-MM-DD\"T\"HH24:MI:SS')) / 7.0 AS per_day"
-                " FROM sources s ORDER BY s.id"
+                " to_char(now() AT TIME ZONE 'UTC' - interval '7 days', 'YYYY-MM-DD\"T\"HH24:MI:SS')) / 7.0 AS per_day,"
+                " s.last_warning FROM sources s ORDER BY s.id"
             )
             rows = await cursor.fetchall()
         return [SourceOverview(row[0], row[1], bool(row[2]), row[3], row[4], row[5], int(row[6] or 0), row[7], row[8],
-                               int(row[9]), float(row[10])) for row in rows]  # fmt: skip
+                               int(row[9]), float(row[10]), row[11]) for row in rows]  # fmt: skip
 
     async def events(self, query: EventQuery) -> list[Event]:
         """Events in stream order, (xact, id), after the query's position, from transactions older than

@@ -187,3 +187,9 @@ def m015_search_plurals_tags_authors(db: Database) -> None:
             [(article_id, search_title(title, json.loads(tags or "[]"), json.loads(authors or "[]")), index_text(body))
              for article_id, title, body, tags, authors in batch],
         )  # fmt: skip
+
+
+@migrations()
+def m016_source_warning(db: Database) -> None:
+    """Why a source's last working run took no link (the filters that refused them), for ``crawler sources``."""
+    db.table("sources").add_column("last_warning", str)

@@ -54,13 +54,13 @@ class SourcesMixin(SqliteBase):
                 [outcome.source_id],
             ).fetchall()]  # fmt: skip
             update = decide_run(self.source_state(outcome.source_id), outcome, recent)
-            success = ", last_success_at = ?" if outcome.ok else ""
+            success = ", last_success_at = ?, last_warning = ?" if outcome.ok else ""  # a failed run keeps the warning
             self.db.execute(
                 "UPDATE sources SET state = ?, consecutive_failures = ?, failure_score = ?, last_run_at = ?,"
                 f" last_error = ?, baselines = ?, health = ?, health_reason = ?{success} WHERE id = ?",
                 [update.state, update.consecutive_failures, update.failure_score, outcome.now, outcome.error,
                  json.dumps(update.baselines), update.health, update.health_reason,
-                 *([outcome.now] if outcome.ok else []), outcome.source_id],
+                 *([outcome.now, outcome.warning] if outcome.ok else []), outcome.source_id],
             )  # fmt: skip
             return [self._insert_event(event) for event in update.events]
 

@@ -153,7 +153,7 @@ class ViewsMixin(SqliteBase):
             " s.last_success_at, s.last_error,"
             " (SELECT count(*) FROM articles a WHERE a.source_id = s.id) AS articles,"
             " (SELECT count(*) FROM articles a WHERE a.source_id = s.id AND a.first_seen >= strftime('%Y-%m-%dT%H:%M:%S', 'now', '-7 days'))"
-            " / 7.0 AS per_day FROM sources s ORDER BY s.id"
+            " / 7.0 AS per_day, s.last_warning FROM sources s ORDER BY s.id"
         ).fetchall()
         return [SourceOverview(row[0], row[1], bool(row[2]), row[3], row[4], row[5], int(row[6] or 0), *row[7:])
                 for row in rows]  # fmt: skip

@@ -191,6 +191,9 @@ def _sitemap_links(page: Page, max_links: int) -> tuple[list[tuple[str, str | No
     start = body[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if not start.startswith(b"<"):  # a text sitemap (one URL a line), or a robots.txt naming sitemaps
         return _text_sitemap(body, page.final_url, max_links)
+    # blank lines before <?xml: an XML parser refuses them, and site templates send them
+    if lead := min(4096, len(body)) - len(start):
+        body = body[lead:]
     if _FEED_ROOT.search(start):  # a feed where a sitemap was expected: sites list them as such
         feed_links, feed_problem, feed_over = _feed_links(dataclasses.replace(page, body=body), max_links)
         return feed_links, [], feed_problem, feed_over

@@ -91,6 +91,16 @@ def test_a_text_sitemap_gives_one_link_a_line_gzipped_or_not() -> None:
     assert len(capped.links) == 1 and capped.over_cap == 2
 
 
+def test_an_xml_sitemap_after_a_byte_order_mark_and_blank_lines_is_read() -> None:
+    xml = ('<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+           "<url><loc>https://news.example/2024/01/a/</loc></url></urlset>")  # fmt: skip
+    for lead in ("\ufeff", "\n\n  ", "\ufeff\r\n"):  # a template's blank lines before <?xml, which XML forbids
+        found = discover_links(
+            page(lead + xml, "https://news.example/sitemap.xml", "application/xml"), "sitemap", POLICY
+        )
+        assert [link.url for link in found.links] == ["https://news.example/2024/01/a/"], repr(lead)
+
+
 def test_a_robots_txt_given_as_a_sitemap_names_the_sites_sitemaps() -> None:
     robots = (
         "User-agent: *\nDisallow: /private/\n# our sitemaps\nSitemap: https://news.example/news-sitemap.xml\n"

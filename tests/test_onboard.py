@@ -133,6 +133,22 @@ def test_add_reads_the_feeds_a_page_advertises_and_leaves_out_comment_feeds(tmp_
     assert source.feeds == [f"{base}/all.rss"] and source.listing_pages == []
 
 
+def test_add_finds_a_news_sitemap_robots_txt_does_not_name(tmp_path: Path) -> None:
+    pages = _site_without_feeds()  # robots.txt names no sitemap; the news sitemap sits at a usual path
+    urls = "".join(f"<url><loc>http://HOST/news/{n}-council-meets-to-discuss-budget</loc></url>"
+                   for n in range(40001, 40007))  # fmt: skip
+    with serving_pages(pages) as base:
+        pages["/sitemap_news.xml"] = ("application/xml", "\n<?xml version='1.0' encoding='UTF-8'?><urlset"
+                                      f" xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>{urls}</urlset>".replace(
+                                          "http://HOST", base))  # fmt: skip
+        config = write_config(tmp_path, "")
+        result = CliRunner().invoke(main, ["sources", "add", f"{base}/", "--config", str(config), "--yes"])
+        assert result.exit_code == 0, result.output
+        assert "a sitemap of 6 links" in result.output, result.output
+    (source,) = load_config(config).sources
+    assert source.sitemaps == [f"{base}/sitemap_news.xml"], source
+
+
 def test_add_writes_nothing_unless_confirmed_and_picks_a_free_id(tmp_path: Path) -> None:
     with serving(NewsSite(articles=3)) as base:
         config = write_config(tmp_path, f'[[sources]]\nid = "127-0-0-1"\nname = "x"\nfeeds = ["{base}/feed.xml"]\n'

@@ -39,7 +39,9 @@ from crawler.urls import UrlPolicy, host_allowed
 __all__ = ["Probe", "SampleArticle", "probe_site"]
 
 _FEED_PATHS = ("/feed/", "/rss", "/rss.xml", "/feed.xml", "/atom.xml", "/index.xml")
-_SITEMAP_PATHS = ("/sitemap.xml", "/sitemap_index.xml", "/news-sitemap.xml", "/sitemap-news.xml")
+# Where sites keep sitemaps robots.txt does not name (the usual CMS paths; ultimate-sitemap-parser tries the same)
+_NEWS_SITEMAP_PATHS = ("/news-sitemap.xml", "/sitemap-news.xml", "/sitemap_news.xml", "/sitemap-news.xml.gz")
+_SITEMAP_PATHS = ("/sitemap.xml", "/sitemap_index.xml", "/sitemap-index.xml", "/sitemap.xml.gz", "/sitemap")
 _MAX_FEEDS = 6  # advertised feeds tried (sites advertise one per section; the first is the main one)
 _NO_HOST = UrlPolicy(())
 
@@ -139,7 +141,8 @@ async def _try_all(
 
 
 async def _find_sitemaps(fetcher: Fetcher, origin: str, policy: UrlPolicy, found: _Found) -> None:
-    """The sitemaps robots.txt names, else the usual paths; news sitemaps first."""
+    """The sitemaps robots.txt names (news sitemaps first, at most four), else the usual paths; and the
+    usual news sitemap paths when no news sitemap is named."""
     named: list[str] = []
     try:
         robots = await fetcher.fetch(urljoin(origin, "/robots.txt"), policy)
@@ -150,9 +153,11 @@ async def _find_sitemaps(fetcher: Fetcher, origin: str, policy: UrlPolicy, found
         found.looked_at.append((robots.final_url, f"robots.txt naming {len(named)} sitemap(s)"))
     except CrawlerError as exc:
         found.looked_at.append((urljoin(origin, "/robots.txt"), f"no robots.txt: {exc}"))
-    candidates = named or [urljoin(origin, path) for path in _SITEMAP_PATHS]
-    candidates.sort(key=lambda url: "news" not in url.lower())
-    await _try_all(fetcher, candidates[:4], "sitemap", policy, found.sitemaps, found, stop_at_first=False)
+    named.sort(key=lambda url: "news" not in url.lower())
+    candidates = named[:4] or [urljoin(origin, path) for path in _SITEMAP_PATHS]
+    if not any("news" in url.lower() for url in candidates):  # a news sitemap is what a monitor wants most
+        candidates[:0] = [urljoin(origin, path) for path in _NEWS_SITEMAP_PATHS]
+    await _try_all(fetcher, candidates, "sitemap", policy, found.sitemaps, found, stop_at_first=False)
 
 
 def _draft(url: str, start: Page, html: str, links: list[str], found: _Found, taken_ids: list[str]) -> SourceDraft:

@@ -158,6 +158,7 @@ class HostTurns(Protocol):
     request to the host may start, and a pause every process honours."""
 
     async def reserve(self, host: str, gap: float) -> float: ...
+    async def start(self, host: str, gap: float) -> float: ...
     async def pause(self, host: str, seconds: float) -> None: ...
 
 
@@ -316,8 +317,12 @@ class Fetcher:
         return gate
 
     def _polite(self, gate: _HostGate, url: str, host: str) -> _PoliteSlot:
-        reserve = None if self._turns is None else partial(self._turns.reserve, host)
-        return _PoliteSlot(gate, url, self._clock, self._sleep, self._settings.retry_max_wait.total_seconds(), reserve)
+        turns = (
+            None
+            if self._turns is None
+            else _Turns(partial(self._turns.reserve, host), partial(self._turns.start, host))
+        )
+        return _PoliteSlot(gate, url, self._clock, self._sleep, self._settings.retry_max_wait.total_seconds(), turns)
 
     def _adapt(self, gate: _HostGate, answer: Answer, url: str) -> float | None:
         """429/503: the host is overloaded, so every later request to it waits longer (doubling, to a
@@ -412,6 +417,14 @@ class _CappedBody:
         self._parts.append(chunk)
 
 
+@dataclass(frozen=True, slots=True)
+class _Turns:
+    """One host's shared turns (HostTurns, the host bound)."""
+
+    reserve: Callable[[float], Awaitable[float]]
+    start: Callable[[float], Awaitable[float]]
+
+
 class _PoliteSlot:
     """``async with``: hold a per-host slot and start no sooner than the host's delay (and back-off) after
     the last start, nor before the end of a pause the host asked for. A pause longer than max_wait fails
@@ -419,10 +432,10 @@ class _PoliteSlot:
 
     def __init__(
         self, gate: _HostGate, url: str, clock: Callable[[], float], sleep: Sleep, max_wait: float,
-        reserve: Callable[[float], Awaitable[float]] | None = None,
+        turns: _Turns | None = None,
     ) -> None:  # fmt: skip
         self._gate, self._url, self._clock, self._sleep, self._max_wait = gate, url, clock, sleep, max_wait
-        self._reserve = reserve  # the host's shared turn (HostTurns.reserve), when there are other fetchers
+        self._turns = turns  # the host's shared turns, when there are other fetchers
 
     async def __aenter__(self) -> None:
         await self._gate.semaphore.acquire()
@@ -434,12 +447,15 @@ class _PoliteSlot:
                 await self._sleep(wait)
             gap = self._gate.delay + self._gate.backoff
             self._gate.next_start = self._clock() + gap
-            if self._reserve is not None:
-                shared = await self._reserve(gap)
+            if self._turns is not None:
+                shared = await self._turns.reserve(gap)
                 if shared > self._max_wait:
                     raise HostPausedError(self._url, f"the host asked for a pause (Retry-After); {shared:.0f} s left")
-                if shared > 0:
-                    await self._sleep(shared)
+                while True:  # until the turn's start is confirmed
+                    if shared > 0:
+                        await self._sleep(shared)
+                    if (shared := await self._turns.start(gap)) == 0:
+                        break
         except BaseException:
             self._gate.semaphore.release()
             raise

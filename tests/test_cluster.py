@@ -4,6 +4,7 @@ starts), real signals; the site is a small server here that records when each re
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -21,6 +22,9 @@ import httpx
 import psycopg
 import pytest
 from conftest import wait_for, write_config
+
+from crawler.cluster.turns import SharedTurns
+from crawler.store import open_store
 
 SENTENCE = "The council approved the budget after a long debate about schools, roads and the new hospital."
 
@@ -156,6 +160,33 @@ def test_workers_share_the_crawl_each_article_once_and_one_host_at_its_delay(
     starts = sorted(at for at, _ in site.arrivals)
     gaps = [later - earlier for earlier, later in zip(starts, starts[1:])]
     assert min(gaps) >= 0.25, f"two requests to one host {min(gaps):.3f} s apart"  # 0.3 s, less the clock's jitter
+
+
+def test_a_turn_that_starts_late_holds_back_the_next_one(postgres_database: str) -> None:
+    """Turns are reserved ahead; a worker that wakes late (a loaded machine) must not start closer than the
+    delay to the next worker's on-time turn: the next one is told to wait the rest."""
+
+    async def run() -> tuple[float, float, float, float]:
+        store = await open_store(postgres_database)  # creates host_turns
+        await store.close()
+        first, second = await SharedTurns.open(postgres_database), await SharedTurns.open(postgres_database)
+        try:
+            assert await first.reserve("site.example", 0.4) == 0.0
+            later = await second.reserve("site.example", 0.4)  # the next turn, 0.4 s on
+            await asyncio.sleep(0.2)  # the first worker wakes 0.2 s late
+            first_start = await first.start("site.example", 0.4)
+            await asyncio.sleep(later - 0.2)  # the second worker's turn comes on time
+            held = await second.start("site.example", 0.4)
+            await asyncio.sleep(held)
+            return later, first_start, held, await second.start("site.example", 0.4)
+        finally:
+            await first.aclose()
+            await second.aclose()
+
+    later, first_start, held, then = asyncio.run(run())
+    assert 0.3 < later <= 0.4 and first_start == 0.0
+    assert 0.1 < held <= 0.2, held  # the rest of the delay after the late start
+    assert then == 0.0
 
 
 def test_a_worker_killed_mid_run_loses_nothing_and_a_stopped_one_finishes_its_runs(

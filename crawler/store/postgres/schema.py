@@ -91,6 +91,12 @@ MIGRATIONS: list[tuple[str, str]] = [
     ALTER TABLE sources ADD COLUMN last_warning text;  -- a run that worked but took no link: why
     """,
     ),
+    (
+        "m004_host_turn_starts",
+        """
+    ALTER TABLE host_turns ADD COLUMN last_start timestamptz;  -- when the host's last turn really started
+    """,
+    ),
 ]
 
 

@@ -16,6 +16,7 @@ from crawler.extract.container import (
     above_keys,
     choose_container,
     describe,
+    headline_block,
     rank_candidates,
     same_kind_parts,
     standfirst,
@@ -43,6 +44,7 @@ class BodyDecision:
     container: LexborNode | None = None
     parts: tuple[LexborNode, ...] = ()
     standfirst: str | None = None
+    by_headline: bool = False  # the headline's block was taken over the best-scored candidate
 
 
 def extract_body(tree: LexborHTMLParser, title: str | None, description: str | None = None) -> BodyResult:
@@ -56,7 +58,8 @@ def decide_body(tree: LexborHTMLParser, title: str | None, description: str | No
     if tree.body is None:
         return BodyResult("", reason="the page has no <body>"), BodyDecision()
     flags = ClassFlags()
-    above_title = above_keys(title_heading(tree, title))
+    headline = title_heading(tree, title)
+    above_title = above_keys(headline)
     runs = text_runs(tree.body)
     mass = prose_mass(runs, flags, frozenset(above_title))
     if mass.total == 0 and char_count(tree.body) < MIN_PROSE_CHARS:
@@ -64,6 +67,12 @@ def decide_body(tree: LexborHTMLParser, title: str | None, description: str | No
     ranked = rank_candidates(mass, frozenset(above_title[:TITLE_REACH])) if mass.total else []
     # Text straight inside <body> (plain pages, bare fragments) has no unit to score: take the body.
     container = choose_container(ranked, mass) if ranked else tree.body
+    # A headline printed as an h2/h3 (a blog's h1 is its masthead) marks the article's block, which a
+    # sidebar of longer text can outscore; an h1's block is often a hero band with only the standfirst.
+    under_headline = None
+    if ranked and headline is not None and headline.tag != "h1":
+        under_headline = headline_block(above_title, container, mass)
+        container = under_headline or container
     parts = same_kind_parts(container, mass) if ranked else [container]
     lead = standfirst(runs, parts, description) if ranked else None
     blocks = [Block(lead, True)] if lead else []
@@ -74,7 +83,7 @@ def decide_body(tree: LexborHTMLParser, title: str | None, description: str | No
     text = join_blocks(blocks, title)
     described = describe(container) + (f" + {len(parts) - 1} like it" if len(parts) > 1 else "")
     result = BodyResult(text, described, None if text else "the chosen container held only boilerplate")
-    return result, BodyDecision(tuple(ranked), container, tuple(parts), lead)
+    return result, BodyDecision(tuple(ranked), container, tuple(parts), lead, under_headline is not None)
 
 
 def override_body(tree: LexborHTMLParser, selector: str, title: str | None) -> BodyResult | None:

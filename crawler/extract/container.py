@@ -18,7 +18,8 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from crawler.extract.prose import Mass, Run, char_count, is_inside
 
 __all__ = [
-    "TITLE_REACH", "Candidate", "above_keys", "choose_container", "describe", "rank_candidates", "same_kind_parts",
+    "TITLE_REACH", "Candidate", "above_keys", "choose_container", "describe", "headline_block", "rank_candidates",
+    "same_kind_parts",
     "standfirst", "title_heading",
 ]  # fmt: skip
 
@@ -37,6 +38,10 @@ _TEASER_COST = 300
 _NEAR_TITLE_FACTOR = 1.3  # a container at or just below the headline's close ancestors
 TITLE_REACH = 4  # how many elements above the headline count as close
 _PART_TAGS = {"ul", "ol", "dl", "li", "blockquote", "table", "tbody", "tr"}
+_CHROME_TAGS = {"header", "nav", "aside", "footer"}
+_BESIDE_HEADLINE = 2  # a container under the headline's parent or grandparent belongs with it
+_HEADLINE_BLOCK_PROSE = 100  # prose a block under the headline needs to be taken as the article
+_HEADLINE_BLOCK_SHARE = 0.3  # of its text
 _SPLIT_REACH = 2  # how far above the container the other parts of a split story are looked for
 _MIN_STANDFIRST_CHARS = 50  # the summary's words compared with a paragraph above the body
 
@@ -77,6 +82,36 @@ def rank_candidates(mass: Mass, near_title: frozenset[int] = frozenset()) -> lis
 def choose_container(ranked: list[Candidate], mass: Mass) -> LexborNode:
     """The best candidate, widened to the block around it when it is only a list, quote or table."""
     return _whole_of_a_part(ranked[0].node, mass)  # the body's own entry always passes the 25 % bar
+
+
+def headline_block(above_title: list[int], winner: LexborNode, mass: Mass) -> LexborNode | None:
+    """The block under the article's own headline, when the best-scored container lies elsewhere on the
+    page: a short post beside a sidebar of longer text (a blog's book list, an "about me", a blogroll of
+    excerpts) scores below it, but the headline says where the article is. None when the winner holds
+    the headline, sits beside it, or lies inside the headline's block anyway."""
+    if not above_title or winner.mem_id in above_title or is_inside(winner, set(above_title[:_BESIDE_HEADLINE])):
+        return None
+    for key in above_title[:TITLE_REACH]:
+        prose = mass.prose.get(key, 0)
+        if prose < _HEADLINE_BLOCK_PROSE:
+            continue
+        node = mass.ancestry.nodes[key]
+        if is_inside(winner, {key}) or prose < _HEADLINE_BLOCK_SHARE * char_count(node) or _in_chrome(node):
+            return None  # the winner is within it; it is mostly other text; a sticky header's copy of the title
+        return node
+    return None
+
+
+def _in_chrome(node: LexborNode) -> bool:
+    """Inside the page's header, navigation, sidebar or footer, by tag or by name."""
+    current: LexborNode | None = node
+    while current is not None and current.tag not in ("body", "html"):
+        if current.tag in _CHROME_TAGS or _NEGATIVE_HINT.search(
+            f"{current.attrs.get('class') or ''} {current.attrs.get('id') or ''}"
+        ):
+            return True
+        current = current.parent
+    return False
 
 
 def _whole_of_a_part(node: LexborNode, mass: Mass) -> LexborNode:

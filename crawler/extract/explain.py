@@ -46,6 +46,7 @@ class Explanation:
     container: str | None  # the element rendered (a candidate, or the block around a list or quote)
     parts: tuple[str, ...]  # the other parts of a split story rendered with it
     standfirst: str | None
+    by_headline: bool = False  # the headline's block was taken over the best-scored candidate
 
 
 def explain(
@@ -71,7 +72,7 @@ def explain(
     container = _selector(tree, decision.container)[0] if decision.container is not None else None
     chosen_key = decision.container.mem_id if decision.container is not None else None
     parts = tuple(_selector(tree, part)[0] for part in decision.parts if part.mem_id != chosen_key)
-    return Explanation(article, views, container, parts, decision.standfirst)
+    return Explanation(article, views, container, parts, decision.standfirst, decision.by_headline)
 
 
 def explanation_lines(explanation: Explanation) -> list[str]:
@@ -93,7 +94,10 @@ def explanation_lines(explanation: Explanation) -> list[str]:
             f"{mark} {view.score:>8} {view.prose:>7} {view.chars:>7} {view.teasers:>7} {view.hint:>5.2f} {near:>4}  {view.selector}{matches}"
         )
     chosen = next((view.selector for view in explanation.candidates if view.chosen), None)
-    if explanation.container and explanation.container != chosen:
+    if explanation.by_headline:
+        lines.append(f"the block under the headline (an h2/h3) was taken over the best, which lies elsewhere: "
+                     f"{explanation.container}")  # fmt: skip
+    elif explanation.container and explanation.container != chosen:
         lines.append(f"the best is only a list, quote or table: the block around it was taken: {explanation.container}")
     if explanation.parts:
         lines.append(f"parts of a split story rendered with it: {', '.join(explanation.parts)}")

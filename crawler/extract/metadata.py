@@ -20,6 +20,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler.dates import parse_date
 from crawler.extract.authors import byline_names, clean_names
+from crawler.extract.headline import segment_headline
 from crawler.extract.visible_dates import script_date, url_date, visible_dates
 
 __all__ = ["PageMetadata", "read_metadata"]
@@ -131,6 +132,10 @@ def read_metadata(tree: LexborHTMLParser, timezone: str, url: str | None = None)
             (f"{JSON_LD}:headline", lambda: _text(ld.get("headline"))),
             (f"{META}:og:title", lambda: meta.get("og:title")),
             (f"{META}:twitter:title", lambda: meta.get("twitter:title")),
+            (
+                f"{MARKUP}:title+heading",
+                lambda: segment_headline(tree, _doc_title(tree), meta.get("og:site_name"), url),
+            ),
             (f"{MARKUP}:h1", lambda: _h1(markup)),
             (f"{MARKUP}:title", lambda: _doc_title(tree)),
         ),

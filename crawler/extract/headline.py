@@ -1,0 +1,79 @@
+"""The headline printed on a page whose <title> joins it with the site's name ("Blog: Post", "Post - Blog").
+
+Many blogs and older news sites print the site's name as the page's h1 and the post's headline as an h2
+or h3, and give no og:title. The <title> tells them apart: both are parts of it, and the headline is the
+longest part that is not the site's name, printed as a heading.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import SplitResult, urlsplit
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+__all__ = ["segment_headline", "title_segments"]
+
+# What sites put between the headline and their name in <title>: a spaced dash, bar, colon or guillemet,
+# a colon after a word, a slash with spaces.
+_SEGMENT_SEPARATORS = re.compile(r"\s+[|\-–—«»:•/]\s+|\s*[|»«•]\s*|(?<=\w):\s+")
+_MIN_SEGMENT_CHARS = 3
+_HEADINGS = "h1, h2, h3"
+_HOME_PATHS = ("", "/", "/index.html", "/index.php")
+
+
+def title_segments(doc_title: str) -> list[str]:
+    """The parts of a <title> between its separators, spacing normalised."""
+    return [part for part in (" ".join(piece.split()) for piece in _SEGMENT_SEPARATORS.split(doc_title)) if part]
+
+
+def segment_headline(
+    tree: LexborHTMLParser, doc_title: str | None, site_name: str | None, url: str | None = None
+) -> str | None:
+    """The longest part of the <title> that is not the site's name, when the page prints it as a heading
+    (h1-h3); None otherwise (the title is then left to the other fields). The site's name: og:site_name,
+    a part naming the host, a part printed as a heading that links to the front page."""
+    if not doc_title or tree.body is None:
+        return None
+    segments = {segment.casefold(): segment for segment in title_segments(doc_title)}
+    if len(segments) < 2:
+        return None
+    printed: dict[str, LexborNode] = {}  # segment → the first heading printing it
+    for heading in tree.body.css(_HEADINGS):
+        text = " ".join(heading.text(deep=True, separator=" ").split()).casefold()
+        if len(text) >= _MIN_SEGMENT_CHARS and text in segments:
+            printed.setdefault(text, heading)
+    if not printed:
+        return None
+    label = _host_label(url)
+    names = {(site_name or "").casefold()} | {key for key, heading in printed.items() if _links_home(heading)}
+    names |= {key for key in segments if label and label in re.sub(r"\W", "", key)}
+    parts = [key for key in segments if key not in names]
+    longest = max(parts, key=len, default=None)
+    if longest is None or longest not in printed:
+        return None
+    return " ".join(printed[longest].text(deep=True, separator=" ").split())
+
+
+def _host_label(url: str | None) -> str:
+    """The site's own name in its address ("smh" of www.smh.com.au), when long enough to tell."""
+    host = (urlsplit(url).hostname or "") if url else ""
+    labels = [label for label in host.removeprefix("www.").split(".") if len(label) > 3]
+    return labels[0] if labels else ""
+
+
+def _links_home(heading: LexborNode) -> bool:
+    """The heading is, or sits in, a link to the site's front page (a masthead)."""
+    links = heading.css("a[href]")
+    current = heading.parent
+    while current is not None and current.tag not in ("body", "html"):
+        if current.tag == "a" and current.attrs.get("href") is not None:
+            links.append(current)
+            break
+        current = current.parent
+    hrefs = [(link.attrs.get("href") or "").strip() for link in links]
+    return any(not href.startswith("#") and _is_home(urlsplit(href)) for href in hrefs)
+
+
+def _is_home(address: SplitResult) -> bool:
+    return address.path in _HOME_PATHS and not address.query  # "/?p=15500" is a post's address

@@ -13,8 +13,10 @@ import json
 from pathlib import Path
 
 import pytest
+from selectolax.lexbor import LexborHTMLParser
 
 from crawler.extract import extract
+from crawler.extract.prose import text_runs
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(p.parent for p in GOLDEN.glob("*/article.expected.json"))
@@ -159,3 +161,32 @@ def test_a_visible_byline_names_the_author_when_nothing_machine_readable_does(by
     assert article.authors == authors
     if authors:
         assert article.provenance["authors"] == "visible:byline"
+
+
+def test_when_the_best_container_renders_nothing_the_next_is_taken() -> None:
+    """Teaser cards, each a block wrapped in a link, outweigh a short story beside a long menu; rendering
+    drops the cards (a link wrapping blocks is a teaser), so the best candidate renders nothing and the
+    body must come from the next one."""
+    blurb = "The harbour board met again on Monday to argue over the budget for dredging the channel, " * 5
+    cards = "".join(f"<a href='/story/{n}'><div>{blurb}Story {n}.</div></a>" for n in range(6))
+    menu = "".join(f"<a href='/section/{n}'>Section number {n}</a> " for n in range(20))
+    story = ("<p>The ferry to the islands will run twice a day from June, the council said on Tuesday.</p>"
+             "<p>Tickets go on sale next week, and residents of the islands travel at half price.</p>")  # fmt: skip
+    html = (f"<html><body><div class='menu'>{menu}</div><div class='story'><h1>Ferry timetable</h1>{story}</div>"
+            f"<div class='cards'>{cards}</div></body></html>")  # fmt: skip
+    article = extract(html)
+    assert article.body.endswith("residents of the islands travel at half price."), article.body
+    assert "The ferry to the islands will run twice a day" in article.body and "harbour board" not in article.body
+
+
+def test_a_paragraph_inside_a_teaser_link_is_not_prose() -> None:
+    """Teaser cards written <a><p>headline</p></a> are links, however much their text reads like prose;
+    a story the parser carried inside an unclosed <a> is still prose."""
+    sentence = "Another story about the harbour and its long and costly dredging works, told again."
+    card = LexborHTMLParser(f"<html><body><a href='/other/1'><p>{sentence}</p></a></body></html>")
+    [run] = [run for run in text_runs(card.body) if run.owner.tag == "p"]
+    assert run.prose_chars() == 0
+    story = " ".join([sentence] * 6)
+    unclosed = LexborHTMLParser(f"<html><body><a href='/home'>Home<p>{story}</p><p>{story}</p></body></html>")
+    runs = [run for run in text_runs(unclosed.body) if run.owner.tag == "p"]
+    assert len(runs) == 2 and all(run.prose_chars() > 400 for run in runs)

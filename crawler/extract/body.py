@@ -22,10 +22,12 @@ from crawler.extract.container import (
     standfirst,
     title_heading,
 )
-from crawler.extract.prose import MIN_PROSE_CHARS, Ancestry, ClassFlags, Mass, char_count, prose_mass, text_runs
+from crawler.extract.prose import MIN_PROSE_CHARS, Ancestry, ClassFlags, Mass, Run, char_count, prose_mass, text_runs
 from crawler.extract.render import Block, RenderContext, holders_of_breaks, join_blocks, render
 
 __all__ = ["BodyDecision", "BodyResult", "decide_body", "extract_body", "override_body"]
+
+_FALLBACKS = 3  # candidates tried after the best when it renders nothing
 
 
 @dataclass(slots=True)
@@ -45,6 +47,7 @@ class BodyDecision:
     parts: tuple[LexborNode, ...] = ()
     standfirst: str | None = None
     by_headline: bool = False  # the headline's block was taken over the best-scored candidate
+    fallback: int = 0  # the candidate rendered (by rank) when those before it rendered nothing
 
 
 def extract_body(tree: LexborHTMLParser, title: str | None, description: str | None = None) -> BodyResult:
@@ -73,6 +76,25 @@ def decide_body(tree: LexborHTMLParser, title: str | None, description: str | No
     if ranked and headline is not None and headline.tag != "h1":
         under_headline = headline_block(above_title, container, mass)
         container = under_headline or container
+    text, parts, lead = _rendered(container, ranked, runs, mass, flags, title, description)
+    fallback = 0
+    # No second choice was the failure: the best container can hold only what rendering drops
+    # (boilerplate, a list of links), while the next held the article. Try the next few.
+    while not text and ranked and fallback < min(_FALLBACKS, len(ranked) - 1):
+        fallback += 1
+        container = choose_container(ranked[fallback:], mass)
+        text, parts, lead = _rendered(container, ranked, runs, mass, flags, title, description)
+    described = describe(container) + (f" + {len(parts) - 1} like it" if len(parts) > 1 else "")
+    result = BodyResult(text, described, None if text else "the chosen container held only boilerplate")
+    decision = BodyDecision(tuple(ranked), container, tuple(parts), lead, under_headline is not None, fallback)
+    return result, decision
+
+
+def _rendered(
+    container: LexborNode, ranked: list[Candidate], runs: list[Run], mass: Mass, flags: ClassFlags,
+    title: str | None, description: str | None,
+) -> tuple[str, list[LexborNode], str | None]:  # fmt: skip
+    """The container's text (with the other parts of a split story and the standfirst above it)."""
     parts = same_kind_parts(container, mass) if ranked else [container]
     lead = standfirst(runs, parts, description) if ranked else None
     blocks = [Block(lead, True)] if lead else []
@@ -80,10 +102,7 @@ def decide_body(tree: LexborHTMLParser, title: str | None, description: str | No
     ctx = RenderContext(title, mass, part_prose, flags, frozenset().union(*map(holders_of_breaks, parts)))
     for part in parts:
         render(part, blocks, ctx, depth=0)
-    text = join_blocks(blocks, title)
-    described = describe(container) + (f" + {len(parts) - 1} like it" if len(parts) > 1 else "")
-    result = BodyResult(text, described, None if text else "the chosen container held only boilerplate")
-    return result, BodyDecision(tuple(ranked), container, tuple(parts), lead, under_headline is not None)
+    return join_blocks(blocks, title), parts, lead
 
 
 def override_body(tree: LexborHTMLParser, selector: str, title: str | None) -> BodyResult | None:

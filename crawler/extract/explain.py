@@ -47,6 +47,7 @@ class Explanation:
     parts: tuple[str, ...]  # the other parts of a split story rendered with it
     standfirst: str | None
     by_headline: bool = False  # the headline's block was taken over the best-scored candidate
+    fallback: int = 0  # the candidate rendered (by rank) when those before it rendered nothing
 
 
 def explain(
@@ -72,7 +73,7 @@ def explain(
     container = _selector(tree, decision.container)[0] if decision.container is not None else None
     chosen_key = decision.container.mem_id if decision.container is not None else None
     parts = tuple(_selector(tree, part)[0] for part in decision.parts if part.mem_id != chosen_key)
-    return Explanation(article, views, container, parts, decision.standfirst, decision.by_headline)
+    return Explanation(article, views, container, parts, decision.standfirst, decision.by_headline, decision.fallback)
 
 
 def explanation_lines(explanation: Explanation) -> list[str]:
@@ -94,7 +95,10 @@ def explanation_lines(explanation: Explanation) -> list[str]:
             f"{mark} {view.score:>8} {view.prose:>7} {view.chars:>7} {view.teasers:>7} {view.hint:>5.2f} {near:>4}  {view.selector}{matches}"
         )
     chosen = next((view.selector for view in explanation.candidates if view.chosen), None)
-    if explanation.by_headline:
+    if explanation.fallback:
+        tried = "best" if explanation.fallback == 1 else f"{explanation.fallback} best"
+        lines.append(f"the {tried} rendered nothing (only boilerplate): the next was taken: {explanation.container}")
+    elif explanation.by_headline:
         lines.append(f"the block under the headline (an h2/h3) was taken over the best, which lies elsewhere: "
                      f"{explanation.container}")  # fmt: skip
     elif explanation.container and explanation.container != chosen:

@@ -167,6 +167,7 @@ class Run:
     owner: LexborNode
     chars: int = 0
     link_chars: int = 0
+    in_link: bool = False  # the block itself sits inside a link (a teaser card written <a><p>...</p></a>)
     pieces: list[str] = field(default_factory=list)
 
     @property
@@ -229,7 +230,7 @@ def text_runs(root: LexborNode) -> list[Run]:
             continue
         stripped = text.strip()
         run.chars += len(stripped)
-        if in_link:
+        if in_link or run.in_link:
             run.link_chars += len(stripped)
         if run.chars < 200:
             run.pieces.append(stripped)
@@ -257,8 +258,19 @@ def _owner_of(element: LexborNode, runs: dict[int, Run]) -> tuple[Run | None, bo
         return None, in_link
     run = runs.get(current.mem_id)
     if run is None:
-        run = runs[current.mem_id] = Run(current)
+        run = runs[current.mem_id] = Run(current, in_link=_inside_a_link(current))
     return run, in_link
+
+
+def _inside_a_link(node: LexborNode) -> bool:
+    """Inside a link no bigger than a teaser card: an unclosed <a> that the parser carried over a whole
+    story is not one."""
+    current = node.parent
+    while current is not None and current.tag not in ("body", "html"):
+        if current.tag == "a":
+            return char_count(current) <= TEASER_ITEM_CHARS
+        current = current.parent
+    return False
 
 
 def _nearest_owner(element: LexborNode) -> int | None:

@@ -190,3 +190,20 @@ def test_a_paragraph_inside_a_teaser_link_is_not_prose() -> None:
     unclosed = LexborHTMLParser(f"<html><body><a href='/home'>Home<p>{story}</p><p>{story}</p></body></html>")
     runs = [run for run in text_runs(unclosed.body) if run.owner.tag == "p"]
     assert len(runs) == 2 and all(run.prose_chars() > 400 for run in runs)
+
+
+def test_a_story_split_into_page_builder_modules_is_joined_and_the_teaser_modules_between_are_not() -> None:
+    """Each section of the story sits in a module of its own (box < boxCon < mod < modCon < con), with
+    teaser modules between them: the parts join when their wrappers are the container's, class for class."""
+    section = ("<div class='con'><div class='modCon'><div class='mod modA'><div class='boxCon'><div class='box'>"
+               "<p>{text}</p></div></div></div></div></div>")  # fmt: skip
+    teaser = ("<div class='con teaserBox'><div class='modCon'><div class='mod modA'><div class='boxCon'>"
+              "<div class='box boxSmall'><h3><a href='/other'>Another story</a></h3><p>{text}</p></div></div></div></div></div>")  # fmt: skip
+    first = "The council voted on Tuesday to rebuild the old harbour wall before the winter storms arrive. " * 6
+    second = "Work will start in March, and the road along the quay will close for three months while it lasts. " * 3
+    aside = "A teaser for another story about the harbour, with a blurb long enough to read like prose here."
+    html = ("<html><body><div class='section sectionA'>" + section.format(text=first) + teaser.format(text=aside) * 2
+            + section.format(text=second) + "</div></body></html>")  # fmt: skip
+    article = extract(html)
+    assert article.body.startswith("The council voted on Tuesday") and article.body.endswith("while it lasts.")
+    assert "teaser for another story" not in article.body

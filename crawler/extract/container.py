@@ -42,7 +42,7 @@ _CHROME_TAGS = {"header", "nav", "aside", "footer"}
 _BESIDE_HEADLINE = 2  # a container under the headline's parent or grandparent belongs with it
 _HEADLINE_BLOCK_PROSE = 100  # prose a block under the headline needs to be taken as the article
 _HEADLINE_BLOCK_SHARE = 0.3  # of its text
-_SPLIT_REACH = 2  # how far above the container the other parts of a split story are looked for
+_MAX_SPLIT_REACH = 6  # how far above the container the parts of a split story sit in wrappers like its own
 _MIN_STANDFIRST_CHARS = 50  # the summary's words compared with a paragraph above the body
 
 
@@ -176,26 +176,50 @@ def above_keys(node: LexborNode | None) -> list[int]:
 def same_kind_parts(container: LexborNode, mass: Mass) -> list[LexborNode]:
     """The container and the blocks of the same kind (tag and classes) near it that hold prose too, in
     document order: a story cut into several sections between ad slots or written as sibling blocks,
-    sometimes each in a wrapper of its own."""
+    sometimes each in a wrapper of its own. Further up (a page builder wraps each section in its own
+    module), a block joins only when its wrappers are those of the container, class for class."""
     classes = (container.attrs.get("class") or "").split()
     if not classes or container.tag in ("body", "html", "td", "th", "li"):
         return [container]  # without a class, blocks are alike by accident (table cells, plain divs)
-    scope = container.parent
-    if scope is None:
-        return [container]
-    for _ in range(_SPLIT_REACH - 1):
-        if scope.parent is None or scope.tag in ("body", "html") or scope.parent.tag in ("body", "html"):
-            break
-        scope = scope.parent
     kind = container.attrs.get("class")
-    parts: list[LexborNode] = []
-    for node in scope.css(container.tag or "div"):  # class names are not always valid in a selector
-        same = node.mem_id == container.mem_id or (
-            node.attrs.get("class") == kind and mass.prose.get(node.mem_id, 0) > 0
-        )
-        if same and not any(is_inside(node, {part.mem_id}) for part in parts):
-            parts.append(node)
-    return parts
+    wrappers = _wrappers(container, _MAX_SPLIT_REACH)
+    if not wrappers:
+        return [container]
+    # Near: the grandparent (the parent when that is <body>), any block of the kind; further up, only
+    # blocks whose wrappers are the container's.
+    near = wrappers[1] if len(wrappers) > 1 and wrappers[1].tag not in ("body", "html") else wrappers[0]
+    scopes = [(near, 0)] + [(wrappers[n], n) for n in range(2, len(wrappers))]
+    for scope, depth in scopes:
+        if depth and scope.tag in ("body", "html"):
+            break
+        signature = _signature(container, depth)
+        parts: list[LexborNode] = []
+        for node in scope.css(container.tag or "div"):  # class names are not always valid in a selector
+            same = node.mem_id == container.mem_id or (
+                node.attrs.get("class") == kind
+                and mass.prose.get(node.mem_id, 0) > 0
+                and (not depth or _signature(node, depth) == signature)
+            )
+            if same and not any(is_inside(node, {part.mem_id}) for part in parts):
+                parts.append(node)
+        if len(parts) > 1:
+            return parts
+    return [container]
+
+
+def _wrappers(node: LexborNode, count: int) -> list[LexborNode]:
+    """The node's ancestors, nearest first, at most ``count``."""
+    found: list[LexborNode] = []
+    current = node.parent
+    while current is not None and current.is_element_node and len(found) < count:
+        found.append(current)
+        current = current.parent
+    return found
+
+
+def _signature(node: LexborNode, depth: int) -> tuple[tuple[str, str], ...]:
+    """The tags and classes of the node's first ``depth`` wrappers."""
+    return tuple((wrapper.tag or "", wrapper.attrs.get("class") or "") for wrapper in _wrappers(node, depth))
 
 
 def standfirst(runs: list[Run], parts: list[LexborNode], description: str | None) -> str | None:

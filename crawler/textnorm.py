@@ -1,6 +1,7 @@
 """Text normalisation in two levels, shared by extraction (display form) and dedupe (matching key).
 
-display_text: what we store and show. NFKC (presentation forms → letters), Persian ی/ک → Arabic ي/ك on
+display_text: what we store and show. NFC, Arabic presentation forms → letters (not all of NFKC, which
+  would rewrite "…", "m²" and full-width digits), Persian ی/ک → Arabic ي/ك on
   Arabic-language text only, tatweel and bidi/zero-width controls removed, whitespace tidied.
 match_key: what we compare. The display form plus harakat stripped, alef forms folded, ى→ي, ة→ه,
   digits to ASCII and case folded, so spelling-only edits never count as changes.
@@ -14,6 +15,8 @@ from collections.abc import Iterator
 
 __all__ = ["ascii_digits", "clean_whitespace", "display_text", "match_key", "match_keys_by_piece"]
 
+# Arabic presentation forms (and the odd ligature sites type with them): the letters they stand for.
+_PRESENTATION_FORMS = re.compile("[\ufb50-\ufdff\ufe70-\ufefe]+")
 # Tatweel, soft hyphen, BOM, zero-width space/joiner and bidi controls (ZWNJ stays: Persian spelling needs it).
 _CONTROLS = re.compile("[\u0640\u061c\u00ad\ufeff\u200b\u200d\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _PERSIAN_TO_ARABIC = {"ی": "ي", "ک": "ك", "ە": "ه", "ہ": "ه", "ھ": "ه"}
@@ -25,10 +28,11 @@ _SPACE_CHARS = r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]"
 _SPACES = re.compile(rf"[\t\u00a0\u2000-\u200a\u202f\u205f\u3000]{_SPACE_CHARS}*| {_SPACE_CHARS}+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _PIECE = 200_000  # characters of a long text made into keys at a time (a long feature's text is one piece)
-# Anything display_text's line tidying would change once NFKC has made other spaces plain ones: a double
-# space, a space at a line's end, a run of blank lines, or whitespace that is neither space nor newline.
+# Anything display_text's line tidying would change: a double space, a space at a line's end, a run of
+# blank lines, or whitespace that is neither a plain space nor a newline (no-break, thin, ideographic).
 _UNTIDY = ("  ", " \n", "\n ", "\n\n\n", "\t", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\x85",
-           "\u1680", "\u2028", "\u2029")  # fmt: skip
+           "\u1680", "\u2028", "\u2029", "\u00a0", "\u2000", "\u2001", "\u2002", "\u2003", "\u2004", "\u2005",
+           "\u2006", "\u2007", "\u2008", "\u2009", "\u200a", "\u202f", "\u205f", "\u3000")  # fmt: skip
 
 
 class _Fold:
@@ -65,8 +69,10 @@ def ascii_digits(text: str) -> str:
 def display_text(text: str, language: str | None = None) -> str:
     """The stored, displayed form of a piece of text (see module docstring)."""
     # str.split/join and regexes that rarely match: bodies are long and this runs on every page.
-    if not unicodedata.is_normalized("NFKC", text):
-        text = unicodedata.normalize("NFKC", text)
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    if _PRESENTATION_FORMS.search(text):  # only these are folded: NFKC would also rewrite "…", "²", "１３"
+        text = _PRESENTATION_FORMS.sub(lambda found: unicodedata.normalize("NFKC", found[0]), text)
     text = _CONTROLS.sub("", text)
     if language is not None and language.lower().startswith("ar"):
         text = _TO_ARABIC_LETTERS(text)
@@ -77,7 +83,10 @@ def display_text(text: str, language: str | None = None) -> str:
 
 
 def match_key(text: str) -> str:
-    """The comparison form: equal keys mean the same words, whatever the spelling variant."""
+    """The comparison form: equal keys mean the same words, whatever the spelling variant (full-width and
+    compatibility forms too: NFKC)."""
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
     text = _FOLD_FOR_KEY(display_text(text, "ar"))
     text = _HARAKAT.sub("", text).casefold()
     return " ".join(text.split())

@@ -18,7 +18,9 @@ SEED = json.loads((Path(__file__).parent / "golden" / "seed" / "article.expected
 @pytest.mark.parametrize(
     ("raw", "language", "shown"),
     [
-        ("ﺍﻟﻌﺮﺍﻕ", "ar", "العراق"),  # presentation forms → letters (NFKC)
+        ("ﺍﻟﻌﺮﺍﻕ", "ar", "العراق"),  # presentation forms → letters (NFKC, on those only)
+        ("１３日、約３６キロ…", "ja", "１３日、約３６キロ…"),  # full-width digits and the ellipsis shown as written
+        ("50\u00a0m² in 2024\u3000today", None, "50 m² in 2024 today"),  # odd spaces tidied, m² kept
         ("الخـــارجيـــة", "ar", "الخارجية"),  # tatweel
         ("\u200fبغداد\u200e \u202bالموصل\u202c", "ar", "بغداد الموصل"),  # bidi marks
         ("كتب\u200bالمراسل", "ar", "كتبالمراسل"),  # zero-width space removed
@@ -79,3 +81,8 @@ def test_only_the_start_of_a_very_long_body_is_signed() -> None:
     words = [f"word{number}" for number in range(40_000)]
     long_body, start, other_start = " ".join(words), " ".join(words[:20_000]), " ".join(words[20_000:])
     assert signature(long_body) == signature(start) != signature(other_start)
+
+
+def test_full_width_and_compatibility_forms_match_their_plain_spelling() -> None:
+    """Shown as written, compared as NFKC: a site that switches to full-width digits has not edited."""
+    assert match_key("１３日…") == match_key("13日...") and index_text("１３日") == index_text("13日")

@@ -94,3 +94,35 @@ def test_microdata_on_an_abbr_gives_its_title() -> None:
     html = (f"<html><body><div itemscope><h1>Budget approved</h1><abbr itemprop='datePublished' "
             f"title='2011-05-03T10:00:00Z'>May 3</abbr>{STORY}</div></body></html>")  # fmt: skip
     assert extract(html).published == "2011-05-03T10:00:00+00:00"
+
+
+def test_a_date_under_a_published_label_in_a_sidebar_meta_box_is_the_articles() -> None:
+    """Themes print the article's date in a meta box beside it ("<h4>Published</h4><div class=date>");
+    a sidebar list of other stories' dates stays out."""
+    meta = "<aside class='post-sidebar'><div class='meta'><h4>Published</h4><div class='post-date'>July 8, 2025</div></div></aside>"
+    others = "<aside class='sidebar'><ul><li><a href='/b'>Another story</a> <span class='date'>July 1, 2025</span></li></ul></aside>"
+    html = page("", f"<div class='post'>{others}<h1>Budget approved</h1>{meta}{STORY}</div>")
+    assert extract(html).published == "2025-07-08T00:00:00+00:00"
+
+
+def test_the_headline_not_the_sites_logo_h1_anchors_the_search_for_its_date() -> None:
+    """The site's logo is the page's first h1; the date sits in the layout of the headline's own block,
+    whose class names a sidebar mode ("story-sidebar-mode")."""
+    menu = "".join(f"<a href='/s{n}'>Section {n}</a> " for n in range(80))  # the logo's text is far from the date
+    logo = f"<div class='brand'><h1>The Harbour Times</h1></div><div class='menu'>{menu}</div>"
+    story = ("<div class='story-page story-sidebar-mode'><div class='story-wrap'><h1 class='headline'>Budget approved"
+             f"</h1><div class='story-date'><span>May 31, 2024</span></div>{STORY}</div></div>")  # fmt: skip
+    assert extract(page(logo, story)).published == "2024-05-31T00:00:00+00:00"
+
+
+@pytest.mark.parametrize("name", ["publishedAt", "published_at", "publishDate"])
+def test_a_headless_cms_publication_date_in_script_data_is_read(name: str) -> None:
+    data = f'<script>window.__STATE__ = {{"post": {{"title": "Budget approved", "{name}": "2025-03-04T09:30:00Z"}}}}</script>'
+    assert extract(page("", f"<h1>Budget approved</h1>{STORY}{data}")).published == "2025-03-04T09:30:00+00:00"
+
+
+def test_a_published_date_meta_tag_is_read() -> None:
+    html = page("", f"<h1>Budget approved</h1>{STORY}").replace(
+        "</title>", "</title><meta name='published-date' content='2021-02-16'>"
+    )
+    assert extract(html).published == "2021-02-16T00:00:00+00:00"

@@ -20,6 +20,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler.dates import parse_date
 from crawler.extract.authors import byline_names, clean_names
+from crawler.extract.container import title_heading
 from crawler.extract.headline import segment_headline
 from crawler.extract.visible_dates import script_date, url_date, visible_dates
 
@@ -56,6 +57,10 @@ _PUBLISHED_META = (
     "publishdate",
     "publish-date",
     "publish_date",
+    "published-date",
+    "published_date",
+    "publication_date",
+    "citation_publication_date",
     "sailthru.date",
     "parsely-pub-date",
     "og:published_time",
@@ -296,10 +301,16 @@ class _MarkupFallbacks:
         return self._nodes
 
     def h1(self) -> LexborNode | None:
-        """The article's h1 (one inside <article> first: a site logo is often the page's first h1)."""
+        """The article's h1: one inside <article>, else one that <title> names, else the first (a site's
+        logo is often the page's first h1)."""
         if self._h1 is None:
             headings = [node for node in self.nodes if node.tag == "h1"]
-            self._h1 = (next((h for h in headings if _inside_article(h)), headings[0] if headings else None),)
+            doc_title = " ".join((_doc_title(self._tree) or "").split()).casefold()
+            texts = {h.mem_id: " ".join(h.text(deep=True).split()).casefold() for h in headings}
+            named = [h for h in headings if texts[h.mem_id] and texts[h.mem_id] in doc_title]
+            inside = next((h for h in headings if _inside_article(h)), None)
+            longest = max(named, key=lambda h: len(texts[h.mem_id]), default=None)  # the headline, not the site name
+            self._h1 = (inside or longest or (headings[0] if headings else None),)
         return self._h1[0]
 
     def with_rel(self, rel: str, in_article: bool = False) -> list[LexborNode]:
@@ -555,7 +566,8 @@ def _read_visible_dates(
     root = tree.css_first("html")
     lang = ((root.attrs.get("lang") if root is not None else None) or "").lower()
     month_first = lang in ("en", "en-us")  # 10/12/2023 is October 12 on an American page
-    published, modified = visible_dates(tree, markup.h1(), timezone, month_first)
+    heading = title_heading(tree, found.title) or markup.h1()  # a site's logo is often the first h1
+    published, modified = visible_dates(tree, heading, timezone, month_first)
     if published is None:
         scripts = (node.text(deep=True) for node in tree.css("script:not([src])"))
         published = next(filter(None, (script_date(text, timezone) for text in scripts)), None)

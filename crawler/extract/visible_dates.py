@@ -51,7 +51,18 @@ _UPDATED_HINT = re.compile(r"(updated|modified|آخر تحديث|تحديث|تم
 _NOT_THE_ARTICLES = re.compile(
     r"related|read-also|teaser|comment|widget|sidebar|header|masthead|top-?bar|navbar|today|clock|weather|ticker", re.I
 )
-_SCRIPT_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
+_PUBLISHED_LABEL = re.compile(
+    r"^(?:published|posted|date|first published|veröffentlicht|publié|publicado|pubblicato|تاريخ النشر|نشر في|"
+    r"تاريخ|منتشر شده|تاریخ انتشار)\b",
+    re.I,
+)
+_LABEL_CHARS = 30
+# The names frameworks and headless CMSs give the publication date in a page's state (Next.js, Contentful,
+# Sanity, Strapi, Ghost): "publishedAt", "published_at", "publishDate"...
+_SCRIPT_DATE = re.compile(
+    r'"(?:datePublished|publishedAt|published_at|publishDate|publishedDate|publicationDate|firstPublishedAt)"'
+    r'\s*:\s*"([^"]{8,40})"'
+)
 _SHORT_TEXT = 24  # longer texts are read from their date-shaped phrase first
 _TIME_AFTER = re.compile(
     r"\s*[,|\-–—]?\s*(?:at\s+|um\s+|à\s+)?\d{1,2}:\d{2}(?::\d{2})?\s*(?:[AaPp]\.?[Mm]\.?|ص|م|صباحاً|صباحا|مساءً|مساء|ب\.ظ|ق\.ظ|Uhr)?"
@@ -104,7 +115,7 @@ def _dated_elements(
 ) -> tuple[FoundDate | None, FoundDate | None]:
     published = modified = None
     for node in scope.css(_DATE_NODE_SELECTOR):  # the selector engine pre-filters; _is_date_node decides
-        if not _is_date_node(node) or _not_the_articles(node, scope, heading):
+        if not _is_date_node(node) or (_not_the_articles(node, scope, heading) and not _labelled_published(node)):
             continue
         text = node.attrs.get("datetime") or node.attrs.get("title") or node.text(deep=True, separator=" ")
         parsed = _parse(text, timezone, month_first, relative=True)  # "منذ 3 ساعات" in the article's own header
@@ -220,6 +231,27 @@ def _not_the_articles(node: LexborNode, scope: LexborNode, heading: LexborNode |
     return False
 
 
+def _labelled_published(node: LexborNode) -> bool:
+    """A date printed under a "Published" label (a meta box in the sidebar: "<h4>Published</h4><div
+    class=date>"): the article's own, wherever the theme puts it; never one in a list or in comments."""
+    label = node.prev
+    while label is not None and not label.is_element_node and not (label.text_content or "").strip():
+        label = label.prev
+    if label is None and node.parent is not None:  # "<p><b>Published</b> <time>" or a wrapper's heading
+        label = node.parent.prev
+        while label is not None and not label.is_element_node and not (label.text_content or "").strip():
+            label = label.prev
+    text = " ".join((label.text(deep=True) if label is not None else "").split())
+    if not text or len(text) > _LABEL_CHARS or not _PUBLISHED_LABEL.search(text):
+        return False
+    current = node.parent
+    while current is not None and current.tag not in ("body", "html"):
+        if current.tag == "li" or re.search(r"comment|related", current.attrs.get("class") or "", re.I):
+            return False
+        current = current.parent
+    return True
+
+
 def _holds(element: LexborNode, heading: LexborNode | None) -> bool:
     """True when element is an ancestor of heading (an "entry-header" around the headline is the article's)."""
     current = heading
@@ -231,7 +263,7 @@ def _holds(element: LexborNode, heading: LexborNode | None) -> bool:
 
 
 def script_date(html: str, timezone: str) -> FoundDate | None:
-    """The first "datePublished" in the page's script data (a framework's state object, not JSON-LD)."""
+    """The first publication date in the page's script data (a framework's state object, not JSON-LD)."""
     for match in _SCRIPT_DATE.finditer(html):
         parsed = parse_date(match.group(1), timezone)
         if parsed is not None:

@@ -1,6 +1,6 @@
-"""The headline printed on a page whose <title> joins it with the site's name ("Blog: Post", "Post - Blog").
+"""The article's title, freed of what sites print around it: the site's name, a section, a separator.
 
-Many blogs and older news sites print the site's name as the page's h1 and the post's headline as an h2
+A page whose <title> joins the headline with the site's name ("Blog: Post", "Post - Blog"): many blogs and older news sites print the site's name as the page's h1 and the post's headline as an h2
 or h3, and give no og:title. The <title> tells them apart: both are parts of it, and the headline is the
 longest part that is not the site's name, printed as a heading.
 """
@@ -8,16 +8,19 @@ longest part that is not the site's name, printed as a heading.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import SplitResult, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-__all__ = ["segment_headline", "title_segments"]
+__all__ = ["clean_title", "segment_headline", "title_segments", "without_decoration"]
 
 # What sites put between the headline and their name in <title>: a spaced dash, bar, colon or guillemet,
 # a colon after a word, a slash with spaces.
 _SEGMENT_SEPARATORS = re.compile(r"\s+[|\-–—«»:•/]\s+|\s*[|»«•]\s*|(?<=\w):\s+")
 _MIN_SEGMENT_CHARS = 3
+_TITLE_SEPARATORS = re.compile(r"\s+[|\-–—«»:•]\s+")
+_TRAILING_PART = re.compile(r"\s*(?:\s[|\-–—•:]|[|•])\s*([^|\-–—•:]{2,60})$")
 _HEADINGS = "h1, h2, h3"
 _HOME_PATHS = ("", "/", "/index.html", "/index.php")
 
@@ -77,3 +80,36 @@ def _links_home(heading: LexborNode) -> bool:
 
 def _is_home(address: SplitResult) -> bool:
     return address.path in _HOME_PATHS and not address.query  # "/?p=15500" is a post's address
+
+
+def clean_title(title: str | None, site_name: str | None, read_heading: Callable[[], str | None]) -> str | None:
+    """Drop the site's name that CMSes add before or after the headline ("Site - Headline | Site")."""
+    if not title:
+        return None
+    title = " ".join(title.split())
+    heading = " ".join((read_heading() or "").split())
+    if heading and heading != title and heading in title and len(heading) >= 0.5 * len(title):
+        return heading  # the page's own h1 is the headline without the decorations
+    if site_name and site_name != title:
+        parts = _TITLE_SEPARATORS.split(title)
+        if len(parts) > 1 and parts[-1] == site_name:
+            title = title[: title.rfind(parts[-1])].rstrip(" |-–—«»:•")
+        elif len(parts) > 1 and parts[0] == site_name:
+            title = title[len(parts[0]) :].lstrip(" |-–—«»:•")
+    return title or None
+
+
+def without_decoration(title: str | None, section: str | None, url: str | None) -> str | None:
+    """The headline without a trailing " - Site.de" or " | Section" that the site name test missed: the part
+    after the last separator names the site's domain or the article's section."""
+    if not title:
+        return title
+    match = _TRAILING_PART.search(title)
+    if match is None:
+        return title
+    tail = match.group(1).casefold()
+    host = (urlsplit(url).hostname or "").casefold().removeprefix("www.") if url else ""
+    label = host.split(".")[-2] if host.count(".") >= 1 else ""
+    if (section and tail == section.casefold()) or (len(label) >= 3 and label in tail.replace(" ", "")):
+        return title[: match.start()].rstrip() or title
+    return title

@@ -21,7 +21,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from crawler.dates import parse_date
 from crawler.extract.authors import byline_names, clean_names
 from crawler.extract.container import title_heading
-from crawler.extract.headline import segment_headline
+from crawler.extract.headline import clean_title, segment_headline, without_decoration
 from crawler.extract.visible_dates import script_date, url_date, visible_dates
 
 __all__ = ["PageMetadata", "read_metadata"]
@@ -32,8 +32,6 @@ _ARTICLE_TYPES = {
     "backgroundnewsarticle", "reviewnewsarticle", "socialmediaposting", "liveblogposting", "techarticle", "report",
 }  # fmt: skip
 _PAGE_TYPES = {"webpage", "itempage"}
-_TITLE_SEPARATORS = re.compile(r"\s+[|\-–—«»:•]\s+")
-_TRAILING_PART = re.compile(r"\s*(?:\s[|\-–—•:]|[|•])\s*([^|\-–—•:]{2,60})$")
 _TAG_LIST_CLASS = re.compile(
     r"(^|[\s_-])(tags?|post-?tags|tag-?links|tags-?links|entry-?tags|field-?tags|keywords)([\s_-]|$)", re.I
 )
@@ -131,7 +129,7 @@ def read_metadata(tree: LexborHTMLParser, timezone: str, url: str | None = None)
                 return parsed.isoformat()
         return None
 
-    found.title = _clean_title(
+    found.title = clean_title(
         pick(
             "title",
             (f"{JSON_LD}:headline", lambda: _text(ld.get("headline"))),
@@ -193,7 +191,7 @@ def read_metadata(tree: LexborHTMLParser, timezone: str, url: str | None = None)
         (f"{JSON_LD}:description", lambda: _text(ld.get("description"))),
     )
     found.json_ld_body = _text(ld.get("articleBody"))
-    found.title = _without_decoration(found.title, found.section, url)
+    found.title = without_decoration(found.title, found.section, url)
     for name in ("title", "canonical_url", "section", "image", "site_name", "description"):
         value = getattr(found, name)
         setattr(found, name, value.strip() if isinstance(value, str) and value.strip() else None)
@@ -406,39 +404,6 @@ def _h1(markup: _MarkupFallbacks) -> str | None:
 def _doc_title(tree: LexborHTMLParser) -> str | None:
     node = tree.css_first("title")
     return node.text().strip() or None if node else None
-
-
-def _clean_title(title: str | None, site_name: str | None, read_heading: Callable[[], str | None]) -> str | None:
-    """Drop the site's name that CMSes add before or after the headline ("Site - Headline | Site")."""
-    if not title:
-        return None
-    title = " ".join(title.split())
-    heading = " ".join((read_heading() or "").split())
-    if heading and heading != title and heading in title and len(heading) >= 0.5 * len(title):
-        return heading  # the page's own h1 is the headline without the decorations
-    if site_name and site_name != title:
-        parts = _TITLE_SEPARATORS.split(title)
-        if len(parts) > 1 and parts[-1] == site_name:
-            title = title[: title.rfind(parts[-1])].rstrip(" |-–—«»:•")
-        elif len(parts) > 1 and parts[0] == site_name:
-            title = title[len(parts[0]) :].lstrip(" |-–—«»:•")
-    return title or None
-
-
-def _without_decoration(title: str | None, section: str | None, url: str | None) -> str | None:
-    """The headline without a trailing " - Site.de" or " | Section" that the site name test missed: the part
-    after the last separator names the site's domain or the article's section."""
-    if not title:
-        return title
-    match = _TRAILING_PART.search(title)
-    if match is None:
-        return title
-    tail = match.group(1).casefold()
-    host = (urlsplit(url).hostname or "").casefold().removeprefix("www.") if url else ""
-    label = host.split(".")[-2] if host.count(".") >= 1 else ""
-    if (section and tail == section.casefold()) or (len(label) >= 3 and label in tail.replace(" ", "")):
-        return title[: match.start()].rstrip() or title
-    return title
 
 
 def _itemprop_date(markup: _MarkupFallbacks, prop: str) -> str | None:

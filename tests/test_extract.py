@@ -207,3 +207,17 @@ def test_a_story_split_into_page_builder_modules_is_joined_and_the_teaser_module
     article = extract(html)
     assert article.body.startswith("The council voted on Tuesday") and article.body.endswith("while it lasts.")
     assert "teaser for another story" not in article.body
+
+
+def test_wordpress_classic_comment_lists_never_become_the_body() -> None:
+    """A short post under a long thread: <ol class=commentlist> and <li id=comment-N> are comments, so
+    their prose never outweighs the post's."""
+    reply = "I tried this with my own class last year and the rectangles came out almost exactly as you say. " * 3
+    thread = "".join(f"<li id='comment-{5500 + n}' class='alt'><div class='commenttext'><p>{reply}</p></div></li>"
+                     for n in range(6))  # fmt: skip
+    post = ("<p>Some math teachers were sharing dinner after the conference when one said something implausible.</p>"
+            "<p>Ask a class to draw a rectangle, and together they will draw the golden one.</p>")  # fmt: skip
+    html = (f"<html><body><div id='post-15500'><h2>1,400 Rectangles</h2><div class='entry'>{post}</div>"
+            f"<h3>53 Responses</h3><ol class='commentlist'>{thread}</ol></div></body></html>")  # fmt: skip
+    article = extract(html)
+    assert article.body.startswith("Some math teachers") and "my own class" not in article.body, article.body

@@ -81,6 +81,7 @@ _SMALL_WIDGET_TOKEN = re.compile(
     re.IGNORECASE,
 )
 _COMMENT_TOKEN = re.compile(rf"(^|[-_])({_COMMENT_WORDS})$", re.IGNORECASE)  # "comments-enabled" is a state
+_COMMENT_ID = re.compile(r"(div-)?comments?-\d+$", re.IGNORECASE)  # one comment: WordPress's "comment-552079"
 _WEAK_TOKEN = re.compile(rf"(^|[-_])({_WEAK_WORDS})([-_]|$)", re.IGNORECASE)
 _BOILERPLATE_TOKEN = re.compile(rf"(^|[-_])({_BOILERPLATE_WORDS})([-_]|$)", re.IGNORECASE)
 # Sidebar widgets are "widget", "widget_text", "widget-area"; "elementor-widget-*" and HubSpot's "widget-span" are layout.
@@ -192,14 +193,12 @@ def _token_strength(token: str) -> int:
     if len(token) > _LONGEST_NAME or "/" in token:
         return 0  # a URL or a slug used as an id ("…/read-comments-on-mobile-web"): it names a page, not a block
     token = _LAYOUT_STATE.sub("", _CAMEL_HUMP.sub(r"\1-\2", _bem_name(token.split("--", 1)[0])))
-    if (
-        _DESCRIPTIVE_TOKEN.search(token)
-        or _LAYOUT_NAME.search(token)
-        or not (_BOILERPLATE_TOKEN.search(token) or _WIDGET_TOKEN.search(token))
-    ):
+    if _DESCRIPTIVE_TOKEN.search(token) or _LAYOUT_NAME.search(token):
         return 0
-    if _COMMENT_TOKEN.search(token):
+    if _COMMENT_TOKEN.search(token) or _COMMENT_ID.match(token):
         return COMMENTS
+    if not (_BOILERPLATE_TOKEN.search(token) or _WIDGET_TOKEN.search(token)):
+        return 0
     stripped = _WEAK_TOKEN.sub("-", token)
     return 2 if _BOILERPLATE_TOKEN.search(stripped) or _WIDGET_TOKEN.search(stripped) else 1
 

@@ -87,8 +87,11 @@ def get_json(url: str) -> object:
 
 def test_pages_facets_and_canned_queries_answer(ui: tuple[str, Path]) -> None:
     base, _ = ui
-    status, page = get(f"{base}/crawler/articles")
-    assert status == 200 and "Every field of every article" in page and "crawler.css" in page
+    status, page = get(f"{base}/crawler/articles")  # redirected to a reader's columns, newest first
+    assert status == 200 and "opened with a reader" in page and "crawler.css" in page
+    assert 'class="col-title' in page and 'class="col-tags' in page and 'class="col-content_hash' not in page
+    status, every = get(f"{base}/crawler/articles?_sort=id")  # a query string shows the table as asked
+    assert status == 200 and 'class="col-content_hash' in every and 'class="col-body' in every
     assert '<a href="search">search articles</a>' in page and '<a href="reading">articles to read</a>' in page
     facets = get_json(f"{base}/crawler/articles.json?_facet_size=5")
     assert {"source_id", "language", "section"} <= set(facets["facet_results"])  # type: ignore[index]

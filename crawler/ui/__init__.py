@@ -58,7 +58,8 @@ _TABLES: dict[str, dict[str, Any]] = {
         # No fts_table: Datasette's own search box would send the words as typed, but the index holds them in
         # match-key form (ة→ه, أ→ا, …), so it would miss most Arabic spellings. The search query applies the
         # crawler's rules instead.
-        "description_html": 'Every field of every article, its latest version. To read: <a href="reading">'
+        "description_html": "Every article, its latest version, opened with a reader's columns (times in the display"
+        ' time zone; <a href="articles?_sort=id">every column</a>). To read: <a href="reading">'
         'articles to read</a> (titles open the article and its versions); <a href="search">search articles</a> '
         "finds words in any spelling (hamza, taa marbuta, alef maqsura, harakat, clitics, plurals).",
         "columns": _ARTICLE_COLUMNS,

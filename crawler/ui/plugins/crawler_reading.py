@@ -19,6 +19,9 @@ from crawler.search import parse_query, snippet
 from crawler.ui.reading import PageArticle, PageVersion, article_page, chips, marked
 
 _LINKED = ("articles", None)  # the table, and the canned queries (no table)
+_READER_COLUMNS = "&".join(
+    [*(f"_col={column}" for column in ("title", "source_id", "published", "section", "tags")), "_sort_desc=first_seen"]
+)
 
 
 def _zone(datasette: Any) -> ZoneInfo:
@@ -34,16 +37,40 @@ def prepare_connection(conn: sqlite3.Connection, datasette: Any) -> None:
 
 
 @hookimpl  # type: ignore[untyped-decorator]
-def render_cell(row: Any, value: Any, column: str, table: str | None, database: str) -> Markup | None:
+def render_cell(row: Any, value: Any, column: str, table: str | None, database: str, datasette: Any) -> Markup | None:
     if table not in _LINKED:
         return None
     if column == "title" and value and "id" in row.keys():
         return Markup(f'<a href="/-/crawler/article/{int(row["id"])}" dir="auto">{Markup.escape(value)}</a>')
+    if column in ("published", "first_seen") and table == "articles" and isinstance(value, str):
+        return Markup(f'<span title="{Markup.escape(value)}">{Markup.escape(shown(value, _zone(datasette)))}</span>')
     if column == "tags" and isinstance(value, str):
         return Markup(chips(value))
     if column == "matched" and isinstance(value, str):
         return Markup(marked(value))
     return None
+
+
+@hookimpl  # type: ignore[untyped-decorator]
+def asgi_wrapper(datasette: Any) -> Any:
+    """The articles table opens with a reader's columns (title, source, published, section, tags), newest
+    first; any query string (``?_sort=id``, a filter, a facet) shows it as asked, every column included."""
+
+    def wrap(app: Any) -> Any:
+        async def reader_columns_first(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            path = scope.get("path", "") if scope.get("type") == "http" else ""
+            parts = path.strip("/").split("/")
+            if (scope.get("method") == "GET" and not scope.get("query_string") and len(parts) == 2
+                    and parts[1] == "articles" and parts[0] in datasette.databases):  # fmt: skip
+                location = f"/{parts[0]}/articles?{_READER_COLUMNS}".encode()
+                await send({"type": "http.response.start", "status": 302, "headers": [(b"location", location)]})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            await app(scope, receive, send)
+
+        return reader_columns_first
+
+    return wrap
 
 
 @hookimpl  # type: ignore[untyped-decorator]

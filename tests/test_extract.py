@@ -221,3 +221,26 @@ def test_wordpress_classic_comment_lists_never_become_the_body() -> None:
             f"<h3>53 Responses</h3><ol class='commentlist'>{thread}</ol></div></body></html>")  # fmt: skip
     article = extract(html)
     assert article.body.startswith("Some math teachers") and "my own class" not in article.body, article.body
+
+
+def test_a_page_laid_out_in_nested_tables_gives_its_story_once_without_the_menu_cell() -> None:
+    """Older CMSs lay the whole page out in nested tables: each cell is rendered once, as a container
+    (a nested table's rows belong to it, not again to the outer table), and a cell of links is left out."""
+    story = "".join(f"<p>Paragraph {n} of the story: the council met on Tuesday about the harbour budget.</p>"
+                    for n in range(4))  # fmt: skip
+    menu = "".join(f"<a href='/s{n}'>Section {n}</a><br>" for n in range(12))
+    part = "<tr><td><table><tr><td>{}</td></tr></table></td></tr>"
+    lead = "<p>The harbour board and the council disagree about who pays for the new breakwater, again.</p>"
+    html = (f"<html><body><table><tr><td>{menu}</td><td><h1>Harbour budget</h1>{lead}<table>"
+            f"{part.format(story)}{part.format(story.replace('Paragraph', 'Part two'))}</table></td></tr></table>"
+            "</body></html>")  # fmt: skip
+    body = extract(html).body
+    assert body.count("Paragraph 0 of the story") == 1 and body.count("Part two 3 of the story") == 1, body
+    assert "Section 3" not in body
+
+
+def test_a_data_table_in_a_story_keeps_one_line_per_row() -> None:
+    story = "<p>" + "The results of the vote were announced on Tuesday evening by the council clerk. " * 3 + "</p>"
+    table = "<table><tr><th>Party</th><th>Seats</th></tr><tr><td>Harbour</td><td>12</td></tr></table>"
+    body = extract(f"<html><body><article><h1>Vote</h1>{story}{table}{story}</article></body></html>").body
+    assert "Party | Seats\nHarbour | 12" in body

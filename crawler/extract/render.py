@@ -34,6 +34,7 @@ _TIMESTAMP_LINE = re.compile(r"^(?=.{0,60}$)(?=.*\d{4})(?=.*\d{1,2}:\d{2}).*$")
 _BLANK_LINE = re.compile(r"\n\s*\n")
 _INLINE_NAME_CHARS = 300  # an inline element named like boilerplate but this long is a tag left open
 _MAX_DEPTH = 120
+_LAYOUT_CELL_CONTENT = "table, p, div, ul, ol, blockquote, h1, h2, h3, h4, h5, h6"
 
 
 class Block(NamedTuple):
@@ -119,7 +120,7 @@ def render(node: LexborNode, blocks: list[Block], ctx: RenderContext, depth: int
     elif tag in ("ul", "ol", "dl"):
         _add_list(node, blocks, ctx)
     elif tag == "table":
-        _add_table(node, blocks, ctx)
+        _add_table(node, blocks, ctx, depth)
     elif tag == "blockquote" and not any(child.tag in _BLOCK_TAGS for child in element_children(node)):
         _add_paragraph(node, blocks, ctx)
     else:
@@ -191,15 +192,37 @@ def _add_list(node: LexborNode, blocks: list[Block], ctx: RenderContext) -> None
         blocks.append(Block("\n".join(lines), False))
 
 
-def _add_table(node: LexborNode, blocks: list[Block], ctx: RenderContext) -> None:
+def _add_table(node: LexborNode, blocks: list[Block], ctx: RenderContext, depth: int) -> None:
+    """A data table: one line per row, cells joined by " | ". A layout table (cells that hold paragraphs,
+    blocks or other tables: older CMSs lay whole pages out so): each cell rendered as a container, in
+    order, its link lists left out. Only the table's own rows and cells: a nested table's are its own."""
+    grid = [_cells(row) for row in _rows(node)]
+    if any(cell.css_first(_LAYOUT_CELL_CONTENT) is not None for cells in grid for cell in cells):
+        for cell in (cell for cells in grid for cell in cells):
+            if _link_density(cell) <= 0.6:
+                render(cell, blocks, ctx, depth + 1)
+        return
     rows = []
-    for row in node.css("tr"):
-        cells = [_inline_text(cell, ctx) for cell in row.css("td, th")]
-        cells = [cell for cell in cells if cell]
-        if cells:
-            rows.append(" | ".join(cells))
+    for cells in grid:
+        texts = [text for text in (_inline_text(cell, ctx) for cell in cells) if text]
+        if texts:
+            rows.append(" | ".join(texts))
     if rows and _link_density(node) < 0.6:
         blocks.append(Block("\n".join(rows), True))  # kept at the end like a paragraph: tables are content
+
+
+def _rows(table: LexborNode) -> list[LexborNode]:
+    rows = []
+    for child in element_children(table):
+        if child.tag == "tr":
+            rows.append(child)
+        elif child.tag in ("thead", "tbody", "tfoot"):
+            rows.extend(row for row in element_children(child) if row.tag == "tr")
+    return rows
+
+
+def _cells(row: LexborNode) -> list[LexborNode]:
+    return [cell for cell in element_children(row) if cell.tag in ("td", "th")]
 
 
 def _is_linked_headline(heading: LexborNode, text: str) -> bool:

@@ -72,11 +72,17 @@ def rank_candidates(mass: Mass, near_title: frozenset[int] = frozenset()) -> lis
             _hint_factor(node),
         )
         close = key in near_title or mass.ancestry.parent.get(key) in near_title
-        score = (prose - _JUNK_WEIGHT * max(chars - prose, 0) - _TEASER_COST * teasers) * hint
+        score = _nudged(prose - _JUNK_WEIGHT * max(chars - prose, 0) - _TEASER_COST * teasers, hint)
         ranked.append(
-            Candidate(node, prose, chars, teasers, hint, close, score * _NEAR_TITLE_FACTOR if close else score)
+            Candidate(node, prose, chars, teasers, hint, close, _nudged(score, _NEAR_TITLE_FACTOR if close else 1.0))
         )
     return sorted(ranked, key=lambda candidate: -candidate.score)
+
+
+def _nudged(score: float, factor: float) -> float:
+    """A favouring factor raises a score whatever its sign: a negative score is divided by it (multiplied,
+    it would push a promising container further down)."""
+    return score * factor if score >= 0 else score / factor
 
 
 def choose_container(ranked: list[Candidate], mass: Mass) -> LexborNode:

@@ -244,3 +244,15 @@ def test_a_data_table_in_a_story_keeps_one_line_per_row() -> None:
     table = "<table><tr><th>Party</th><th>Seats</th></tr><tr><td>Harbour</td><td>12</td></tr></table>"
     body = extract(f"<html><body><article><h1>Vote</h1>{story}{table}{story}</article></body></html>").body
     assert "Party | Seats\nHarbour | 12" in body
+
+
+@pytest.mark.parametrize("name", ["class='credit'", "id='footer'", "class='site-footer'"])
+def test_the_sites_small_print_is_not_a_short_posts_body(name: str) -> None:
+    """An image post with one line of text, and a longer licence or copyright note in the page's footer
+    block (a <div>, not a <footer>): the note is the site's small print, not the post."""
+    post = "<div class='storycontent'><p>You know me, I love pixels and I love superheroes. Created by Sayon.</p></div>"
+    note = ("<p>All photos are licensed under a Creative Commons licence: you may share and remix them, as long "
+            "as you do it in a non-commercial way and link back to this site. (c) 2012 The Curious Brain.</p>")  # fmt: skip
+    html = f"<html><body><div id='rap'><h2>Pixel superheroes</h2>{post}</div><div {name}>{note}</div></body></html>"
+    body = extract(html).body
+    assert body.startswith("You know me, I love pixels") and "Creative Commons" not in body, body

@@ -50,7 +50,7 @@ _STRONG_WORDS = (
     r"sidebar|authors?|author-?box|author-?bio|about-?author|bio|post-?meta|entry-?meta|"
     r"meta-?views|byline|pagination|pager|prev-?next|post-?navigation|outbrain|taboola|"
     r"recommend|recommended|you-?may-?like|next-?post|disqus|"
-    r"fine-?print|disclaimer|copyrights?|legal-?notice|site-?info|colophon|"  # the site's small print
+    r"fine-?print|disclaimer|copyrights?|legal-?notice|site-?info|colophon|footer|credits?|"  # the site's small print
     r"recent|trackbacks?|pingbacks?|textwidget|"  # blog platforms' lists of recent posts and pings, text widgets
     r"sr-only|visually-?hidden|screen-?reader-?(text|only)?|assistive-?text|"  # text for screen readers only
     r"profile-?(datablock|textblock|block|box|card|widget)|"  # a blog's "about me" box

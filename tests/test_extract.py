@@ -256,3 +256,13 @@ def test_the_sites_small_print_is_not_a_short_posts_body(name: str) -> None:
     html = f"<html><body><div id='rap'><h2>Pixel superheroes</h2>{post}</div><div {name}>{note}</div></body></html>"
     body = extract(html).body
     assert body.startswith("You know me, I love pixels") and "Creative Commons" not in body, body
+
+
+def test_a_table_set_as_a_figure_is_content_and_an_image_figure_is_not() -> None:
+    """WordPress sets tables in <figure class=wp-block-table>; a photo's figure and caption stay out."""
+    story = "<p>" + "Median home prices rose again last year, the analysis of the sales data found. " * 3 + "</p>"
+    table = ("<figure class='wp-block-table'><table><tr><th>Year</th><th>Change</th></tr>"
+             "<tr><td>2013</td><td>+13.1%</td></tr></table></figure>")  # fmt: skip
+    photo = "<figure><img src='/a.jpg'><figcaption>A house for sale in the suburbs.</figcaption></figure>"
+    body = extract(f"<html><body><article><h1>Prices</h1>{story}{table}{photo}{story}</article></body></html>").body
+    assert "Year | Change\n2013 | +13.1%" in body and "house for sale" not in body, body

@@ -141,6 +141,8 @@ def strip_page_chrome(tree: LexborHTMLParser) -> None:
             # Comment, search and newsletter forms go; ASP.NET wraps whole pages in one <form>, which stays.
             if len(node.text(deep=True, separator=" ").strip()) < 500:
                 node.decompose()
+        elif tag == "figure" and node.css_first("table, pre") is not None:
+            continue  # a table or a code listing set as a figure (WordPress's "wp-block-table") is content
         elif tag in _CHROME_TAG_NAMES:
             # Broken markup (an unclosed <aside>) can swallow the article: keep chrome that wraps it.
             if tag not in _CHROME_LANDMARKS or node.css_first("article, main, h1") is None:

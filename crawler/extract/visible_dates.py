@@ -57,6 +57,7 @@ _PUBLISHED_LABEL = re.compile(
     re.I,
 )
 _LABEL_CHARS = 30
+_OTHER_STORIES = re.compile(r"comment|related", re.I)  # a labelled date there is another story's or a comment's
 # The names frameworks and headless CMSs give the publication date in a page's state (Next.js, Contentful,
 # Sanity, Strapi, Ghost): "publishedAt", "published_at", "publishDate"...
 _SCRIPT_DATE = re.compile(
@@ -234,22 +235,26 @@ def _not_the_articles(node: LexborNode, scope: LexborNode, heading: LexborNode |
 def _labelled_published(node: LexborNode) -> bool:
     """A date printed under a "Published" label (a meta box in the sidebar: "<h4>Published</h4><div
     class=date>"): the article's own, wherever the theme puts it; never one in a list or in comments."""
-    label = node.prev
-    while label is not None and not label.is_element_node and not (label.text_content or "").strip():
-        label = label.prev
+    label = _printed_before(node)
     if label is None and node.parent is not None:  # "<p><b>Published</b> <time>" or a wrapper's heading
-        label = node.parent.prev
-        while label is not None and not label.is_element_node and not (label.text_content or "").strip():
-            label = label.prev
+        label = _printed_before(node.parent)
     text = " ".join((label.text(deep=True) if label is not None else "").split())
     if not text or len(text) > _LABEL_CHARS or not _PUBLISHED_LABEL.search(text):
         return False
     current = node.parent
     while current is not None and current.tag not in ("body", "html"):
-        if current.tag == "li" or re.search(r"comment|related", current.attrs.get("class") or "", re.I):
+        if current.tag == "li" or _OTHER_STORIES.search(current.attrs.get("class") or ""):
             return False
         current = current.parent
     return True
+
+
+def _printed_before(node: LexborNode) -> LexborNode | None:
+    """The sibling just before node, element or text, passing over blank text."""
+    before = node.prev
+    while before is not None and not before.is_element_node and not (before.text_content or "").strip():
+        before = before.prev
+    return before
 
 
 def _holds(element: LexborNode, heading: LexborNode | None) -> bool:

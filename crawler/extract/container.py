@@ -112,9 +112,7 @@ def _in_chrome(node: LexborNode) -> bool:
     """Inside the page's header, navigation, sidebar or footer, by tag or by name."""
     current: LexborNode | None = node
     while current is not None and current.tag not in ("body", "html"):
-        if current.tag in _CHROME_TAGS or _NEGATIVE_HINT.search(
-            f"{current.attrs.get('class') or ''} {current.attrs.get('id') or ''}"
-        ):
+        if current.tag in _CHROME_TAGS or _NEGATIVE_HINT.search(_names(current)):
             return True
         current = current.parent
     return False
@@ -147,7 +145,7 @@ def _hint_factor(node: LexborNode) -> float:
     """Class/id and tag hints: a small nudge between containers of similar mass."""
     if node.tag in ("body", "html"):
         return 1.0  # the page's own classes ("Page-body") say nothing about a block
-    hint = f"{node.attrs.get('class') or ''} {node.attrs.get('id') or ''}"
+    hint = _names(node)
     factor = 1.0
     if _POSITIVE_HINT.search(hint):
         factor *= 1.1
@@ -156,6 +154,11 @@ def _hint_factor(node: LexborNode) -> float:
     if node.tag in ("article", "main"):
         factor *= 1.1
     return factor
+
+
+def _names(node: LexborNode) -> str:
+    """The element's class and id, as the hints read them."""
+    return f"{node.attrs.get('class') or ''} {node.attrs.get('id') or ''}"
 
 
 def title_heading(tree: LexborHTMLParser, title: str | None) -> LexborNode | None:

@@ -1,8 +1,10 @@
 """The article's title, freed of what sites print around it: the site's name, a section, a separator.
 
-A page whose <title> joins the headline with the site's name ("Blog: Post", "Post - Blog"): many blogs and older news sites print the site's name as the page's h1 and the post's headline as an h2
-or h3, and give no og:title. The <title> tells them apart: both are parts of it, and the headline is the
-longest part that is not the site's name, printed as a heading.
+A page whose <title> joins the headline with the site's name ("Blog: Post", "Post - Blog"): many blogs and
+older news sites print the site's name as the page's h1 and the post's headline as an h2 or h3, and give no
+og:title. The <title> tells them apart: both are parts of it, and the headline is the longest part that is
+not the site's name, printed as a heading. Then the site's name and a section are cut from whichever title
+was chosen (clean_title, without_decoration).
 """
 
 from __future__ import annotations

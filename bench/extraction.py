@@ -326,7 +326,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="only the first N pages of each set")
     parser.add_argument("--only", choices=["crawler", "trafilatura", "readability"], action="append")
     parser.add_argument("--worst", type=int, default=0, help="list the N worst pages of our extractor")
-    parser.add_argument("--json", type=Path, help="also write per-page scores of our extractor here")
+    parser.add_argument(
+        "--json", type=Path, help="also write per-page scores of our extractor (or the one --only names) here"
+    )
     parser.add_argument("--check-floor", type=Path, help="exit 1 if our F1 is below this file's floor for a set")
     args = parser.parse_args()
     wanted = set(args.only or ["crawler", "trafilatura", "readability"])
@@ -353,7 +355,8 @@ def main() -> None:
         for name, result in ours.items():
             print_worst(name, result, args.worst)
     if args.json:
-        scores = {f"{name}/{k}": [v.precision, v.recall] for name, r in ours.items() for k, v in r.per_page.items()}
+        first = {name: results[0] for name, results in per_set.items() if results}
+        scores = {f"{name}/{k}": [v.precision, v.recall] for name, r in first.items() for k, v in r.per_page.items()}
         args.json.write_text(json.dumps(scores, indent=1))
     if args.check_floor:
         check_floors(args.check_floor, {name: r.totals.f1 for name, r in ours.items()}, limited=bool(args.limit))

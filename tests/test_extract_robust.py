@@ -60,3 +60,27 @@ def test_huge_and_deep_pages_still_yield_their_text() -> None:
 def test_reasons_name_what_was_missing() -> None:
     assert extract("").empty_body_reason == "the page is empty"
     assert "no paragraph" in (extract(HOSTILE_INPUTS["only scripts"]).empty_body_reason or "")
+
+
+def test_a_title_never_closed_does_not_swallow_the_page() -> None:
+    # An HTML5 parser reads an unclosed <title> to the end of the file; the page's author meant it to end at the
+    # first tag, and the article after it must still be found.
+    page = (
+        "<html><head><title>Storm closes the port\n<link rel='stylesheet' href='/a.css'></head>"
+        f"<body><div id='nav'><a href='/'>Home</a></div><div class='story'>{PARAGRAPH * 3}</div></body></html>"
+    )
+    article = extract(page, "https://example.com/a")
+    assert "A sentence of article text" in article.body
+    assert article.title == "Storm closes the port"
+
+
+def test_a_closed_title_and_form_text_are_left_as_written() -> None:
+    # The repair is made only when no </title> follows: a title closed later, and a <textarea> holding markup
+    # (an "embed this" box), are read as the parser reads them.
+    page = (
+        "<html><head><title>Port <b> news</title></head><body>"
+        f"<article>{PARAGRAPH * 3}</article><textarea><p>embed code, not the story</p></textarea></body></html>"
+    )
+    article = extract(page, "https://example.com/a")
+    assert article.title == "Port <b> news"
+    assert "embed code" not in article.body

@@ -19,6 +19,7 @@ from crawler.extract.boilerplate import strip_page_chrome
 from crawler.extract.language import choose_language
 from crawler.extract.metadata import PageMetadata, read_metadata
 from crawler.extract.overrides import SelectorRules, apply_drops, override_date, override_list, override_text
+from crawler.extract.page import parse_page
 from crawler.extract.templates import remove_template_blocks
 from crawler.models import ExtractedArticle
 from crawler.textnorm import display_text
@@ -58,7 +59,7 @@ def extract_article(
     rules = rules or SelectorRules()
     if not html or not html.strip():
         return _empty(url, "the page is empty")
-    tree = LexborHTMLParser(html)
+    tree = parse_page(html)
     try:
         apply_drops(tree, rules)
         meta = read_metadata(tree, timezone, url)

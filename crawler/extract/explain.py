@@ -19,6 +19,7 @@ from crawler.extract.body import decide_body
 from crawler.extract.boilerplate import strip_page_chrome
 from crawler.extract.metadata import read_metadata
 from crawler.extract.overrides import SelectorRules, apply_drops
+from crawler.extract.page import parse_page
 from crawler.models import ExtractedArticle
 
 __all__ = ["CandidateView", "Explanation", "explain", "explanation_lines"]
@@ -60,7 +61,7 @@ def explain(
 ) -> Explanation:
     rules = rules or SelectorRules()
     article = extract_article(html, url, timezone, language_hint, rules=rules)
-    tree = LexborHTMLParser(html)
+    tree = parse_page(html)
     apply_drops(tree, rules)
     meta = read_metadata(tree, timezone, url)
     strip_page_chrome(tree)

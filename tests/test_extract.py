@@ -209,6 +209,23 @@ def test_a_story_split_into_page_builder_modules_is_joined_and_the_teaser_module
     assert "teaser for another story" not in article.body
 
 
+def test_page_builder_modules_numbered_one_by_one_still_join() -> None:
+    """Page builders number every module ("pb_text_1", "pb_text_2"): the numbers do not make two parts of one
+    story different kinds of block, and the quote module between them stays out."""
+    module = ("<div class='pb_row pb_row_{n}'><div class='pb_column pb_column_{n}'><div class='pb_module pb_text "
+              "pb_text_{n} pb_align_left'><div class='pb_text_inner'>{text}</div></div></div></div>")  # fmt: skip
+    first = "<p>The council voted on Tuesday to rebuild the old harbour wall before the winter storms.</p>" * 6
+    second = "<p>Work will start in March, and the road along the quay will close while it lasts.</p>" * 3
+    teaser = ("<div class='pb_row pb_row_2'><div class='pb_column pb_column_2'><div class='pb_module pb_blurb "
+              "pb_blurb_0'><h3><a href='/other'>Another story</a></h3><p>A teaser for another story about the "
+              "harbour, with a blurb long enough to read like prose.</p></div></div></div>")  # fmt: skip
+    html = (f"<html><body><div class='pb_section'>{module.format(n=1, text=first)}{teaser}"
+            f"{module.format(n=3, text=second)}</div></body></html>")  # fmt: skip
+    article = extract(html)
+    assert article.body.startswith("The council voted") and article.body.endswith("while it lasts."), article.body
+    assert "teaser for another story" not in article.body
+
+
 def test_wordpress_classic_comment_lists_never_become_the_body() -> None:
     """A short post under a long thread: <ol class=commentlist> and <li id=comment-N> are comments, so
     their prose never outweighs the post's."""

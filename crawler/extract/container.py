@@ -43,6 +43,7 @@ _BESIDE_HEADLINE = 2  # a container under the headline's parent or grandparent b
 _HEADLINE_BLOCK_PROSE = 100  # prose a block under the headline needs to be taken as the article
 _HEADLINE_BLOCK_SHARE = 0.3  # of its text
 _MAX_SPLIT_REACH = 6  # how far above the container the parts of a split story sit in wrappers like its own
+_NUMBERS = re.compile(r"\d+")
 _MIN_STANDFIRST_CHARS = 50  # the summary's words compared with a paragraph above the body
 
 
@@ -227,8 +228,11 @@ def _wrappers(node: LexborNode, count: int) -> list[LexborNode]:
 
 
 def _signature(node: LexborNode, depth: int) -> tuple[tuple[str, str], ...]:
-    """The tags and classes of the node's first ``depth`` wrappers."""
-    return tuple((wrapper.tag or "", wrapper.attrs.get("class") or "") for wrapper in _wrappers(node, depth))
+    """The tags and classes of the node's first ``depth`` wrappers, numbers aside: page builders number
+    each module ("et_pb_text_1", "et_pb_text_2", "panel-560-7-0-0") of one kind."""
+    return tuple(
+        (wrapper.tag or "", _NUMBERS.sub("#", wrapper.attrs.get("class") or "")) for wrapper in _wrappers(node, depth)
+    )
 
 
 def standfirst(runs: list[Run], parts: list[LexborNode], description: str | None) -> str | None:

@@ -226,6 +226,23 @@ def test_page_builder_modules_numbered_one_by_one_still_join() -> None:
     assert "teaser for another story" not in article.body
 
 
+def test_a_short_post_named_as_the_entry_beats_a_longer_unnamed_block_beside_it() -> None:
+    """A micro-post (two lines under a photo) in a block named as the post, beside a plain block of somewhat
+    longer text: the name is worth a fixed mass of prose, not only a share of a small one."""
+    post = "<p>We love this inspiration board and are excited to celebrate with a chic couple this weekend.</p>"
+    other = ("<p>Our shop sells paper goods, invitations and custom stationery for weddings, showers and every "
+             "other party, and we ship anywhere in the country within a week.</p>")  # fmt: skip
+    menu = "".join(
+        f"<a href='/{name}'>{name}</a> "
+        for name in ("Home", "Weddings", "Parties", "Showers", "Invitations", "Shop", "Contact", "About")
+    )
+    html = (f"<html><body><div class='top'>{menu}</div>"
+            f"<div class='wrap'><div class='entry-body'><img src='/a.jpg'>{post}</div></div>"
+            f"<div class='about'>{other}</div></body></html>")  # fmt: skip
+    body = extract(html).body
+    assert body.startswith("We love this inspiration board") and "paper goods" not in body, body
+
+
 def test_wordpress_classic_comment_lists_never_become_the_body() -> None:
     """A short post under a long thread: <ol class=commentlist> and <li id=comment-N> are comments, so
     their prose never outweighs the post's."""

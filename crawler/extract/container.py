@@ -35,6 +35,9 @@ _JUNK_WEIGHT = 1.5  # what one character of non-prose text inside a container co
 # Headlines that link elsewhere: each one stands for a teaser (its blurb reads like prose) in a container.
 _LINKED_HEADLINES = "h2 a[href], h3 a[href], h4 a[href], a[href] h2, a[href] h3, a[href] h4"
 _TEASER_COST = 300
+# A favouring hint is also worth a fixed mass of prose (x 1.1 adds 100 characters): on a short post a
+# share is a few characters, and a sidebar of longer text would outweigh a block named as the article.
+_HINT_MASS = 1000
 _NEAR_TITLE_FACTOR = 1.3  # a container at or just below the headline's close ancestors
 TITLE_REACH = 4  # how many elements above the headline count as close
 _PART_TAGS = {"ul", "ol", "dl", "li", "blockquote", "table", "tbody", "tr"}
@@ -74,6 +77,7 @@ def rank_candidates(mass: Mass, near_title: frozenset[int] = frozenset()) -> lis
         )
         close = key in near_title or mass.ancestry.parent.get(key) in near_title
         score = _nudged(prose - _JUNK_WEIGHT * max(chars - prose, 0) - _TEASER_COST * teasers, hint)
+        score += max(hint - 1.0, 0.0) * _HINT_MASS
         ranked.append(
             Candidate(node, prose, chars, teasers, hint, close, _nudged(score, _NEAR_TITLE_FACTOR if close else 1.0))
         )

@@ -85,8 +85,8 @@ def explanation_lines(explanation: Explanation) -> list[str]:
         lines.append(f"empty because: {article.empty_body_reason}")
     lines.append("")
     lines.append(
-        "candidates, best first (score = (prose - 1.5 x other text - 300 x teasers) x hint, x 1.3 near the headline;"
-        " a negative score is divided by them):"
+        "candidates, best first (score = (prose - 1.5 x other text - 300 x teasers) x hint + 1000 x (hint - 1) when"
+        " hint > 1, x 1.3 near the headline; a negative score is divided by the factors):"
     )
     lines.append(f"  {'score':>8} {'prose':>7} {'text':>7} {'teasers':>7} {'hint':>5} {'near':>4}  selector")
     for view in explanation.candidates:

@@ -243,6 +243,25 @@ def test_a_short_post_named_as_the_entry_beats_a_longer_unnamed_block_beside_it(
     assert body.startswith("We love this inspiration board") and "paper goods" not in body, body
 
 
+@pytest.mark.parametrize(
+    ("ad_label", "related_label"),
+    [("Anzeige", "Lesen Sie auch"), ("Publicité", "À lire aussi"), ("Reklama", "Czytaj więcej"),
+     ("Story continues below advertisement", "Read more")],
+)  # fmt: skip
+def test_ad_labels_and_other_story_boxes_are_left_out_in_the_sites_language(ad_label: str, related_label: str) -> None:
+    """An ad slot's label between paragraphs and a box announcing other stories, in the languages news sites
+    are written in, are not the article's text."""
+    story = "".join(f"<p>Paragraph {n} of the story: the council met on Tuesday about the harbour budget.</p>"
+                    for n in range(6))  # fmt: skip
+    other = ("<div class='box'><span>{label}</span><a href='/other'>Another story about the harbour</a>"
+             "<p>A teaser for another story, with a blurb long enough to read like the prose of an article.</p></div>")  # fmt: skip
+    html = (f"<html><body><article>{story[:400]}<div class='slot'>{ad_label}</div>{other.format(label=related_label)}"
+            f"{story[400:]}</article></body></html>")  # fmt: skip
+    body = extract(html).body
+    assert body.startswith("Paragraph 0") and body.endswith("harbour budget."), body
+    assert ad_label not in body and "teaser for another story" not in body, body
+
+
 def test_wordpress_classic_comment_lists_never_become_the_body() -> None:
     """A short post under a long thread: <ol class=commentlist> and <li id=comment-N> are comments, so
     their prose never outweighs the post's."""

@@ -119,6 +119,18 @@ _BLOCK_HEADINGS = tuple(
         "recommended for you", "don't miss", "editor's picks", "advertisement", "sponsored",
         "مواضيع ذات صلة", "أخبار مشابهة", "مقالات أخرى", "اقرأ المزيد", "شاهد أيضا", "شاهد أيضاً", "آخر الأخبار",
         "الأكثر تداولا", "اشترك في النشرة", "النشرة البريدية", "مواضيع مشابهة", "مطالب مرتبط", "اخبار مرتبط",
+        # The same announcements and ad labels in the other languages news sites are most written in.
+        "story continues below advertisement", "article continues below advertisement", "continue reading below",
+        "advertisement - scroll to continue", "ad", "ads", "sponsored content", "more on this story",
+        "anzeige", "werbung", "lesen sie auch", "lesen sie mehr", "mehr zum thema", "auch interessant",
+        "das könnte sie auch interessieren", "weitere artikel", "mehr news", "empfohlener redaktioneller inhalt",
+        "publicité", "lire aussi", "à lire aussi", "a lire aussi", "sur le même sujet", "lire la suite", "voir aussi",
+        "publicidad", "lee también", "lea también", "te puede interesar", "noticias relacionadas", "más información",
+        "pubblicità", "leggi anche", "potrebbe interessarti anche", "articoli correlati",
+        "czytaj więcej", "czytaj też", "czytaj także", "zobacz też", "zobacz także", "reklama",
+        "lees ook", "advertentie", "lees meer", "leia também", "leia mais", "publicidade", "veja também",
+        "läs också", "läs mer", "annons", "les også", "annonse", "læs også", "reklame", "lue myös", "mainos",
+        "читайте также", "реклама", "також читайте", "διαβάστε επίσης", "διαφήμιση", "ilgili haberler", "reklam",
     )
 )  # fmt: skip
 _LABEL_PUNCTUATION = " :：-–—.!|»«"

@@ -262,6 +262,22 @@ def test_ad_labels_and_other_story_boxes_are_left_out_in_the_sites_language(ad_l
     assert ad_label not in body and "teaser for another story" not in body, body
 
 
+def test_a_notice_about_the_readers_browser_is_neither_the_article_nor_part_of_it() -> None:
+    """ "Best viewed in an up-to-date browser", "please enable JavaScript": a notice to the reader, however
+    long and well punctuated, never outweighs a short talk page and never shows in a body."""
+    notice = ("<div id='obit'><p><strong>This page is best viewed in an up-to-date web browser with style sheets "
+              "enabled. While you will be able to view the content of this page in your current browser, you will "
+              "not be able to get the full visual experience.</strong></p></div>")  # fmt: skip
+    talk = ("<div class='talk'><blockquote>If you ask anyone what morality is based on, two factors always come "
+            "out: reciprocity and empathy.</blockquote><p>Frans de Waal shares videos of behavioural tests on "
+            "primates, which show how many moral traits all of us share.</p>"
+            "<p>Please enable JavaScript in your browser to complete this form.</p></div>")  # fmt: skip
+    menu = "".join(f"<a href='/{n}'>Section {n}</a> " for n in range(12))
+    body = extract(f"<html><body><div class='nav'>{menu}</div>{talk}{notice}</body></html>").body
+    assert "Frans de Waal shares videos" in body and "reciprocity" in body, body
+    assert "best viewed" not in body and "enable JavaScript" not in body, body
+
+
 def test_wordpress_classic_comment_lists_never_become_the_body() -> None:
     """A short post under a long thread: <ol class=commentlist> and <li id=comment-N> are comments, so
     their prose never outweighs the post's."""

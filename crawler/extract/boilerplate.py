@@ -133,6 +133,16 @@ _BLOCK_HEADINGS = tuple(
         "читайте также", "реклама", "також читайте", "διαβάστε επίσης", "διαφήμιση", "ilgili haberler", "reklam",
     )
 )  # fmt: skip
+# A notice to the reader about their browser rather than article text: "best viewed in an up-to-date
+# browser", "please enable JavaScript", "to see this content please enable targeting cookies".
+_READER_NOTICE = re.compile(
+    r"best viewed (?:in|with|using)|(?:enable|turn on|activate|allow) (?:\w+ ){0,2}(?:javascript|js|cookies)\b"
+    r"|javascript (?:is )?(?:disabled|turned off|required|not enabled)|(?:upgrade|update) your (?:web )?browser"
+    r"|(?:using|have) an? (?:outdated|old|unsupported|older) (?:web )?browser"
+    r"|your browser (?:is (?:out of date|outdated|not supported)|does not support|doesn't support)",
+    re.IGNORECASE,
+)
+_LONGEST_NOTICE = 400
 _LABEL_PUNCTUATION = " :：-–—.!|»«"
 _ARABIC_SCRIPT = re.compile("[\u0600-\u06ff]")
 _LONGEST_LABEL = 2 * max(map(len, _BLOCK_HEADINGS)) + 10  # room for harakat, spaces and punctuation
@@ -255,6 +265,11 @@ def is_boilerplate_block(node: LexborNode) -> bool:
 def is_label_heading(node: LexborNode) -> bool:
     """A heading element whose text announces other stories ("Related posts" before a list of links)."""
     return node.tag in ("h2", "h3", "h4", "h5", "h6") and is_label(node.text(deep=True, separator=" "))
+
+
+def is_reader_notice(text: str) -> bool:
+    """A short block that speaks to the reader about their browser (JavaScript, cookies, an old browser)."""
+    return len(text) <= _LONGEST_NOTICE and _READER_NOTICE.search(text) is not None
 
 
 def is_label_paragraph(text: str, link_text_length: int) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborNode
 
-from crawler.extract.boilerplate import COMMENTS, boilerplate_strength, names_a_small_widget
+from crawler.extract.boilerplate import COMMENTS, boilerplate_strength, is_reader_notice, names_a_small_widget
 
 __all__ = [
     "MIN_PROSE_CHARS", "TEASER_ITEM_CHARS", "Ancestry", "ClassFlags", "Mass", "Run", "char_count", "element_children", "is_inside",
@@ -193,6 +193,8 @@ class Run:
             return 0
         if self.chars < 80 and not _SENTENCE_END.search("".join(self.pieces)):
             return 0  # a short line without punctuation: a label, a caption, a menu entry
+        if is_reader_notice(" ".join(self.pieces)):
+            return 0  # "please enable JavaScript": addressed to the reader's browser, not prose of the page
         return self.chars - self.link_chars
 
 

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from selectolax.lexbor import LexborNode
 
-from crawler.extract.boilerplate import is_boilerplate_block, is_label_heading, is_label_paragraph
+from crawler.extract.boilerplate import is_boilerplate_block, is_label_heading, is_label_paragraph, is_reader_notice
 from crawler.extract.prose import MIN_PROSE_CHARS, TEASER_ITEM_CHARS, ClassFlags, Mass, char_count, element_children
 
 __all__ = ["Block", "RenderContext", "holders_of_breaks", "join_blocks", "render"]
@@ -177,7 +177,7 @@ def _add_paragraph(node: LexborNode, blocks: list[Block], ctx: RenderContext) ->
         return
     # Link text matters only for short paragraphs (a "read also: <link>" teaser, a line of links).
     links = sum(len(a.text(deep=True).strip()) for a in node.css("a")) if len(text) < 200 else 0
-    if is_label_paragraph(text, links) or (links > 0.8 * len(text) and len(text) < 200):
+    if is_label_paragraph(text, links) or (links > 0.8 * len(text) and len(text) < 200) or is_reader_notice(text):
         return
     blocks.append(Block(text, node.tag == "p"))
 

@@ -58,3 +58,25 @@ def test_no_headline_when_the_printed_part_is_not_the_headline(
     title: str, body: str, site_name: str | None, url: str | None
 ) -> None:
     assert segment_headline(page(title, body), title, site_name, url) is None
+
+
+def test_a_masthead_h1_is_not_the_title_when_the_posts_headline_is_printed_otherwise() -> None:
+    """The only h1 is the site's name linking home, and the post's headline is not printed as one of the
+    <title>'s parts (it has a separator of its own): the <title> without the site's name is the title."""
+    story = "<p>" + "The second part of the series builds the pipeline that renders each frame. " * 4 + "</p>"
+    html = (
+        "<html><head><title>Building a UI Pipeline - Part 1 | Playful Tones</title></head><body>"
+        "<header><h1><a href='/'>Playful Tones</a></h1></header>"
+        f"<div class='post'><div class='post-title'>Building a UI Pipeline - Part 1</div>{story}</div></body></html>"
+    )
+    assert extract(html, "https://playfultones.com/blog/ui-pipeline").title == "Building a UI Pipeline - Part 1"
+
+
+def test_an_h1_that_shares_a_word_with_the_host_is_still_the_headline() -> None:
+    """ "Gardening in a Warming World" on gardening.example.edu is the post's headline, not the site's name."""
+    story = "<p>" + "Warmer winters change what grows in a home garden and when it should be planted. " * 4 + "</p>"
+    html = (
+        "<html><head><title>Gardening in a Warming World | Cornell Garden-Based Learning</title></head><body>"
+        f"<h1>Gardening in a Warming World</h1>{story}</body></html>"
+    )
+    assert extract(html, "https://gardening.example.edu/warming").title == "Gardening in a Warming World"

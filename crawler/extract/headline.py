@@ -15,7 +15,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-__all__ = ["clean_title", "segment_headline", "title_segments", "without_decoration"]
+__all__ = ["clean_title", "is_site_name_part", "segment_headline", "title_segments", "without_decoration"]
 
 # What sites put between the headline and their name in <title>: a spaced dash, bar, colon or guillemet,
 # a colon after a word, a slash with spaces.
@@ -58,6 +58,18 @@ def segment_headline(
     if longest is None or longest not in printed:
         return None
     return " ".join(printed[longest].text(deep=True, separator=" ").split())
+
+
+def is_site_name_part(heading: LexborNode, doc_title: str | None, site_name: str | None, url: str | None) -> bool:
+    """True when the heading prints only the part of the <title> that is the site's name (og:site_name, the
+    host's name, or a heading linking to the front page): a masthead, beside a headline printed otherwise."""
+    segments = {segment.casefold() for segment in title_segments(doc_title or "")}
+    key = " ".join(heading.text(deep=True, separator=" ").split()).casefold()
+    if len(segments) < 2 or key not in segments:
+        return False
+    label, compact = _host_label(url), re.sub(r"\W", "", key)
+    named_by_host = bool(label) and label in compact and len(label) >= 0.6 * len(compact)  # not "gardening" of a post
+    return key == (site_name or "").casefold() or named_by_host or _links_home(heading)
 
 
 def _host_label(url: str | None) -> str:

@@ -21,7 +21,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from crawler.dates import parse_date
 from crawler.extract.authors import byline_names, clean_names
 from crawler.extract.container import title_heading
-from crawler.extract.headline import clean_title, segment_headline, without_decoration
+from crawler.extract.headline import clean_title, is_site_name_part, segment_headline, without_decoration
 from crawler.extract.visible_dates import script_date, url_date, visible_dates
 
 __all__ = ["PageMetadata", "read_metadata"]
@@ -139,7 +139,7 @@ def read_metadata(tree: LexborHTMLParser, timezone: str, url: str | None = None)
                 f"{MARKUP}:title+heading",
                 lambda: segment_headline(tree, _doc_title(tree), meta.get("og:site_name"), url),
             ),
-            (f"{MARKUP}:h1", lambda: _h1(markup)),
+            (f"{MARKUP}:h1", lambda: _h1_unless_site_name(markup, tree, meta.get("og:site_name"), url)),
             (f"{MARKUP}:title", lambda: _doc_title(tree)),
         ),
         meta.get("og:site_name"),
@@ -399,6 +399,16 @@ def _index_head_node(node: LexborNode, found: _HeadMarkup) -> None:
 def _h1(markup: _MarkupFallbacks) -> str | None:
     node = markup.h1()
     return node.text(deep=True, separator=" ").strip() or None if node else None
+
+
+def _h1_unless_site_name(
+    markup: _MarkupFallbacks, tree: LexborHTMLParser, site_name: str | None, url: str | None
+) -> str | None:
+    """The h1, unless it prints only the site's name that <title> puts beside the headline."""
+    node = markup.h1()
+    if node is None or is_site_name_part(node, _doc_title(tree), site_name, url):
+        return None
+    return node.text(deep=True, separator=" ").strip() or None
 
 
 def _doc_title(tree: LexborHTMLParser) -> str | None:

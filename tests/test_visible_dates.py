@@ -4,8 +4,10 @@ site header's "today" clock."""
 from __future__ import annotations
 
 import pytest
+from selectolax.lexbor import LexborHTMLParser
 
 from crawler.extract import extract
+from crawler.extract.container import title_heading
 
 STORY = "<p>" + "The council approved the budget after a long debate, officials said on the day. " * 4 + "</p>"
 
@@ -121,8 +123,41 @@ def test_a_headless_cms_publication_date_in_script_data_is_read(name: str) -> No
     assert extract(page("", f"<h1>Budget approved</h1>{STORY}{data}")).published == "2025-03-04T09:30:00+00:00"
 
 
-def test_a_published_date_meta_tag_is_read() -> None:
+@pytest.mark.parametrize(("name", "content"), [("published-date", "2021-02-16"), ("published", "February 16, 2021")])
+def test_a_published_date_meta_tag_is_read(name: str, content: str) -> None:
     html = page("", f"<h1>Budget approved</h1>{STORY}").replace(
-        "</title>", "</title><meta name='published-date' content='2021-02-16'>"
+        "</title>", f"</title><meta name='{name}' content='{content}'>"
     )
     assert extract(html).published == "2021-02-16T00:00:00+00:00"
+
+
+def test_the_headline_is_found_without_the_titles_section_and_past_the_pages_code() -> None:
+    """og:title says "Budget approved | District" and the page prints the headline as an h4; the date printed
+    above it is far from it in the page's text only because of a <style> and a <script> between them."""
+    code = "<style>" + ".share-button { color: #000; padding: 5px; } " * 20 + "</style>"
+    code += "<script>" + "var counters = [1, 2, 3, 4, 5]; " * 20 + "</script>"
+    html = (
+        "<html><head><title>Budget approved | District</title>"
+        "<meta property='og:title' content='Budget approved | District'></head><body>"
+        "<ul class='breadcrumb'><li><a href='/'>Home</a></li><li><a href='/district'>District</a></li></ul>"
+        "<div class='byline'>BSS 20 Dec 2025, 11:59</div>"
+        f"{code}<div class='headline'><h4>Budget approved</h4></div>{code}{STORY}</body></html>"
+    )
+    article = extract(html, "https://news.example.com/district/343604")
+    assert article.title == "Budget approved" and (article.published or "")[:10] == "2025-12-20"
+
+
+def test_the_headline_repeated_as_a_comments_subject_is_not_the_articles_headline() -> None:
+    """Only a comment's subject line prints the exact title (the article's h1 carries a kicker): it is not taken
+    for the article's headline. A post block that Blogger names a "widget" still is, when nothing else prints it."""
+    comments = LexborHTMLParser(
+        "<html><body><h1><span>Budget</span> Budget approved</h1><div id='comments'><h2>Budget approved</h2></div>"
+        "</body></html>"
+    )
+    assert title_heading(comments, "Budget approved") is None
+    blogger = LexborHTMLParser(
+        "<html><body><div class='widget Blog' id='Blog1'><h3 class='post-title'>Budget approved</h3></div>"
+        "<div class='sidebar'><h3>Budget approved</h3></div></body></html>"
+    )
+    heading = title_heading(blogger, "Budget approved")
+    assert heading is not None and heading.attrs.get("class") == "post-title"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from crawler.extract.boilerplate import COMMENTS, boilerplate_strength
 from crawler.extract.prose import Mass, Run, char_count, is_inside
 
 __all__ = [
@@ -167,14 +168,29 @@ def _names(node: LexborNode) -> str:
 
 
 def title_heading(tree: LexborHTMLParser, title: str | None) -> LexborNode | None:
-    """The h1-h3 that prints the article's headline."""
+    """The h1-h4 that prints the article's headline (its exact words: an h4 is a headline only so)."""
     if not title or tree.body is None:
         return None
     wanted = " ".join(title.split()).casefold()
-    for heading in tree.body.css("h1, h2, h3"):
-        if " ".join(heading.text(deep=True, separator=" ").split()).casefold() == wanted:
-            return heading
-    return None
+    printing = [
+        heading for heading in tree.body.css("h1, h2, h3, h4")
+        if " ".join(heading.text(deep=True, separator=" ").split()).casefold() == wanted
+    ]  # fmt: skip
+    strengths = [_enclosing_strength(heading) for heading in printing]
+    chosen = next((h for h, strength in zip(printing, strengths) if strength < 2), None)
+    return chosen or next((h for h, strength in zip(printing, strengths) if strength < COMMENTS), None)
+
+
+def _enclosing_strength(heading: LexborNode) -> int:
+    """How surely the blocks around a heading are not the article's (boilerplate_strength, the strongest):
+    the headline repeated in the comments (a reply's subject) is never the article's; in a related-stories
+    box or a sidebar only when no other heading prints it (Blogger names every block, the post's too, a
+    "widget")."""
+    strongest, current = 0, heading.parent
+    while current is not None and current.tag not in ("body", "html") and strongest < COMMENTS:
+        strongest = max(strongest, boilerplate_strength(current))
+        current = current.parent
+    return strongest
 
 
 def above_keys(node: LexborNode | None) -> list[int]:

@@ -63,6 +63,9 @@ _PUBLISHED_META = (
     "parsely-pub-date",
     "og:published_time",
     "published_time",
+    "published",
+    "article_date_original",
+    "original-publish-date",
 )
 _MODIFIED_META = (
     "article:modified_time",
@@ -157,8 +160,6 @@ def read_metadata(tree: LexborHTMLParser, timezone: str, url: str | None = None)
         *((f"{META}:{key}", lambda key=key: meta.get(key)) for key in _MODIFIED_META),
         (f"{MICRODATA}:dateModified", lambda: _itemprop_date(markup, "dateModified")),
     )
-    if found.published is None:
-        _read_visible_dates(tree, markup, timezone, url, found)
     found.canonical_url = pick(
         "canonical_url",
         (f"{MARKUP}:link-canonical", lambda: head.canonical),
@@ -171,6 +172,9 @@ def read_metadata(tree: LexborHTMLParser, timezone: str, url: str | None = None)
         (f"{META}:article:section", lambda: meta.get("article:section")),
         (f"{MARKUP}:breadcrumb", lambda: _breadcrumb_section(markup)),
     )
+    found.title = without_decoration(found.title, found.section, url)
+    if found.published is None:  # after the title lost its " | Section": the headline is found by its words
+        _read_visible_dates(tree, markup, timezone, url, found)
     found.tags = _tags(ld, head.meta_all.get("article:tag", []), markup, sources)
     found.language = _language(tree, ld, meta, sources)
     found.image = pick(
@@ -191,7 +195,6 @@ def read_metadata(tree: LexborHTMLParser, timezone: str, url: str | None = None)
         (f"{JSON_LD}:description", lambda: _text(ld.get("description"))),
     )
     found.json_ld_body = _text(ld.get("articleBody"))
-    found.title = without_decoration(found.title, found.section, url)
     for name in ("title", "canonical_url", "section", "image", "site_name", "description"):
         value = getattr(found, name)
         setattr(found, name, value.strip() if isinstance(value, str) and value.strip() else None)

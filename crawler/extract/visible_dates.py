@@ -64,6 +64,8 @@ _SCRIPT_DATE = re.compile(
     r'"(?:datePublished|publishedAt|published_at|publishDate|publishedDate|publicationDate|firstPublishedAt)"'
     r'\s*:\s*"([^"]{8,40})"'
 )
+_NOT_PRINTED = {"script", "style", "noscript", "template"}
+_MAX_WALKED_CHARS = 200_000
 _SHORT_TEXT = 24  # longer texts are read from their date-shaped phrase first
 _TIME_AFTER = re.compile(
     r"\s*[,|\-–—]?\s*(?:at\s+|um\s+|à\s+)?\d{1,2}:\d{2}(?::\d{2})?\s*(?:[AaPp]\.?[Mm]\.?|ص|م|صباحاً|صباحا|مساءً|مساء|ب\.ظ|ق\.ظ|Uhr)?"
@@ -146,7 +148,7 @@ def _date_near_heading(heading: LexborNode | None, timezone: str, month_first: b
     for _ in range(_PHRASE_REACH):
         if area is None or area.tag == "html":
             break
-        text, start = _around(area.text(deep=True, separator=" "), raw_headline, headline)
+        text, start = _around(_printed_text(area), raw_headline, headline)
         window = text[max(0, start - _BEFORE_HEADLINE) : start + len(headline) + _AFTER_HEADLINE]
         offset = max(0, start - _BEFORE_HEADLINE)
         found = []
@@ -165,6 +167,19 @@ def _date_near_heading(heading: LexborNode | None, timezone: str, month_first: b
             updated = FoundDate(nearest[2].isoformat(), f"{VISIBLE}:updated", nearest[3])
         area = area.parent
     return updated
+
+
+def _printed_text(area: LexborNode) -> str:
+    """The area's text as a reader sees it: without the code of its scripts and styles, which can put
+    thousands of characters between a headline and the date printed beside it."""
+    raw = area.text(deep=True, separator=" ")
+    if len(raw) > _MAX_WALKED_CHARS or area.css_first("script, style, noscript, template") is None:
+        return raw  # a node walk in Python over megabytes of text would cost more than the date is worth
+    return " ".join(
+        node.text_content or ""
+        for node in area.traverse(include_text=True)
+        if node.is_text_node and (node.parent is None or node.parent.tag not in _NOT_PRINTED)
+    )
 
 
 def _around(raw: str, raw_headline: str, headline: str) -> tuple[str, int]:

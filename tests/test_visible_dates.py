@@ -161,3 +161,17 @@ def test_the_headline_repeated_as_a_comments_subject_is_not_the_articles_headlin
     )
     heading = title_heading(blogger, "Budget approved")
     assert heading is not None and heading.attrs.get("class") == "post-title"
+
+
+@pytest.mark.parametrize(
+    ("address", "published"),
+    [
+        ("https://blog.example.com/2025/12/18/the-comfort-watch", "2025-12-18"),
+        ("https://blog.example.com/articles/2025-12-15+Rust+GCC+backend:+Why+and+how", "2025-12-15"),
+        ("https://news.example.com/archive/20251215/story.html", "2025-12-15"),
+        ("https://shop.example.com/items/2025-120-7/desk", None),  # a product code, not a date
+    ],
+)
+def test_a_date_written_in_the_address_is_the_last_resort(address: str, published: str | None) -> None:
+    article = extract(page("", f"<h1>Budget approved</h1>{STORY}"), address)
+    assert (article.published or "")[:10] == (published or "")

@@ -31,7 +31,7 @@ _DATE_CLASS = re.compile(
 _DATE_NODE_SELECTOR = "time, abbr[title], " + ", ".join(
     f"[class*={word} i]" for word in ("date", "time", "publish", "posted", "created", "dateline")
 )
-_URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-](\d{1,2})[/-](\d{1,2})(?=[/_.-]|$)|/((?:19|20)\d{2})(\d{2})(\d{2})(?=/)")
+_URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-](\d{1,2})[/-](\d{1,2})(?=[/_.+-]|$)|/((?:19|20)\d{2})(\d{2})(\d{2})(?=/)")
 _MONTH_NAMES = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|Jun(?:e)?|Jul(?:y)?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|"
     r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"

@@ -80,3 +80,12 @@ def test_an_h1_that_shares_a_word_with_the_host_is_still_the_headline() -> None:
         f"<h1>Gardening in a Warming World</h1>{story}</body></html>"
     )
     assert extract(html, "https://gardening.example.edu/warming").title == "Gardening in a Warming World"
+
+
+def test_a_trailing_site_name_that_is_part_of_the_host_is_cut() -> None:
+    """ "| DianaHR" on getdianahr.com names the site: the host holds the name rather than the other way round."""
+    story = "<p>" + "Choosing software for a small team starts with what the team does every week. " * 4 + "</p>"
+    html = (
+        f"<html><head><title>Top 5 HR Management Software in 2026 | DianaHR</title></head><body>{story}</body></html>"
+    )
+    assert extract(html, "https://www.getdianahr.com/blog/best-hr").title == "Top 5 HR Management Software in 2026"

@@ -124,6 +124,10 @@ def without_decoration(title: str | None, section: str | None, url: str | None) 
     tail = match.group(1).casefold()
     host = (urlsplit(url).hostname or "").casefold().removeprefix("www.") if url else ""
     label = host.split(".")[-2] if host.count(".") >= 1 else ""
-    if (section and tail == section.casefold()) or (len(label) >= 3 and label in tail.replace(" ", "")):
+    compact = re.sub(r"\W", "", tail)
+    names_host = len(label) >= 3 and (
+        label in compact or (len(compact) >= max(4, len(label) // 2) and compact in label)
+    )
+    if (section and tail == section.casefold()) or names_host:  # "DianaHR" of getdianahr.com too
         return title[: match.start()].rstrip() or title
     return title

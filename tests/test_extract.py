@@ -278,6 +278,18 @@ def test_a_notice_about_the_readers_browser_is_neither_the_article_nor_part_of_i
     assert "best viewed" not in body and "enable JavaScript" not in body, body
 
 
+def test_a_paywall_block_is_left_out_but_an_article_named_for_its_paywall_is_kept() -> None:
+    """ "o-paywall" is the barrier (an upsell, or text the reader is not shown); "paywall-article" is the
+    article that sits behind one."""
+    free = "".join(f"<p>Paragraph {n} of the story: the council met on Tuesday about the harbour budget.</p>"
+                   for n in range(5))  # fmt: skip
+    wall = ("<div class='o-paywall'><p>Subscribe now to read the rest of this story and every other one, "
+            "from one euro for the first month, cancel at any time you like.</p></div>")  # fmt: skip
+    html = f"<html><body><div class='paywall-article'>{free}{wall}</div></body></html>"
+    body = extract(html).body
+    assert body.startswith("Paragraph 0") and body.endswith("harbour budget."), body
+
+
 def test_wordpress_classic_comment_lists_never_become_the_body() -> None:
     """A short post under a long thread: <ol class=commentlist> and <li id=comment-N> are comments, so
     their prose never outweighs the post's."""

@@ -290,6 +290,15 @@ def test_a_paywall_block_is_left_out_but_an_article_named_for_its_paywall_is_kep
     assert body.startswith("Paragraph 0") and body.endswith("harbour budget."), body
 
 
+def test_paragraphs_written_straight_into_a_list_without_items_are_kept() -> None:
+    """Broken markup: a <ul> holding <p>s and no <li>; browsers show the paragraphs, so does the body."""
+    lead = "<p>The words that competed for the title this year were announced by the dictionary on Monday.</p>" * 3
+    words = "".join(f"<p><strong>{n}. Word:</strong> a definition long enough to read as a sentence.</p>"
+                    for n in range(1, 5))  # fmt: skip
+    body = extract(f"<html><body><article>{lead}<ul>{words}</ul></article></body></html>").body
+    assert "1. Word: a definition" in body and "4. Word: a definition" in body, body
+
+
 def test_wordpress_classic_comment_lists_never_become_the_body() -> None:
     """A short post under a long thread: <ol class=commentlist> and <li id=comment-N> are comments, so
     their prose never outweighs the post's."""

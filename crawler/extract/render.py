@@ -118,7 +118,7 @@ def render(node: LexborNode, blocks: list[Block], ctx: RenderContext, depth: int
         ):
             blocks.append(Block(text, False))
     elif tag in ("ul", "ol", "dl"):
-        _add_list(node, blocks, ctx)
+        _add_list(node, blocks, ctx, depth)
     elif tag == "table":
         _add_table(node, blocks, ctx, depth)
     elif tag == "blockquote" and not any(child.tag in _BLOCK_TAGS for child in element_children(node)):
@@ -182,9 +182,13 @@ def _add_paragraph(node: LexborNode, blocks: list[Block], ctx: RenderContext) ->
     blocks.append(Block(text, node.tag == "p"))
 
 
-def _add_list(node: LexborNode, blocks: list[Block], ctx: RenderContext) -> None:
-    """A list is one block, one line per item; a list of links (other stories) is dropped."""
+def _add_list(node: LexborNode, blocks: list[Block], ctx: RenderContext, depth: int) -> None:
+    """A list is one block, one line per item; a list of links (other stories) is dropped. A "list" without
+    items (paragraphs written straight into a <ul>, broken markup) is read as the blocks it holds."""
     if _link_density(node) > 0.6:
+        return
+    if node.css_first("li, dt, dd") is None:
+        _render_mixed(node, blocks, ctx, depth)
         return
     items = [_inline_text(item, ctx) for item in node.css("li, dt, dd")]
     lines = [item for item in items if item]

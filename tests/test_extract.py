@@ -246,7 +246,8 @@ def test_a_short_post_named_as_the_entry_beats_a_longer_unnamed_block_beside_it(
 @pytest.mark.parametrize(
     ("ad_label", "related_label"),
     [("Anzeige", "Lesen Sie auch"), ("Publicité", "À lire aussi"), ("Reklama", "Czytaj więcej"),
-     ("Story continues below advertisement", "Read more")],
+     ("Story continues below advertisement", "Read more"), ("Werbung", "Mehr zum Thema Hitzeschäden"),
+     ("Advertisement", "More from the Harbour Desk"), ("Anzeige", "Häufig gelesen")],
 )  # fmt: skip
 def test_ad_labels_and_other_story_boxes_are_left_out_in_the_sites_language(ad_label: str, related_label: str) -> None:
     """An ad slot's label between paragraphs and a box announcing other stories, in the languages news sites

@@ -131,6 +131,9 @@ _BLOCK_HEADINGS = tuple(
         "lees ook", "advertentie", "lees meer", "leia também", "leia mais", "publicidade", "veja também",
         "läs också", "läs mer", "annons", "les også", "annonse", "læs også", "reklame", "lue myös", "mainos",
         "читайте также", "реклама", "також читайте", "διαβάστε επίσης", "διαφήμιση", "ilgili haberler", "reklam",
+        "häufig gelesen", "meistgelesen", "meist gelesen", "weitere informationen", "dieses thema im programm",
+        "schlagwörter zu diesem artikel", "schlagwörter", "zum anhören", "das könnte sie auch interessieren",
+        "les plus lus", "les plus populaires", "à voir aussi", "lo más leído", "più letti", "najczęściej czytane",
     )
 )  # fmt: skip
 # A notice to the reader about their browser rather than article text: "best viewed in an up-to-date
@@ -143,6 +146,9 @@ _READER_NOTICE = re.compile(
     re.IGNORECASE,
 )
 _LONGEST_NOTICE = 400
+# Announcements that go on with a topic or a site's name: "Mehr zum Thema Hitze", "More from CNN".
+_PREFIX_LABELS = ("mehr zum thema ", "more from ", "more on ", "more about ", "related on ", "mehr aus ", "plus sur ")
+_LONGEST_PREFIXED_LABEL = 60
 _LABEL_PUNCTUATION = " :：-–—.!|»«"
 _ARABIC_SCRIPT = re.compile("[\u0600-\u06ff]")
 _LONGEST_LABEL = 2 * max(map(len, _BLOCK_HEADINGS)) + 10  # room for harakat, spaces and punctuation
@@ -244,7 +250,8 @@ def is_label(text: str) -> bool:
 @lru_cache(maxsize=8192)
 def _is_label_text(text: str) -> bool:
     if not _ARABIC_SCRIPT.search(text):  # Latin labels need no Arabic folding: a cheap key will do
-        return " ".join(text.split()).strip(_LABEL_PUNCTUATION).casefold() in _BLOCK_HEADINGS
+        key = " ".join(text.split()).strip(_LABEL_PUNCTUATION).casefold()
+        return key in _BLOCK_HEADINGS or (len(key) <= _LONGEST_PREFIXED_LABEL and key.startswith(_PREFIX_LABELS))
     return match_key(text).strip(_LABEL_PUNCTUATION) in _BLOCK_HEADINGS
 
 

@@ -300,6 +300,24 @@ def test_paragraphs_written_straight_into_a_list_without_items_are_kept() -> Non
     assert "1. Word: a definition" in body and "4. Word: a definition" in body, body
 
 
+def test_the_pages_furniture_printed_as_words_is_not_body_text() -> None:
+    """A table of contents, "Continue reading the main story", a media label, a likes widget's lines."""
+    story = [
+        f"<p>Paragraph {n} of the story: the council met on Tuesday about the harbour budget.</p>" for n in range(6)
+    ]
+    furniture = [
+        "<div class='toc'><p>Table of contents</p><ol><li><a href='#a'>The vote</a></li><li><a href='#b'>The cost</a></li></ol></div>",
+        "<div>Continue reading the main story</div>",
+        "<div class='media'><span>Video</span><div class='player'></div></div>",
+        "<div class='likes'><h3>Like this:</h3><p>Be the first to like this.</p></div>",
+    ]  # fmt: skip
+    mixed = "".join(part for pair in zip(story, [*furniture, "", ""], strict=True) for part in pair)
+    body = extract(f"<html><body><article>{mixed}</article></body></html>").body
+    assert body.count("Paragraph") == 6, body
+    for words in ("Table of contents", "Continue reading", "Video", "Like this", "first to like"):
+        assert words not in body, body
+
+
 def test_wordpress_classic_comment_lists_never_become_the_body() -> None:
     """A short post under a long thread: <ol class=commentlist> and <li id=comment-N> are comments, so
     their prose never outweighs the post's."""

@@ -134,6 +134,12 @@ _BLOCK_HEADINGS = tuple(
         "häufig gelesen", "meistgelesen", "meist gelesen", "weitere informationen", "dieses thema im programm",
         "schlagwörter zu diesem artikel", "schlagwörter", "zum anhören", "das könnte sie auch interessieren",
         "les plus lus", "les plus populaires", "à voir aussi", "lo más leído", "più letti", "najczęściej czytane",
+        # A page's furniture printed as words between paragraphs: tables of contents, media and quote labels,
+        # the likes and comments widgets' lines.
+        "table of contents", "continue reading the main story", "skip to next paragraph", "article continues below",
+        "story continues below", "like this", "be the first to like this", "photo", "photos", "gallery", "video",
+        "“start quote", "end quote", "hide caption", "toggle caption", "jump to comments (…)", "view all comments",
+        "the comments to this entry are closed", "sign in or create an account", "advertise | adchoices",
     )
 )  # fmt: skip
 # A notice to the reader about their browser rather than article text: "best viewed in an up-to-date

@@ -310,11 +310,12 @@ def test_the_pages_furniture_printed_as_words_is_not_body_text() -> None:
         "<div>Continue reading the main story</div>",
         "<div class='media'><span>Video</span><div class='player'></div></div>",
         "<div class='likes'><h3>Like this:</h3><p>Be the first to like this.</p></div>",
+        "<div><p>Font:</p><p>E-mail this to a friend</p><p>Printable version</p></div>",
     ]  # fmt: skip
-    mixed = "".join(part for pair in zip(story, [*furniture, "", ""], strict=True) for part in pair)
+    mixed = "".join(part for pair in zip(story, [*furniture, ""], strict=True) for part in pair)
     body = extract(f"<html><body><article>{mixed}</article></body></html>").body
     assert body.count("Paragraph") == 6, body
-    for words in ("Table of contents", "Continue reading", "Video", "Like this", "first to like"):
+    for words in ("Table of contents", "Continue reading", "Video", "Like this", "first to like", "Font", "Printable"):
         assert words not in body, body
 
 

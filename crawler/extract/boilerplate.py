@@ -140,6 +140,13 @@ _BLOCK_HEADINGS = tuple(
         "story continues below", "like this", "be the first to like this", "photo", "photos", "gallery", "video",
         "“start quote", "end quote", "hide caption", "toggle caption", "jump to comments (…)", "view all comments",
         "the comments to this entry are closed", "sign in or create an account", "advertise | adchoices",
+        # tools and share buttons written out
+        "font", "font size", "text size", "print", "print it", "printable version", "printer friendly", "email",
+        "e-mail", "email it", "email to a friend", "e-mail this to a friend", "view larger image", "click to enlarge",
+        "loading slideshow", "save", "reprints", "post a comment", "show caption", "story highlights",
+        "you may also be interested in", "related post", "related posts worth a look", "topics", "digg", "digg it",
+        "reddit", "reddit it", "facebook", "del.icio.us", "fark", "newsvine", "stumble it", "stumbleupon", "tweet",
+        "linkedin", "whatsapp", "pinterest", "we apologize, but this video has failed to load",
     )
 )  # fmt: skip
 # A notice to the reader about their browser rather than article text: "best viewed in an up-to-date

@@ -134,6 +134,11 @@ _BLOCK_HEADINGS = tuple(
         "häufig gelesen", "meistgelesen", "meist gelesen", "weitere informationen", "dieses thema im programm",
         "schlagwörter zu diesem artikel", "schlagwörter", "zum anhören", "das könnte sie auch interessieren",
         "les plus lus", "les plus populaires", "à voir aussi", "lo más leído", "più letti", "najczęściej czytane",
+        "читать также", "по теме", "новости по теме", "другие новости", "последние новости", "самое читаемое",
+        "комментарии", "поделиться", "теги", "σχετικά άρθρα", "δημοφιλή", "τελευταία νέα", "σχόλια", "ετικέτες",
+        "κοινοποίηση", "komentarze", "udostępnij", "tagi", "polecane", "najnowsze", "相关新闻", "相关阅读",
+        "相关文章", "推荐阅读", "延伸阅读", "热门文章", "广告", "分享到", "相關新聞", "延伸閱讀", "廣告",
+        "関連記事", "関連ニュース", "おすすめ記事", "広告", "관련기사", "관련 기사", "많이 본 뉴스", "광고",
         # A page's furniture printed as words between paragraphs: tables of contents, media and quote labels,
         # the likes and comments widgets' lines.
         "table of contents", "continue reading the main story", "skip to next paragraph", "article continues below",

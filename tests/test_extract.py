@@ -319,6 +319,18 @@ def test_the_pages_furniture_printed_as_words_is_not_body_text() -> None:
         assert words not in body, body
 
 
+def test_a_photo_gallery_inside_the_story_leaves_its_captions_out() -> None:
+    """A gallery of photos set between two paragraphs: its captions are the photos' words, not the story's."""
+    story = "".join(f"<p>Paragraph {n} of the story: the council met on Tuesday about the harbour budget.</p>"
+                    for n in range(8))  # fmt: skip
+    slides = "".join(f"<div class='slide'><img src='/{n}.jpg'><p>Supporters of the harbour plan gather on the "
+                     f"quay on day {n} of the campaign, holding signs.</p></div>" for n in range(8))  # fmt: skip
+    body = extract(
+        f"<html><body><article>{story}<div class='story-gallery'>{slides}</div>{story}</article></body></html>"
+    ).body
+    assert body.count("Paragraph 7") == 2 and "Supporters of the harbour plan" not in body, body
+
+
 def test_wordpress_classic_comment_lists_never_become_the_body() -> None:
     """A short post under a long thread: <ol class=commentlist> and <li id=comment-N> are comments, so
     their prose never outweighs the post's."""

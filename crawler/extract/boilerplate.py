@@ -61,7 +61,7 @@ _STRONG_WORDS = (
 # sometimes names its content wrapper after one of these (a newsletter archive's "newsletter-content").
 _WEAK_WORDS = (
     r"newsletter|subscribe|subscription|cookie|consent|banner|advert|advertisement|ads|ad-?slot|sponsors?|sponsored|promo|"
-    r"popular|most-?read|trending|print|toolbar|pay-?wall$|reg-?wall$|"
+    r"popular|most-?read|trending|print|toolbar|pay-?wall$|reg-?wall$|gallery|slideshow|"
     r"cta|call-?to-?action|opt-?in|signup|sign-?up|mailing-?list|mailchimp|mc4wp|convertkit|lead-?gen|"
     r"buttons?|btn|"
     # overlays: modals, lightboxes, consent managers (OneTrust, Didomi, Cookiebot, Usercentrics); not "cmp", which

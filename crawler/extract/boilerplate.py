@@ -132,7 +132,7 @@ _BLOCK_HEADINGS = tuple(
         "läs också", "läs mer", "annons", "les også", "annonse", "læs også", "reklame", "lue myös", "mainos",
         "читайте также", "реклама", "також читайте", "διαβάστε επίσης", "διαφήμιση", "ilgili haberler", "reklam",
         "häufig gelesen", "meistgelesen", "meist gelesen", "weitere informationen", "dieses thema im programm",
-        "schlagwörter zu diesem artikel", "schlagwörter", "zum anhören", "das könnte sie auch interessieren",
+        "schlagwörter zu diesem artikel", "schlagwörter", "zum anhören",
         "les plus lus", "les plus populaires", "à voir aussi", "lo más leído", "più letti", "najczęściej czytane",
         "читать также", "по теме", "новости по теме", "другие новости", "последние новости", "самое читаемое",
         "комментарии", "поделиться", "теги", "σχετικά άρθρα", "δημοφιλή", "τελευταία νέα", "σχόλια", "ετικέτες",

@@ -294,7 +294,11 @@ def is_label_heading(node: LexborNode) -> bool:
 
 def is_reader_notice(text: str) -> bool:
     """A short block that speaks to the reader about their browser (JavaScript, cookies, an old browser)."""
-    return len(text) <= _LONGEST_NOTICE and _READER_NOTICE.search(text) is not None
+    if len(text) > _LONGEST_NOTICE:
+        return False
+    lowered = text.lower()  # the words first, spelled out (a generator costs twice as much): every run is asked
+    named = "browser" in lowered or "javascript" in lowered or "cookie" in lowered or " js" in lowered
+    return (named or "best viewed" in lowered) and _READER_NOTICE.search(text) is not None
 
 
 def is_label_paragraph(text: str, link_text_length: int) -> bool:

@@ -65,6 +65,7 @@ _SCRIPT_DATE = re.compile(
     r'\s*:\s*"([^"]{8,40})"'
 )
 _NOT_PRINTED = {"script", "style", "noscript", "template"}
+_CODE_TAGS = ", ".join(_NOT_PRINTED)
 _MAX_WALKED_CHARS = 200_000
 _SHORT_TEXT = 24  # longer texts are read from their date-shaped phrase first
 _TIME_AFTER = re.compile(
@@ -148,9 +149,9 @@ def _date_near_heading(heading: LexborNode | None, timezone: str, month_first: b
     for _ in range(_PHRASE_REACH):
         if area is None or area.tag == "html":
             break
-        text, start = _around(_printed_text(area), raw_headline, headline)
-        window = text[max(0, start - _BEFORE_HEADLINE) : start + len(headline) + _AFTER_HEADLINE]
-        offset = max(0, start - _BEFORE_HEADLINE)
+        window, offset, start = _window(area.text(deep=True, separator=" "), raw_headline, headline)
+        if "{" in window and area.css_first(_CODE_TAGS) is not None:  # a script's or a style's code in the way
+            window, offset, start = _window(_printed_text(area), raw_headline, headline)
         found = []
         for match in _DATE_PHRASE.finditer(window):
             parsed = _parse(match.group(0), timezone, month_first)
@@ -169,11 +170,19 @@ def _date_near_heading(heading: LexborNode | None, timezone: str, month_first: b
     return updated
 
 
+def _window(raw: str, raw_headline: str, headline: str) -> tuple[str, int, int]:
+    """The text around the headline (_BEFORE_HEADLINE characters before it, _AFTER_HEADLINE after), where that
+    window starts in the one-lined text, and where the headline starts."""
+    text, start = _around(raw, raw_headline, headline)
+    offset = max(0, start - _BEFORE_HEADLINE)
+    return text[offset : start + len(headline) + _AFTER_HEADLINE], offset, start
+
+
 def _printed_text(area: LexborNode) -> str:
     """The area's text as a reader sees it: without the code of its scripts and styles, which can put
     thousands of characters between a headline and the date printed beside it."""
     raw = area.text(deep=True, separator=" ")
-    if len(raw) > _MAX_WALKED_CHARS or area.css_first("script, style, noscript, template") is None:
+    if len(raw) > _MAX_WALKED_CHARS:
         return raw  # a node walk in Python over megabytes of text would cost more than the date is worth
     return " ".join(
         node.text_content or ""

@@ -25,6 +25,13 @@ EXACT_FIELDS = (
 )  # fmt: skip
 
 
+def story_paragraphs(count: int) -> list[str]:
+    """Numbered paragraphs of a made-up story, as <p> elements."""
+    return [
+        f"<p>Paragraph {n} of the story: the council met on Tuesday about the harbour budget.</p>" for n in range(count)
+    ]
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_golden_page_extracts_as_expected(case: Path) -> None:
     expected = json.loads((case / "article.expected.json").read_text(encoding="utf-8"))
@@ -252,8 +259,7 @@ def test_a_short_post_named_as_the_entry_beats_a_longer_unnamed_block_beside_it(
 def test_ad_labels_and_other_story_boxes_are_left_out_in_the_sites_language(ad_label: str, related_label: str) -> None:
     """An ad slot's label between paragraphs and a box announcing other stories, in the languages news sites
     are written in, are not the article's text."""
-    story = "".join(f"<p>Paragraph {n} of the story: the council met on Tuesday about the harbour budget.</p>"
-                    for n in range(6))  # fmt: skip
+    story = "".join(story_paragraphs(6))
     other = ("<div class='box'><span>{label}</span><a href='/other'>Another story about the harbour</a>"
              "<p>A teaser for another story, with a blurb long enough to read like the prose of an article.</p></div>")  # fmt: skip
     html = (f"<html><body><article>{story[:400]}<div class='slot'>{ad_label}</div>{other.format(label=related_label)}"
@@ -282,8 +288,7 @@ def test_a_notice_about_the_readers_browser_is_neither_the_article_nor_part_of_i
 def test_a_paywall_block_is_left_out_but_an_article_named_for_its_paywall_is_kept() -> None:
     """ "o-paywall" is the barrier (an upsell, or text the reader is not shown); "paywall-article" is the
     article that sits behind one."""
-    free = "".join(f"<p>Paragraph {n} of the story: the council met on Tuesday about the harbour budget.</p>"
-                   for n in range(5))  # fmt: skip
+    free = "".join(story_paragraphs(5))
     wall = ("<div class='o-paywall'><p>Subscribe now to read the rest of this story and every other one, "
             "from one euro for the first month, cancel at any time you like.</p></div>")  # fmt: skip
     html = f"<html><body><div class='paywall-article'>{free}{wall}</div></body></html>"
@@ -302,9 +307,7 @@ def test_paragraphs_written_straight_into_a_list_without_items_are_kept() -> Non
 
 def test_the_pages_furniture_printed_as_words_is_not_body_text() -> None:
     """A table of contents, "Continue reading the main story", a media label, a likes widget's lines."""
-    story = [
-        f"<p>Paragraph {n} of the story: the council met on Tuesday about the harbour budget.</p>" for n in range(6)
-    ]
+    story = story_paragraphs(6)
     furniture = [
         "<div class='toc'><p>Table of contents</p><ol><li><a href='#a'>The vote</a></li><li><a href='#b'>The cost</a></li></ol></div>",
         "<div>Continue reading the main story</div>",
@@ -321,8 +324,7 @@ def test_the_pages_furniture_printed_as_words_is_not_body_text() -> None:
 
 def test_a_photo_gallery_inside_the_story_leaves_its_captions_out() -> None:
     """A gallery of photos set between two paragraphs: its captions are the photos' words, not the story's."""
-    story = "".join(f"<p>Paragraph {n} of the story: the council met on Tuesday about the harbour budget.</p>"
-                    for n in range(8))  # fmt: skip
+    story = "".join(story_paragraphs(8))
     slides = "".join(f"<div class='slide'><img src='/{n}.jpg'><p>Supporters of the harbour plan gather on the "
                      f"quay on day {n} of the campaign, holding signs.</p></div>" for n in range(8))  # fmt: skip
     body = extract(
@@ -348,8 +350,7 @@ def test_wordpress_classic_comment_lists_never_become_the_body() -> None:
 def test_a_page_laid_out_in_nested_tables_gives_its_story_once_without_the_menu_cell() -> None:
     """Older CMSs lay the whole page out in nested tables: each cell is rendered once, as a container
     (a nested table's rows belong to it, not again to the outer table), and a cell of links is left out."""
-    story = "".join(f"<p>Paragraph {n} of the story: the council met on Tuesday about the harbour budget.</p>"
-                    for n in range(4))  # fmt: skip
+    story = "".join(story_paragraphs(4))
     menu = "".join(f"<a href='/s{n}'>Section {n}</a><br>" for n in range(12))
     part = "<tr><td><table><tr><td>{}</td></tr></table></td></tr>"
     lead = "<p>The harbour board and the council disagree about who pays for the new breakwater, again.</p>"

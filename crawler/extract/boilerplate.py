@@ -102,8 +102,9 @@ _LAYOUT_NAME = re.compile(r"[-_](grid|layout|enabled|disabled|open|closed|count|
 _CAMEL_HUMP = re.compile(r"([a-z])([A-Z])")  # "commentBody", "relatedPosts" read as "comment-Body"
 _LAYOUT_STATE = re.compile(r"(^|[-_])(has|with|no|without)[-_][a-z]+", re.IGNORECASE)
 
-# Headings that announce a block of other stories or metadata, in Arabic and English (as match keys).
-_BLOCK_HEADINGS = tuple(
+# Headings and lines that announce a block of other stories, an ad, metadata or a tool, in the languages news
+# sites are written in (as match keys).
+_BLOCK_HEADINGS = frozenset(  # 260 labels: looked up, never walked
     match_key(label)
     for label in (
         "إقرأ أيضاً", "اقرأ أيضا", "اقرأ ايضا", "إقرأ أيضا", "مقالات مشابهة", "مقالات ذات صلة", "ذات صلة", "أخبار ذات صلة",

@@ -333,6 +333,16 @@ def test_a_photo_gallery_inside_the_story_leaves_its_captions_out() -> None:
     assert body.count("Paragraph 7") == 2 and "Supporters of the harbour plan" not in body, body
 
 
+def test_the_sites_small_print_and_the_posts_filing_line_are_not_body_text() -> None:
+    """A copyright notice and "Posted in … | No Comments" close many stories; a paragraph that merely opens
+    with the word "Copyright" is the story's."""
+    story = "".join(story_paragraphs(4)) + "<p>Copyright law changed in 2019, the minister told the council.</p>"
+    tail = ("<p>© 2012 The Associated Press. All rights reserved. This material may not be published.</p>"
+            "<p>Posted in Current Events | No Comments »</p><p>Categories: Harbour, Council</p>")  # fmt: skip
+    body = extract(f"<html><body><article>{story}{tail}</article></body></html>").body
+    assert body.startswith("Paragraph 0") and body.endswith("told the council."), body
+
+
 def test_wordpress_classic_comment_lists_never_become_the_body() -> None:
     """A short post under a long thread: <ol class=commentlist> and <li id=comment-N> are comments, so
     their prose never outweighs the post's."""

@@ -31,6 +31,13 @@ _ANY_BLOCK = ", ".join(sorted(_BLOCK_TAGS))
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 # A line that is only a date and a time ("2 تير 1399 - 12:09:08 ب.ظ", "Jan 5, 2025 10:32 AM"): page metadata.
 _TIMESTAMP_LINE = re.compile(r"^(?=.{0,60}$)(?=.*\d{4})(?=.*\d{1,2}:\d{2}).*$")
+# The site's small print and a post's filing line: "© 2012 The Associated Press. All rights reserved.",
+# "Posted in Current Events | No Comments »", "Categories: Ideas".
+_SMALL_PRINT = re.compile(
+    r"^(?=.{0,200}$)(?:(?:©|\(c\)|copyright\s+(?:©|\(c\)|\d{4}|by\b)).*|.*\b(?:all rights reserved|جميع الحقوق محفوظة)"
+    r"\b.*|posted in [^.!?|]{1,60}\|.*|(?:filed under|categories|tags|tagged):\s.*)$",
+    re.IGNORECASE,
+)
 _BLANK_LINE = re.compile(r"\n\s*\n")
 _INLINE_NAME_CHARS = 300  # an inline element named like boilerplate but this long is a tag left open
 _MAX_DEPTH = 120
@@ -74,6 +81,7 @@ def join_blocks(blocks: list[Block], title: str | None) -> str:
     kept = [
         block.text for block in _trim_edges(blocks)
         if block.text.casefold() != title_words and not _TIMESTAMP_LINE.search(block.text)
+        and not _SMALL_PRINT.match(block.text)
     ]  # fmt: skip
     return "\n\n".join(kept)
 

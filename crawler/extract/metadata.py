@@ -409,9 +409,9 @@ def _h1_unless_site_name(
 ) -> str | None:
     """The h1, unless it prints only the site's name that <title> puts beside the headline."""
     node = markup.h1()
-    if node is None or is_site_name_part(node, _doc_title(tree), site_name, url):
+    if node is not None and is_site_name_part(node, _doc_title(tree), site_name, url):
         return None
-    return node.text(deep=True, separator=" ").strip() or None
+    return _h1(markup)
 
 
 def _doc_title(tree: LexborHTMLParser) -> str | None:
